@@ -1,0 +1,1 @@
+//! STUB: Engine.IO v3/v4 packets and payloads.

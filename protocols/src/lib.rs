@@ -1,0 +1,23 @@
+//! Sans-IO codecs, message types and validators for every protocol chatspec checks.
+//!
+//! Architecture invariant: this crate does no IO. It never depends on tokio,
+//! never opens a socket and never reads the clock; state machines take `now`
+//! as an argument. Bytes come in as slices and go out as vectors.
+//!
+//! Every protocol module implements [`Dialect`]: decode one message, encode it
+//! back, and validate a message against every rule of its document, returning
+//! all [`Violation`]s rather than stopping at the first.
+
+pub mod assa;
+pub mod chatpot;
+pub mod circles;
+pub mod engineio;
+pub mod socketcluster;
+pub mod socketio;
+pub mod sockets;
+
+mod dialect;
+pub use dialect::{
+    json_frames, line_frames, validate_stream, Dialect, Frame, Protocol, Rule, UnknownProtocol,
+    Violation,
+};

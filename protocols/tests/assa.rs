@@ -1,0 +1,1 @@
+//! Tests of the `assa` codec: unit cases and proptest round trips.

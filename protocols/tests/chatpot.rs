@@ -1,0 +1,1 @@
+//! Tests of the `chatpot` codec: unit cases and proptest round trips.

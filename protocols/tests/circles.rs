@@ -1,0 +1,1 @@
+//! Tests of the `circles` codec: unit cases and proptest round trips.

@@ -1,0 +1,1 @@
+//! Tests of the `socketcluster` codec: unit cases and proptest round trips.

@@ -1,0 +1,1 @@
+//! Tests of the `socketio` codec: unit cases and proptest round trips.

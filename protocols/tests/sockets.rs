@@ -1,0 +1,1 @@
+//! Tests of the `sockets` codec: unit cases and proptest round trips.

@@ -1,0 +1,10 @@
+//! The one integration test binary of `protocols`: fixtures, round trips, invariants.
+
+mod assa;
+mod chatpot;
+mod check;
+mod circles;
+mod invariants;
+mod socketcluster;
+mod socketio;
+mod sockets;

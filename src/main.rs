@@ -1,0 +1,2 @@
+//! The `chatspec` command line: argument parsing and wiring only.
+fn main() {}
