@@ -1,1 +1,108 @@
 //! End-to-end tests of the `chatspec` binary.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn chatspec(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_chatspec"))
+        .args(args)
+        .output()
+        .expect("chatspec runs")
+}
+
+fn fixture_files(protocol: &str, class: &str) -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(protocol)
+        .join(class);
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    files
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn validate_accepts_every_valid_assa_fixture_in_one_call() {
+    let files = fixture_files("assa", "valid");
+    assert!(
+        files.len() >= 30,
+        "expected the document's examples, found {}",
+        files.len()
+    );
+    let mut args = vec!["validate", "--protocol", "assa"];
+    args.extend(files.iter().map(|p| p.to_str().unwrap()));
+    let out = chatspec(&args);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(stdout(&out).matches(": valid").count(), files.len());
+}
+
+#[test]
+fn validate_reports_rule_field_and_section_of_an_invalid_message() {
+    let files = fixture_files("assa", "invalid");
+    let file = &files[0];
+    let expected_rule = std::fs::read_to_string(file.with_extension("expect")).unwrap();
+    let out = chatspec(&["validate", "-p", "assa", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains(&format!("[{}]", expected_rule.trim())),
+        "{text}"
+    );
+    assert!(
+        text.contains("004_636ae579ed5d2364.txt §"),
+        "no spec section in: {text}"
+    );
+}
+
+#[test]
+fn validate_reads_a_stream_and_reports_every_message() {
+    // Two valid messages and one broken one, concatenated without separators.
+    let valid = std::fs::read_to_string(&fixture_files("assa", "valid")[0]).unwrap();
+    let stream = format!("{valid}\n{valid}{{\"action\":\"PING\",\"seq_id\":\"p\"}}");
+    let dir = std::env::temp_dir().join(format!("chatspec-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("stream.json");
+    std::fs::write(&path, stream).unwrap();
+    let out = chatspec(&["validate", "-p", "assa", "--json", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let lines: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3, "{lines:#?}");
+    assert_eq!(lines[0]["valid"], true);
+    assert_eq!(lines[1]["valid"], true);
+    assert_eq!(lines[2]["valid"], false);
+    // The PING lacks its required timestamp (§2.2).
+    let fields: Vec<&str> = lines[2]["violations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["field"].as_str().unwrap())
+        .collect();
+    assert!(fields.contains(&"timestamp"), "{fields:?}");
+}
+
+#[test]
+fn validate_usage_errors_exit_2_with_a_message() {
+    let out = chatspec(&["validate", "--protocol", "xmpp", "x.json"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("expected one of socketio"));
+
+    let out = chatspec(&["validate", "--protocol", "assa", "no/such/file.json"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read no/such/file.json"));
+}

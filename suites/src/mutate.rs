@@ -1,0 +1,371 @@
+//! The mutation layer: between a case and the target, it changes one
+//! server→client message of the case (the n-th one the mutation applies to)
+//! and leaves every other message alone. A case that still passes under a
+//! mutation did not notice it; the kill matrix records which mutations each
+//! case notices.
+//!
+//! Drivers hand every message they receive to [`Mutator::apply`] before the
+//! case sees it, so the layer works for every protocol and every target.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// One way of breaking a server message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MutationKind {
+    /// The message never arrives.
+    Drop,
+    /// The message arrives twice.
+    Duplicate,
+    /// The message arrives after the case stopped waiting for it.
+    Delay,
+    /// A field of the message's JSON is removed.
+    RemoveField,
+    /// A value of the message's JSON changes type (number ↔ string, ...).
+    ChangeType,
+    /// The event name (first element of an event array, or `event`/`action`) changes.
+    RenameEvent,
+    /// An id (ack id, `sid`, `rid`, `cid`, `seq_id`, ...) changes.
+    ChangeId,
+}
+
+impl MutationKind {
+    /// Every mutation, in report order.
+    pub const ALL: [MutationKind; 7] = [
+        MutationKind::Drop,
+        MutationKind::Duplicate,
+        MutationKind::Delay,
+        MutationKind::RemoveField,
+        MutationKind::ChangeType,
+        MutationKind::RenameEvent,
+        MutationKind::ChangeId,
+    ];
+
+    /// The kebab-case name used in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            MutationKind::Drop => "drop",
+            MutationKind::Duplicate => "duplicate",
+            MutationKind::Delay => "delay",
+            MutationKind::RemoveField => "remove-field",
+            MutationKind::ChangeType => "change-type",
+            MutationKind::RenameEvent => "rename-event",
+            MutationKind::ChangeId => "change-id",
+        }
+    }
+}
+
+/// A message as a driver received it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Message {
+    /// A text message (a WebSocket text frame, one packet of a polling payload, one JSON value of a stream).
+    Text(String),
+    /// A binary message.
+    Binary(Vec<u8>),
+}
+
+/// How a protocol's text messages are opened up for editing: the JSON part
+/// and what stands around it.
+pub trait Editable {
+    /// Splits a text message into a head, its JSON value, and back.
+    fn split(text: &str) -> Option<(String, Value)>;
+    /// Puts a (mutated) head and JSON value back together.
+    fn join(head: &str, value: &Value) -> String;
+    /// Changes the id the message carries outside its JSON (a Socket.IO ack id), if any.
+    fn change_head_id(_head: &str) -> Option<String> {
+        None
+    }
+}
+
+/// Plain JSON messages (SocketCluster, ASSA): the whole text is the value.
+pub struct PlainJson;
+
+impl Editable for PlainJson {
+    fn split(text: &str) -> Option<(String, Value)> {
+        serde_json::from_str(text).ok().map(|v| (String::new(), v))
+    }
+    fn join(_head: &str, value: &Value) -> String {
+        value.to_string()
+    }
+}
+
+/// One mutation applied to the `index`-th message it applies to.
+#[derive(Debug)]
+pub struct Mutator {
+    /// What is done.
+    pub kind: MutationKind,
+    /// Which applicable message (0-based) is changed.
+    pub index: usize,
+    /// How long `Delay` holds the message.
+    pub delay: Duration,
+    seen: AtomicUsize,
+    applied: AtomicBool,
+}
+
+impl Mutator {
+    /// A mutator of `kind` for the `index`-th applicable message.
+    pub fn new(kind: MutationKind, index: usize, delay: Duration) -> Self {
+        Mutator {
+            kind,
+            index,
+            delay,
+            seen: AtomicUsize::new(0),
+            applied: AtomicBool::new(false),
+        }
+    }
+
+    /// Whether the mutation was applied during the run (it is not when the
+    /// case saw fewer applicable messages than `index + 1`).
+    pub fn applied(&self) -> bool {
+        self.applied.load(Ordering::SeqCst)
+    }
+
+    /// How many applicable messages the run saw.
+    pub fn seen(&self) -> usize {
+        self.seen.load(Ordering::SeqCst)
+    }
+
+    /// What the case receives instead of `message`: each item after its delay.
+    pub fn apply<E: Editable>(&self, message: Message) -> Vec<(Duration, Message)> {
+        let mutated = match self.kind {
+            MutationKind::Drop => Some(Vec::new()),
+            MutationKind::Duplicate => Some(vec![
+                (Duration::ZERO, message.clone()),
+                (Duration::ZERO, message.clone()),
+            ]),
+            MutationKind::Delay => Some(vec![(self.delay, message.clone())]),
+            kind => match &message {
+                Message::Text(text) => {
+                    edit::<E>(kind, text).map(|t| vec![(Duration::ZERO, Message::Text(t))])
+                }
+                Message::Binary(_) => None,
+            },
+        };
+        let Some(mutated) = mutated else {
+            return vec![(Duration::ZERO, message)];
+        };
+        let n = self.seen.fetch_add(1, Ordering::SeqCst);
+        if n == self.index {
+            self.applied.store(true, Ordering::SeqCst);
+            mutated
+        } else {
+            vec![(Duration::ZERO, message)]
+        }
+    }
+}
+
+const ID_KEYS: [&str; 9] = [
+    "sid",
+    "id",
+    "rid",
+    "cid",
+    "seq_id",
+    "message_id",
+    "room_id",
+    "session_id",
+    "user_id",
+];
+const EVENT_KEYS: [&str; 2] = ["event", "action"];
+
+/// Edits a text message; `None` when the mutation does not apply to it.
+fn edit<E: Editable>(kind: MutationKind, text: &str) -> Option<String> {
+    let Some((head, mut value)) = E::split(text) else {
+        return match kind {
+            MutationKind::ChangeId => E::change_head_id(text),
+            _ => None,
+        };
+    };
+    let changed = match kind {
+        MutationKind::RemoveField => remove_field(&mut value),
+        MutationKind::ChangeType => change_type(&mut value),
+        MutationKind::RenameEvent => rename_event(&mut value),
+        MutationKind::ChangeId => {
+            if let Some(new_head) = E::change_head_id(&head) {
+                return Some(E::join(&new_head, &value));
+            }
+            change_id(&mut value)
+        }
+        MutationKind::Drop | MutationKind::Duplicate | MutationKind::Delay => false,
+    };
+    changed.then(|| E::join(&head, &value))
+}
+
+/// Removes the first key of the first non-empty object, depth first.
+fn remove_field(v: &mut Value) -> bool {
+    match v {
+        Value::Object(map) => {
+            if let Some(key) = map.keys().next().cloned() {
+                map.remove(&key);
+                true
+            } else {
+                false
+            }
+        }
+        Value::Array(items) => items.iter_mut().any(remove_field),
+        _ => false,
+    }
+}
+
+/// Changes the type of the first scalar found, depth first (skipping an event name).
+fn change_type(v: &mut Value) -> bool {
+    fn flip(v: &mut Value) -> bool {
+        let new = match v {
+            Value::Number(n) => Value::String(n.to_string()),
+            Value::String(s) => match s.parse::<i64>() {
+                Ok(n) => Value::Number(n.into()),
+                Err(_) => Value::Array(vec![Value::String(s.clone())]),
+            },
+            Value::Bool(b) => Value::String(b.to_string()),
+            Value::Null => Value::Bool(false),
+            Value::Object(map) => return map.values_mut().any(flip),
+            Value::Array(items) => return items.iter_mut().any(flip),
+        };
+        *v = new;
+        true
+    }
+    match v {
+        // An event array: leave the name, flip inside the arguments; a bare
+        // name with no arguments gets a type change of the name itself.
+        Value::Array(items) if items.first().is_some_and(Value::is_string) => {
+            if items.len() > 1 {
+                items[1..].iter_mut().any(flip)
+            } else {
+                flip(&mut items[0])
+            }
+        }
+        other => flip(other),
+    }
+}
+
+/// Renames the event: first string of an event array, or an `event`/`action` field.
+fn rename_event(v: &mut Value) -> bool {
+    match v {
+        Value::Array(items) => match items.first_mut() {
+            Some(Value::String(s)) => {
+                s.push_str("-mutated");
+                true
+            }
+            _ => false,
+        },
+        Value::Object(map) => EVENT_KEYS.iter().any(|k| match map.get_mut(*k) {
+            Some(Value::String(s)) => {
+                s.push_str("-mutated");
+                true
+            }
+            _ => false,
+        }),
+        _ => false,
+    }
+}
+
+/// Changes the first id-like field found, depth first.
+fn change_id(v: &mut Value) -> bool {
+    match v {
+        Value::Object(map) => {
+            for key in ID_KEYS {
+                if let Some(id) = map.get_mut(key) {
+                    match id {
+                        Value::Number(n) => {
+                            *id = Value::Number((n.as_i64().unwrap_or(0).wrapping_add(1)).into())
+                        }
+                        Value::String(s) => s.push_str("-mutated"),
+                        _ => continue,
+                    }
+                    return true;
+                }
+            }
+            map.values_mut().any(change_id)
+        }
+        Value::Array(items) => items.iter_mut().any(change_id),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(m: &[(Duration, Message)]) -> Vec<String> {
+        m.iter()
+            .map(|(_, m)| match m {
+                Message::Text(t) => t.clone(),
+                Message::Binary(b) => format!("{b:?}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn only_the_indexed_applicable_message_changes() {
+        let m = Mutator::new(MutationKind::RemoveField, 1, Duration::ZERO);
+        // Not JSON: not applicable, not counted.
+        assert_eq!(
+            text(&m.apply::<PlainJson>(Message::Text("#1".into()))),
+            ["#1"]
+        );
+        assert_eq!(
+            text(&m.apply::<PlainJson>(Message::Text(r#"{"a":1}"#.into()))),
+            [r#"{"a":1}"#]
+        );
+        assert!(!m.applied());
+        assert_eq!(
+            text(&m.apply::<PlainJson>(Message::Text(r#"{"a":1,"b":2}"#.into()))),
+            [r#"{"b":2}"#]
+        );
+        assert!(m.applied());
+        assert_eq!(
+            text(&m.apply::<PlainJson>(Message::Text(r#"{"a":1}"#.into()))),
+            [r#"{"a":1}"#]
+        );
+        assert_eq!(m.seen(), 3);
+    }
+
+    #[test]
+    fn each_json_mutation_changes_what_it_names() {
+        let cases = [
+            (
+                MutationKind::ChangeType,
+                r#"{"rid":1,"data":"x"}"#,
+                r#"{"data":"x","rid":"1"}"#,
+            ),
+            (
+                MutationKind::RenameEvent,
+                r##"{"event":"#publish"}"##,
+                r##"{"event":"#publish-mutated"}"##,
+            ),
+            (
+                MutationKind::ChangeId,
+                r#"{"rid":7,"data":{}}"#,
+                r#"{"data":{},"rid":8}"#,
+            ),
+            (
+                MutationKind::ChangeId,
+                r#"{"data":{"id":"abc"}}"#,
+                r#"{"data":{"id":"abc-mutated"}}"#,
+            ),
+        ];
+        for (kind, input, expected) in cases {
+            let m = Mutator::new(kind, 0, Duration::ZERO);
+            let out = text(&m.apply::<PlainJson>(Message::Text(input.into())));
+            let got: Value = serde_json::from_str(&out[0]).unwrap();
+            let want: Value = serde_json::from_str(expected).unwrap();
+            assert_eq!(got, want, "{kind:?} on {input}");
+        }
+    }
+
+    #[test]
+    fn drop_duplicate_delay_apply_to_anything() {
+        let m = Mutator::new(MutationKind::Drop, 0, Duration::ZERO);
+        assert!(m.apply::<PlainJson>(Message::Binary(vec![1])).is_empty());
+        let m = Mutator::new(MutationKind::Duplicate, 0, Duration::ZERO);
+        assert_eq!(m.apply::<PlainJson>(Message::Text("#1".into())).len(), 2);
+        let m = Mutator::new(MutationKind::Delay, 0, Duration::from_secs(5));
+        assert_eq!(
+            m.apply::<PlainJson>(Message::Text("#1".into()))[0].0,
+            Duration::from_secs(5)
+        );
+    }
+}
