@@ -329,7 +329,7 @@ mod tests {
             (
                 MutationKind::ChangeType,
                 r#"{"rid":1,"data":"x"}"#,
-                r#"{"data":"x","rid":"1"}"#,
+                r#"{"data":["x"],"rid":1}"#,
             ),
             (
                 MutationKind::RenameEvent,
