@@ -12,3 +12,4 @@ pub mod report;
 pub mod runner;
 pub mod target;
 pub mod transcript;
+pub mod killmatrix;
