@@ -1297,7 +1297,7 @@ fn engine_content(
                 }
             }
             for (field, e) in v {
-                found.push((at(prefix, at("data", field)), e.into()));
+                found.push((at(prefix, field), e.into()));
             }
             Content::Opaque
         }
@@ -1306,7 +1306,7 @@ fn engine_content(
             let sio = SioVersion::for_engine(version);
             match Packet::parse(text, &config) {
                 Err(e) => {
-                    found.push((at(prefix, "data".into()), e));
+                    found.push((prefix.to_owned(), e));
                     Content::Opaque
                 }
                 Ok(p) => {
@@ -1315,7 +1315,7 @@ fn engine_content(
                         return Content::Socket(p);
                     }
                     for (field, e) in v {
-                        found.push((at(prefix, at("data", field)), e));
+                        found.push((at(prefix, field), e));
                     }
                     Content::Opaque
                 }
