@@ -570,9 +570,15 @@ impl Packet {
             }
             None => Vec::new(),
         };
-        if attachments.len() != self.attachments || placeholders.len() != attachments.len() {
+        if attachments.len() != self.attachments {
+            return Err(Error::WrongAttachmentCount {
+                expected: self.attachments,
+                received: attachments.len(),
+            });
+        }
+        if placeholders.len() != attachments.len() {
             return Err(Error::AttachmentCountMismatch {
-                declared: self.attachments.max(attachments.len()),
+                declared: self.attachments,
                 placeholders: placeholders.len(),
             });
         }
@@ -941,6 +947,14 @@ pub enum Error {
         /// Placeholders found.
         placeholders: usize,
     },
+    /// Reconstruction was handed a different number of attachments than the packet announces.
+    #[error("{expected} attachments announced but {received} received")]
+    WrongAttachmentCount {
+        /// Announced count.
+        expected: usize,
+        /// Attachments handed over.
+        received: usize,
+    },
     /// A placeholder that is not `{"_placeholder":true,"num":n}` with `n` an unused index in range.
     #[error("invalid placeholder: {reason}")]
     InvalidPlaceholder {
@@ -1050,7 +1064,9 @@ impl Rule for Error {
             Error::PacketTooLarge { .. } => "packet-too-large",
             Error::InvalidAttachments { .. } => "invalid-attachments",
             Error::TooManyAttachments { .. } => "too-many-attachments",
-            Error::AttachmentCountMismatch { .. } => "attachment-count-mismatch",
+            Error::AttachmentCountMismatch { .. } | Error::WrongAttachmentCount { .. } => {
+                "attachment-count-mismatch"
+            }
             Error::InvalidPlaceholder { .. } => "invalid-placeholder",
             Error::PlaceholderWithoutAttachments => "placeholder-without-attachments",
             Error::InvalidNamespace { .. } => "invalid-namespace",
@@ -1084,6 +1100,7 @@ impl Rule for Error {
             Error::InvalidAttachments { .. }
             | Error::TooManyAttachments { .. }
             | Error::AttachmentCountMismatch { .. }
+            | Error::WrongAttachmentCount { .. }
             | Error::InvalidPlaceholder { .. }
             | Error::PlaceholderWithoutAttachments
             | Error::InvalidNamespace { .. }
@@ -1095,7 +1112,13 @@ impl Rule for Error {
             Error::AckIdTooLarge { .. } | Error::MissingAckId { .. } => {
                 "socket.io-protocol v5 §Acknowledgement"
             }
-            Error::UnexpectedAckId { .. } => "socket.io-protocol v4 §0 - CONNECT",
+            Error::UnexpectedAckId {
+                packet_type: PacketType::Connect,
+            } => "socket.io-protocol v4 §0 - CONNECT",
+            Error::UnexpectedAckId {
+                packet_type: PacketType::Disconnect,
+            } => "socket.io-protocol v4 §1 - DISCONNECT",
+            Error::UnexpectedAckId { .. } => "socket.io-protocol v5 §Acknowledgement",
             Error::UnexpectedPayload {
                 packet_type: PacketType::Connect,
                 ..

@@ -452,9 +452,9 @@ fn binary_event_deconstructs_and_reconstructs() {
     );
     assert_eq!(
         FullPacket::decode(SioVersion::V5, &text, &[]),
-        Err(Error::AttachmentCountMismatch {
-            declared: 1,
-            placeholders: 1
+        Err(Error::WrongAttachmentCount {
+            expected: 1,
+            received: 0
         })
     );
 }
