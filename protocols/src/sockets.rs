@@ -209,7 +209,7 @@ pub enum Message {
 
 impl Message {
     /// The event array of a chat message.
-    pub fn message(from: &str, text: &str) -> Self {
+    pub fn chat(from: &str, text: &str) -> Self {
         Message::Event(Event::Message(ChatMessage::new(from, text)))
     }
 
