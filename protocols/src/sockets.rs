@@ -276,7 +276,7 @@ pub enum Error {
         section: Section,
     },
     /// A field or argument has the wrong JSON type.
-    #[error("`{field}` must be {expected}")]
+    #[error("{} must be {expected}", describe(.field))]
     WrongType {
         /// The field's path.
         field: String,
@@ -286,7 +286,7 @@ pub enum Error {
         section: Section,
     },
     /// A user name that is empty.
-    #[error("`{field}` must not be empty")]
+    #[error("{} must not be empty", describe(.field))]
     EmptyField {
         /// The field's path.
         field: String,
@@ -357,6 +357,15 @@ enum Kind {
 
 /// The ack event name used in errors about `register` acknowledgements.
 const REGISTER_ACK: &str = "register ack";
+
+/// Names a field in an error message; the empty path is the whole payload.
+fn describe(field: &str) -> String {
+    if field.is_empty() {
+        "the payload".to_owned()
+    } else {
+        format!("`{field}`")
+    }
+}
 
 fn type_name(value: &Value) -> &'static str {
     match value {
