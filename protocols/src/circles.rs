@@ -16,6 +16,7 @@
 //!   `webrtc_forward` and every other listened channel are the client's requests.
 //! - `client:<channel>` / `server:<channel>`: the bare payload, direction explicit
 //!   (`client:message`, `client:writing`, `server:webrtc_forward`; also allowed for the others).
+//!   `client.<channel>` / `server.<channel>` are the same kinds spelled for file names.
 //! - `None`: the argument array, names resolved as for a bare `<channel>` kind.
 //! - `client` / `server`: the argument array, read in that direction.
 //!
@@ -999,7 +1000,7 @@ fn reading(kind: Option<&str>) -> Result<Reading, Error> {
         "server" => return Ok(Reading::Args(Some(Direction::Server))),
         _ => {}
     }
-    let (direction, name) = match kind.split_once(':') {
+    let (direction, name) = match kind.split_once([':', '.']) {
         Some(("client", name)) => (Some(Direction::Client), name),
         Some(("server", name)) => (Some(Direction::Server), name),
         Some(_) => return Err(unknown()),
