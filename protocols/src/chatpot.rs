@@ -111,8 +111,8 @@ pub enum Event {
     HealthReq(Health),
     /// `health_res`: liveness answer (deployed server).
     HealthRes(Health),
-    /// `message`: a chat message delivered to a room member.
-    Message(ChatMessage),
+    /// `message`: a chat message delivered to a room member (boxed: it is by far the largest).
+    Message(Box<ChatMessage>),
 }
 
 impl Event {

@@ -376,7 +376,7 @@ fn event() -> impl Strategy<Value = Event> {
         init().prop_map(Event::InitRes),
         extra().prop_map(|extra| Event::HealthReq(Health { extra })),
         extra().prop_map(|extra| Event::HealthRes(Health { extra })),
-        chat_message().prop_map(Event::Message),
+        chat_message().prop_map(|m| Event::Message(Box::new(m))),
     ]
 }
 
