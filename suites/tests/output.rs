@@ -393,3 +393,24 @@ fn write_all_writes_each_format_once_under_its_name() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn an_empty_report_or_odd_durations_render_in_every_format() {
+    let mut report = sample_report();
+    report.results.clear();
+    for f in Format::ALL {
+        let text = f.render(&report).unwrap();
+        assert!(!text.is_empty(), "{f}");
+    }
+    assert!(output::table::render(&report, false).contains("ran 0 cases"));
+    assert!(output::html::render(&report).contains("No case ran."));
+
+    // A duration that is not a number must not stop the reports.
+    let mut report = sample_report();
+    report.wall_ms = f64::NAN;
+    report.results[0].duration_ms = -1.0;
+    assert!(output::table::render(&report, false).contains("in ?s"));
+    let parsed = junit(&report);
+    assert_eq!(parsed.tests, 8);
+    assert!(parsed.test_suites[0].test_cases[0].time.is_none());
+}
