@@ -7,7 +7,10 @@
 //! and the CLI's embedded mode do).
 
 pub mod case;
+pub mod coverage;
+pub mod expect;
 pub mod mutate;
+pub mod output;
 pub mod report;
 pub mod runner;
 pub mod target;

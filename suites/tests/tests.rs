@@ -1,1 +1,5 @@
-mod placeholder {}
+//! The suites crate's one integration test binary: every test module is declared here.
+
+mod coverage;
+mod expect;
+mod output;
