@@ -19,6 +19,8 @@ fn fixture_files(protocol: &str, class: &str) -> Vec<PathBuf> {
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        // A `@kind` fixture needs its kind on the command line; these tests read kind-less ones.
+        .filter(|p| !p.to_str().unwrap().contains('@'))
         .collect();
     files.sort();
     files

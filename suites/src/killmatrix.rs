@@ -64,7 +64,10 @@ pub async fn kill_matrix(
     faults: &[FaultTarget],
     options: &RunOptions,
 ) -> KillMatrix {
-    let mut columns: Vec<String> = MutationKind::ALL.iter().map(|k| k.name().to_owned()).collect();
+    let mut columns: Vec<String> = MutationKind::ALL
+        .iter()
+        .map(|k| k.name().to_owned())
+        .collect();
     columns.extend(faults.iter().map(|f| format!("fault:{}", f.fault)));
     let mut rows: Vec<KillRow> = futures::stream::iter(cases)
         .map(|case| row(case, targets.clone(), faults, options))
@@ -75,9 +78,19 @@ pub async fn kill_matrix(
     KillMatrix { columns, rows }
 }
 
-async fn row(case: &Case, targets: Arc<Targets>, faults: &[FaultTarget], options: &RunOptions) -> KillRow {
+async fn row(
+    case: &Case,
+    targets: Arc<Targets>,
+    faults: &[FaultTarget],
+    options: &RunOptions,
+) -> KillRow {
     let clean = run_case(case, targets.clone(), options, None).await.verdict;
-    let mut row = KillRow { case: case.id.to_owned(), clean, killed_by: BTreeMap::new(), not_applicable: Vec::new() };
+    let mut row = KillRow {
+        case: case.id.to_owned(),
+        clean,
+        killed_by: BTreeMap::new(),
+        not_applicable: Vec::new(),
+    };
     if clean != Verdict::Pass {
         return row;
     }
@@ -110,7 +123,11 @@ async fn row(case: &Case, targets: Arc<Targets>, faults: &[FaultTarget], options
 impl KillMatrix {
     /// The ids of passing cases nothing killed.
     pub fn survivors(&self) -> Vec<&str> {
-        self.rows.iter().filter(|r| r.clean == Verdict::Pass && !r.killed()).map(|r| r.case.as_str()).collect()
+        self.rows
+            .iter()
+            .filter(|r| r.clean == Verdict::Pass && !r.killed())
+            .map(|r| r.case.as_str())
+            .collect()
     }
 
     /// A Markdown table: a row per case, a column per mutation and fault.
@@ -147,7 +164,11 @@ impl KillMatrix {
             self.rows.len(),
             self.rows.iter().filter(|r| r.killed()).count(),
             survivors.len(),
-            if survivors.is_empty() { String::new() } else { format!(": {}", survivors.join(", ")) }
+            if survivors.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", survivors.join(", "))
+            }
         ));
         s
     }

@@ -8,11 +8,12 @@
 
 pub mod case;
 pub mod coverage;
+pub mod driver;
 pub mod expect;
+pub mod killmatrix;
 pub mod mutate;
 pub mod output;
 pub mod report;
 pub mod runner;
 pub mod target;
 pub mod transcript;
-pub mod killmatrix;

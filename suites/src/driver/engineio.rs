@@ -43,7 +43,11 @@ impl Endpoint {
                 version.query_value()
             )));
         }
-        Ok(Endpoint { base: target.url.clone(), path: target.path.clone(), version })
+        Ok(Endpoint {
+            base: target.url.clone(),
+            path: target.path.clone(),
+            version,
+        })
     }
 
     /// The polling URL with `extra` query parameters appended.
@@ -113,7 +117,9 @@ pub async fn request(
     let mut req = client.request(method, url);
     if let Some((content_type, body)) = body {
         record_body(ctx, conn, Direction::Out, &body);
-        req = req.header(reqwest::header::CONTENT_TYPE, content_type).body(body);
+        req = req
+            .header(reqwest::header::CONTENT_TYPE, content_type)
+            .body(body);
     }
     let resp = req.send().await.map_err(|e| {
         let msg = format!("HTTP request to {url} failed: {e}");
@@ -139,7 +145,11 @@ pub async fn request(
     if !body.is_empty() {
         record_body(ctx, conn, Direction::In, &body);
     }
-    Ok(HttpReply { status, content_type, body })
+    Ok(HttpReply {
+        status,
+        content_type,
+        body,
+    })
 }
 
 /// Which transport a packet came over.
@@ -173,7 +183,11 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options { auto_poll: true, auto_pong: true, auto_ping: true }
+        Options {
+            auto_poll: true,
+            auto_pong: true,
+            auto_ping: true,
+        }
     }
 }
 
@@ -214,7 +228,12 @@ impl Editable for EioText {
             return None;
         }
         let id: u64 = rest[i..i + digits].parse().ok()?;
-        Some(format!("4{}{}{}", &rest[..i], id.wrapping_add(1), &rest[i + digits..]))
+        Some(format!(
+            "4{}{}{}",
+            &rest[..i],
+            id.wrapping_add(1),
+            &rest[i + digits..]
+        ))
     }
 }
 
@@ -258,7 +277,13 @@ impl Drop for EioClient {
 }
 
 /// Hands a received text or binary message through the mutator and decodes it.
-async fn deliver(ctx: &Ctx, version: EioVersion, via: Via, message: Message, tx: &mpsc::UnboundedSender<Event>) {
+async fn deliver(
+    ctx: &Ctx,
+    version: EioVersion,
+    via: Via,
+    message: Message,
+    tx: &mpsc::UnboundedSender<Event>,
+) {
     let items = match &ctx.mutator {
         Some(m) => m.apply::<EioText>(message),
         None => vec![(Duration::ZERO, message)],
@@ -281,7 +306,8 @@ async fn deliver(ctx: &Ctx, version: EioVersion, via: Via, message: Message, tx:
 
 /// Splits a polling payload into messages for [`deliver`].
 fn payload_messages(version: EioVersion, body: &[u8]) -> Result<Vec<Message>, String> {
-    let payload = Payload::decode(version, body).map_err(|e| format!("undecodable payload: {e}"))?;
+    let payload =
+        Payload::decode(version, body).map_err(|e| format!("undecodable payload: {e}"))?;
     Ok(payload
         .packets
         .into_iter()
@@ -294,13 +320,23 @@ fn payload_messages(version: EioVersion, body: &[u8]) -> Result<Vec<Message>, St
 
 impl EioClient {
     /// Opens a session over HTTP long-polling.
-    pub async fn polling(ctx: &Ctx, endpoint: Endpoint, options: Options) -> Result<EioClient, Failure> {
-        let conn = ctx.transcript.open(format!("Engine.IO v{} polling", endpoint.version.query_value()));
+    pub async fn polling(
+        ctx: &Ctx,
+        endpoint: Endpoint,
+        options: Options,
+    ) -> Result<EioClient, Failure> {
+        let conn = ctx.transcript.open(format!(
+            "Engine.IO v{} polling",
+            endpoint.version.query_value()
+        ));
         let http = http_client();
         let url = endpoint.url(&endpoint.query("polling", None));
         let reply = request(ctx, conn, &http, reqwest::Method::GET, &url, None).await?;
         if reply.status != 200 {
-            return Err(Failure::Broken(format!("the handshake GET answered HTTP {}", reply.status)));
+            return Err(Failure::Broken(format!(
+                "the handshake GET answered HTTP {}",
+                reply.status
+            )));
         }
         let messages = payload_messages(endpoint.version, &reply.body)
             .map_err(|e| Failure::Broken(format!("handshake: {e}")))?;
@@ -314,7 +350,10 @@ impl EioClient {
             handshake: placeholder_handshake(),
             endpoint,
             options,
-            out: Arc::new(Mutex::new(Outbound::Polling { http: http.clone(), url: String::new() })),
+            out: Arc::new(Mutex::new(Outbound::Polling {
+                http: http.clone(),
+                url: String::new(),
+            })),
             http,
             tx,
             rx,
@@ -322,8 +361,15 @@ impl EioClient {
             tasks: Vec::new(),
         };
         client.handshake = client.expect_open().await?;
-        let post_url = client.endpoint.url(&client.endpoint.query("polling", Some(&client.handshake.sid)));
-        *client.out.lock().await = Outbound::Polling { http: client.http.clone(), url: post_url };
+        let post_url = client.endpoint.url(
+            &client
+                .endpoint
+                .query("polling", Some(&client.handshake.sid)),
+        );
+        *client.out.lock().await = Outbound::Polling {
+            http: client.http.clone(),
+            url: post_url,
+        };
         if options.auto_poll {
             client.start_poller();
         }
@@ -332,8 +378,15 @@ impl EioClient {
     }
 
     /// Opens a session directly over WebSocket (no polling first).
-    pub async fn websocket(ctx: &Ctx, endpoint: Endpoint, options: Options) -> Result<EioClient, Failure> {
-        let conn = ctx.transcript.open(format!("Engine.IO v{} websocket", endpoint.version.query_value()));
+    pub async fn websocket(
+        ctx: &Ctx,
+        endpoint: Endpoint,
+        options: Options,
+    ) -> Result<EioClient, Failure> {
+        let conn = ctx.transcript.open(format!(
+            "Engine.IO v{} websocket",
+            endpoint.version.query_value()
+        ));
         let (sink, stream) = ws_connect(ctx, conn, &endpoint.ws_url(None)).await?;
         let (tx, rx) = mpsc::unbounded_channel();
         let mut client = EioClient {
@@ -374,10 +427,13 @@ impl EioClient {
         match self.next_event(self.ctx.wait).await? {
             Some(Event::Packet(_, p)) if p.packet_type == PacketType::Open => {
                 let text = p.as_text().unwrap_or_default();
-                Handshake::decode(self.endpoint.version, text)
-                    .map_err(|e| Failure::Broken(format!("the open packet's handshake is invalid: {e}")))
+                Handshake::decode(self.endpoint.version, text).map_err(|e| {
+                    Failure::Broken(format!("the open packet's handshake is invalid: {e}"))
+                })
             }
-            Some(other) => Err(Failure::Broken(format!("expected the open packet first, got {other:?}"))),
+            Some(other) => Err(Failure::Broken(format!(
+                "expected the open packet first, got {other:?}"
+            ))),
             None => Err(Failure::Broken("no open packet".into())),
         }
     }
@@ -386,14 +442,17 @@ impl EioClient {
         let stop = Arc::new(AtomicBool::new(false));
         let ctx = self.ctx.clone();
         let http = self.http.clone();
-        let url = self.endpoint.url(&self.endpoint.query("polling", Some(&self.handshake.sid)));
+        let url = self
+            .endpoint
+            .url(&self.endpoint.query("polling", Some(&self.handshake.sid)));
         let version = self.endpoint.version;
         let tx = self.tx.clone();
         let conn = self.conn;
         let flag = stop.clone();
         let task = tokio::spawn(async move {
             while !flag.load(Ordering::SeqCst) {
-                let reply = match request(&ctx, conn, &http, reqwest::Method::GET, &url, None).await {
+                let reply = match request(&ctx, conn, &http, reqwest::Method::GET, &url, None).await
+                {
                     Ok(r) => r,
                     Err(e) => {
                         let _ = tx.send(Event::Closed(Via::Polling, e.reason().to_owned()));
@@ -401,7 +460,10 @@ impl EioClient {
                     }
                 };
                 if reply.status != 200 {
-                    let _ = tx.send(Event::Closed(Via::Polling, format!("poll answered HTTP {}", reply.status)));
+                    let _ = tx.send(Event::Closed(
+                        Via::Polling,
+                        format!("poll answered HTTP {}", reply.status),
+                    ));
                     return;
                 }
                 match payload_messages(version, &reply.body) {
@@ -435,12 +497,26 @@ impl EioClient {
                 let reason = match stream.next().await {
                     Some(Ok(WsMessage::Text(t))) => {
                         ctx.transcript.text(conn, Direction::In, &t);
-                        deliver(&ctx, version, Via::WebSocket, Message::Text(t.to_string()), &tx).await;
+                        deliver(
+                            &ctx,
+                            version,
+                            Via::WebSocket,
+                            Message::Text(t.to_string()),
+                            &tx,
+                        )
+                        .await;
                         continue;
                     }
                     Some(Ok(WsMessage::Binary(b))) => {
                         ctx.transcript.binary(conn, Direction::In, &b);
-                        deliver(&ctx, version, Via::WebSocket, Message::Binary(b.to_vec()), &tx).await;
+                        deliver(
+                            &ctx,
+                            version,
+                            Via::WebSocket,
+                            Message::Binary(b.to_vec()),
+                            &tx,
+                        )
+                        .await;
                         continue;
                     }
                     Some(Ok(WsMessage::Close(frame))) => format!("WebSocket close frame {frame:?}"),
@@ -466,7 +542,16 @@ impl EioClient {
         self.tasks.push(tokio::spawn(async move {
             loop {
                 tokio::time::sleep(interval).await;
-                if send_on(&ctx, conn, EioVersion::V3, &out, &[Packet::empty(PacketType::Ping)]).await.is_err() {
+                if send_on(
+                    &ctx,
+                    conn,
+                    EioVersion::V3,
+                    &out,
+                    &[Packet::empty(PacketType::Ping)],
+                )
+                .await
+                .is_err()
+                {
                     return;
                 }
             }
@@ -482,8 +567,11 @@ impl EioClient {
             };
             if let Event::Packet(_, p) = &event {
                 let server_ping = p.packet_type == PacketType::Ping && !p.is_probe();
-                let v3_pong = p.packet_type == PacketType::Pong && self.endpoint.version == EioVersion::V3 && !p.is_probe();
-                if self.options.auto_pong && server_ping && self.endpoint.version == EioVersion::V4 {
+                let v3_pong = p.packet_type == PacketType::Pong
+                    && self.endpoint.version == EioVersion::V3
+                    && !p.is_probe();
+                if self.options.auto_pong && server_ping && self.endpoint.version == EioVersion::V4
+                {
                     self.send(Packet::empty(PacketType::Pong)).await?;
                     continue;
                 }
@@ -499,7 +587,9 @@ impl EioClient {
     pub async fn recv(&mut self) -> Result<Packet, Failure> {
         match self.next_event(self.ctx.wait).await? {
             Some(Event::Packet(_, p)) => Ok(p),
-            Some(Event::Closed(_, why)) => Err(Failure::Broken(format!("the session ended while a packet was expected: {why}"))),
+            Some(Event::Closed(_, why)) => Err(Failure::Broken(format!(
+                "the session ended while a packet was expected: {why}"
+            ))),
             None => Err(Failure::Broken(format!(
                 "no packet from the server within {} ms",
                 self.ctx.wait.as_millis()
@@ -521,9 +611,22 @@ impl EioClient {
                 None => {
                     if self.poller.is_none() && self.is_polling().await {
                         // Without a poller, ask the server once whether the session still exists.
-                        let url = self.endpoint.url(&self.endpoint.query("polling", Some(&self.handshake.sid)));
-                        let reply = request(&self.ctx, self.conn, &self.http, reqwest::Method::GET, &url, None).await?;
-                        if reply.status != 200 || reply.body == b"1" || reply.body.ends_with(b"\x1e1") {
+                        let url = self
+                            .endpoint
+                            .url(&self.endpoint.query("polling", Some(&self.handshake.sid)));
+                        let reply = request(
+                            &self.ctx,
+                            self.conn,
+                            &self.http,
+                            reqwest::Method::GET,
+                            &url,
+                            None,
+                        )
+                        .await?;
+                        if reply.status != 200
+                            || reply.body == b"1"
+                            || reply.body.ends_with(b"\x1e1")
+                        {
                             return Ok(seen);
                         }
                     }
@@ -547,7 +650,14 @@ impl EioClient {
 
     /// Sends packets over the current transport (one POST, or one frame each).
     pub async fn send_all(&mut self, packets: &[Packet]) -> Result<(), Failure> {
-        send_on(&self.ctx, self.conn, self.endpoint.version, &self.out, packets).await
+        send_on(
+            &self.ctx,
+            self.conn,
+            self.endpoint.version,
+            &self.out,
+            packets,
+        )
+        .await
     }
 
     /// Sends a raw text frame over the WebSocket, or a raw POST body over polling.
@@ -568,9 +678,9 @@ impl EioClient {
             }
             Outbound::WebSocket { sink } => {
                 self.ctx.transcript.text(self.conn, Direction::Out, raw);
-                sink.send(WsMessage::text(raw))
-                    .await
-                    .map_err(|e| Failure::Broken(format!("sending over the WebSocket failed: {e}")))?;
+                sink.send(WsMessage::text(raw)).await.map_err(|e| {
+                    Failure::Broken(format!("sending over the WebSocket failed: {e}"))
+                })?;
                 Ok(None)
             }
         }
@@ -594,13 +704,23 @@ impl EioClient {
         while !probed {
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
             match self.next_event(left).await? {
-                Some(Event::Packet(Via::WebSocket, p)) if p.packet_type == PacketType::Pong && p.is_probe() => probed = true,
-                Some(Event::Packet(Via::Polling, p)) if p.packet_type == PacketType::Noop => noop = true,
+                Some(Event::Packet(Via::WebSocket, p))
+                    if p.packet_type == PacketType::Pong && p.is_probe() =>
+                {
+                    probed = true
+                }
+                Some(Event::Packet(Via::Polling, p)) if p.packet_type == PacketType::Noop => {
+                    noop = true
+                }
                 Some(Event::Packet(via, p)) => {
-                    return Err(Failure::Broken(format!("expected 3probe during the upgrade, got {p:?} over {via:?}")))
+                    return Err(Failure::Broken(format!(
+                        "expected 3probe during the upgrade, got {p:?} over {via:?}"
+                    )))
                 }
                 Some(Event::Closed(via, why)) => {
-                    return Err(Failure::Broken(format!("the {via:?} transport ended during the upgrade: {why}")))
+                    return Err(Failure::Broken(format!(
+                        "the {via:?} transport ended during the upgrade: {why}"
+                    )))
                 }
                 None => return Err(Failure::Broken("no 3probe answered the 2probe".into())),
             }
@@ -612,7 +732,9 @@ impl EioClient {
             while !noop {
                 let left = deadline.saturating_duration_since(tokio::time::Instant::now());
                 match self.next_event(left).await? {
-                    Some(Event::Packet(Via::Polling, p)) if p.packet_type == PacketType::Noop => noop = true,
+                    Some(Event::Packet(Via::Polling, p)) if p.packet_type == PacketType::Noop => {
+                        noop = true
+                    }
                     Some(Event::Closed(Via::Polling, _)) | None => break,
                     Some(_) => {}
                 }
@@ -620,7 +742,9 @@ impl EioClient {
             task.abort();
         }
         let upgrade = Packet::empty(PacketType::Upgrade).encode_text(self.endpoint.version);
-        self.ctx.transcript.text(self.conn, Direction::Out, &upgrade);
+        self.ctx
+            .transcript
+            .text(self.conn, Direction::Out, &upgrade);
         sink.send(WsMessage::text(upgrade))
             .await
             .map_err(|e| Failure::Broken(format!("sending 5 failed: {e}")))?;
@@ -645,7 +769,11 @@ fn placeholder_handshake() -> Handshake {
     }
 }
 
-async fn ws_connect(ctx: &Ctx, conn: u32, url: &str) -> Result<(WsSink, SplitStream<WsStream>), Failure> {
+async fn ws_connect(
+    ctx: &Ctx,
+    conn: u32,
+    url: &str,
+) -> Result<(WsSink, SplitStream<WsStream>), Failure> {
     ctx.transcript.note(conn, format!("WebSocket {url}"));
     match tokio_tungstenite::connect_async(url).await {
         Ok((ws, _)) => Ok(ws.split()),
@@ -653,8 +781,11 @@ async fn ws_connect(ctx: &Ctx, conn: u32, url: &str) -> Result<(WsSink, SplitStr
             Err(Failure::Harness(format!("cannot reach {url}: {e}")))
         }
         Err(e) => {
-            ctx.transcript.note(conn, format!("WebSocket handshake failed: {e}"));
-            Err(Failure::Broken(format!("the WebSocket handshake with {url} failed: {e}")))
+            ctx.transcript
+                .note(conn, format!("WebSocket handshake failed: {e}"));
+            Err(Failure::Broken(format!(
+                "the WebSocket handshake with {url} failed: {e}"
+            )))
         }
     }
 }
@@ -670,15 +801,32 @@ async fn send_on(
     match &mut *out {
         Outbound::Polling { http, url } => {
             let payload = Payload::new(packets.to_vec());
-            let binary = packets.iter().any(|p| matches!(p.data, PacketData::Binary(_)));
+            let binary = packets
+                .iter()
+                .any(|p| matches!(p.data, PacketData::Binary(_)));
             let (content_type, body) = if binary && version == EioVersion::V3 {
                 ("application/octet-stream", payload.encode_binary())
             } else {
-                ("text/plain;charset=UTF-8", payload.encode(version).into_bytes())
+                (
+                    "text/plain;charset=UTF-8",
+                    payload.encode(version).into_bytes(),
+                )
             };
-            let reply = request(ctx, conn, http, reqwest::Method::POST, url, Some((content_type, body))).await?;
+            let reply = request(
+                ctx,
+                conn,
+                http,
+                reqwest::Method::POST,
+                url,
+                Some((content_type, body)),
+            )
+            .await?;
             if reply.status != 200 {
-                return Err(Failure::Broken(format!("a POST answered HTTP {}: {}", reply.status, reply.text())));
+                return Err(Failure::Broken(format!(
+                    "a POST answered HTTP {}: {}",
+                    reply.status,
+                    reply.text()
+                )));
             }
             Ok(())
         }
@@ -696,7 +844,9 @@ async fn send_on(
                         WsMessage::text(text)
                     }
                 };
-                sink.send(msg).await.map_err(|e| Failure::Broken(format!("sending over the WebSocket failed: {e}")))?;
+                sink.send(msg).await.map_err(|e| {
+                    Failure::Broken(format!("sending over the WebSocket failed: {e}"))
+                })?;
             }
             Ok(())
         }

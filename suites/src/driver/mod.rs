@@ -1,0 +1,4 @@
+//! Drivers: the only way a case talks to a target. Each records a transcript
+//! and passes what it receives through the case's mutator.
+
+pub mod engineio;
