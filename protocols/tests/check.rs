@@ -178,3 +178,16 @@ check_protocol!(
 );
 check_protocol!(circles_fixtures, protocols::circles::Circles);
 check_protocol!(assa_fixtures, protocols::assa::Assa);
+
+/// The README says how many fixtures there are; keep it true.
+#[test]
+fn readme_states_the_fixture_counts() {
+    let (mut valid, mut invalid) = (0, 0);
+    for p in Protocol::ALL {
+        valid += fixtures(p, "valid").len();
+        invalid += fixtures(p, "invalid").len();
+    }
+    let readme = fs::read_to_string(fixtures_root().join("../README.md")).unwrap();
+    let claim = format!("{valid} valid and {invalid} invalid fixtures");
+    assert!(readme.contains(&claim), "README.md should say `{claim}`");
+}
