@@ -2,3 +2,4 @@
 //! and passes what it receives through the case's mutator.
 
 pub mod engineio;
+pub mod socketio;
