@@ -1,12 +1,21 @@
 //! The `chatspec` command line: argument parsing and wiring only; the logic
 //! lives in the workspace's library crates.
 
-use std::io::Read;
+mod embedded;
+
+use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
 
-use clap::{Parser, Subcommand};
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
 use protocols::Protocol;
+use suites::expect::Expectations;
+use suites::output::Format;
+use suites::runner::{RunOptions, Selection};
+use suites::target::Targets;
 
 /// Conformance suites, reference server, fuzzers and benchmarks for real-time chat protocols.
 #[derive(Debug, Parser)]
@@ -18,6 +27,15 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the conformance suites against a target (the embedded reference server by default).
+    Run(RunArgs),
+    /// List every case: id, level, spec section.
+    Cases(CasesArgs),
+    /// Run the reference server until SIGINT/SIGTERM.
+    Serve(reference_server::ServeArgs),
+    /// Compute the kill matrix against the embedded reference server: which
+    /// mutation and which fault each case notices.
+    KillMatrix(KillMatrixArgs),
     /// Check captured messages against a protocol's rules.
     ///
     /// Each FILE holds one message or a stream of them (JSON values one after
@@ -42,16 +60,214 @@ enum Command {
     },
 }
 
+#[derive(Debug, Args)]
+struct SelectArgs {
+    /// Only this protocol's cases (repeatable).
+    #[arg(long = "protocol", short = 'p', value_name = "P")]
+    protocols: Vec<Protocol>,
+    /// Only cases whose id matches this glob (repeatable), e.g. `socketio.v4.*`.
+    #[arg(long = "case", value_name = "GLOB")]
+    cases: Vec<String>,
+    /// No case whose id matches this glob (repeatable).
+    #[arg(long = "exclude", value_name = "GLOB")]
+    exclude: Vec<String>,
+}
+
+impl SelectArgs {
+    fn selection(&self) -> Selection {
+        Selection {
+            protocols: self.protocols.clone(),
+            include: self.cases.clone(),
+            exclude: self.exclude.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+struct RunArgs {
+    #[command(flatten)]
+    select: SelectArgs,
+    /// A target as PROTOCOL=URL, e.g. `socketio=http://127.0.0.1:3000` (repeatable).
+    /// Without any target the embedded reference server is checked.
+    #[arg(long = "target", value_name = "P=URL")]
+    targets: Vec<String>,
+    /// A target configuration file (TOML; see `suites/targets.example.toml`).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Count SHOULD violations (non-strict) as failures.
+    #[arg(long)]
+    strict: bool,
+    /// Cases run at once [default: the number of cores].
+    #[arg(long)]
+    jobs: Option<usize>,
+    /// Time limit of one case, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 10_000)]
+    timeout: u64,
+    /// How long a case waits for one expected frame, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 3_000)]
+    wait: u64,
+    /// Report formats to write into --out (repeatable): table, json, junit, html.
+    #[arg(long = "format", value_name = "F")]
+    formats: Vec<Format>,
+    /// Where report files go.
+    #[arg(long, value_name = "DIR", default_value = "chatspec-report")]
+    out: PathBuf,
+    /// An expectations file: exit 0 when the run matches it, and print every difference.
+    #[arg(long, value_name = "FILE")]
+    expect: Option<PathBuf>,
+    /// No progress bar and no summary table.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+#[derive(Debug, Args)]
+struct CasesArgs {
+    /// Only this protocol's cases (repeatable).
+    #[arg(long = "protocol", short = 'p', value_name = "P")]
+    protocols: Vec<Protocol>,
+    /// Print the spec coverage (Markdown): every section and the cases that check it.
+    #[arg(long)]
+    coverage: bool,
+}
+
+#[derive(Debug, Args)]
+struct KillMatrixArgs {
+    #[command(flatten)]
+    select: SelectArgs,
+    /// Cases run at once [default: the number of cores].
+    #[arg(long)]
+    jobs: Option<usize>,
+    /// Write the matrix (Markdown and JSON) into this folder.
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Validate {
-            protocol,
-            kind,
-            json,
-            files,
-        } => validate(protocol, kind.as_deref(), json, &files),
+        Command::Validate { protocol, kind, json, files } => {
+            validate(protocol, kind.as_deref(), json, &files)
+        }
+        Command::Cases(args) => cases(&args),
+        Command::Run(args) => block_on(run(args)),
+        Command::Serve(args) => {
+            reference_server::init_tracing();
+            block_on(async move { reference_server::serve(args).await.map(|()| ExitCode::SUCCESS) })
+        }
+        Command::KillMatrix(args) => block_on(kill_matrix(args)),
     }
+}
+
+/// Runs a command on a tokio runtime; an `Err` is a usage or setup problem (exit 2).
+fn block_on(f: impl std::future::Future<Output = anyhow::Result<ExitCode>>) -> ExitCode {
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("chatspec: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(f) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("chatspec: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn cases(args: &CasesArgs) -> ExitCode {
+    let all = suites::cases::all();
+    let selected: Vec<_> =
+        all.iter().filter(|c| args.protocols.is_empty() || args.protocols.contains(&c.protocol)).cloned().collect();
+    if args.coverage {
+        print!("{}", suites::coverage::coverage(&selected).to_markdown());
+        return ExitCode::SUCCESS;
+    }
+    let width = selected.iter().map(|c| c.id.len()).max().unwrap_or(0);
+    for c in &selected {
+        println!("{:width$}  {:6}  {}", c.id, c.level.to_string(), c.spec);
+    }
+    println!("{} cases", selected.len());
+    ExitCode::SUCCESS
+}
+
+async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+    let cases = args.select.selection().select(&suites::cases::all())?;
+    let expectations = match &args.expect {
+        Some(path) => Some(Expectations::load(path)?),
+        None => None,
+    };
+    let mut server = None;
+    let (targets, name) = if args.targets.is_empty() && args.config.is_none() {
+        let running = embedded::start(&[]).await.context("starting the embedded reference server")?;
+        let targets = running.targets.clone();
+        server = Some(running);
+        (targets, "chatspec reference server (embedded)".to_owned())
+    } else {
+        let mut targets = match &args.config {
+            Some(path) => Targets::load(path)?,
+            None => Targets::default(),
+        };
+        for flag in &args.targets {
+            targets.apply_flag(flag)?;
+        }
+        embedded::check_reachable(&targets).await?;
+        let name = targets.name.clone().unwrap_or_else(|| {
+            targets.socketio.as_ref().map(|s| s.url.clone()).unwrap_or_else(|| "target".into())
+        });
+        (targets, name)
+    };
+    let cases: Vec<_> = cases.into_iter().filter(|c| targets.has(c.protocol)).collect();
+    if cases.is_empty() {
+        anyhow::bail!("no case to run: no selected case has a target (suites exist for: socketio)");
+    }
+    let options = RunOptions {
+        jobs: args.jobs.unwrap_or(RunOptions::default().jobs),
+        timeout: Duration::from_millis(args.timeout),
+        wait: Duration::from_millis(args.wait),
+        strict: args.strict,
+        progress: !args.quiet && std::io::stderr().is_terminal(),
+    };
+    let report = suites::runner::run(&cases, Arc::new(targets), &name, &options).await;
+    if let Some(server) = server {
+        server.shutdown().await;
+    }
+    if !args.quiet {
+        print!("{}", suites::output::table::render(&report, std::io::stdout().is_terminal()));
+    }
+    if !args.formats.is_empty() {
+        let written = suites::output::write_all(&report, &args.formats, &args.out)
+            .with_context(|| format!("writing reports into {}", args.out.display()))?;
+        for path in written {
+            println!("wrote {}", path.display());
+        }
+    }
+    if let Some(expectations) = expectations {
+        let comparison = expectations.compare(&report);
+        print!("{comparison}");
+        return Ok(if comparison.matches() { ExitCode::SUCCESS } else { ExitCode::from(1) });
+    }
+    Ok(if report.failed() { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+async fn kill_matrix(args: KillMatrixArgs) -> anyhow::Result<ExitCode> {
+    let cases = args.select.selection().select(&suites::cases::all())?;
+    let options = RunOptions {
+        jobs: args.jobs.unwrap_or(RunOptions::default().jobs),
+        wait: Duration::from_millis(1_000),
+        timeout: Duration::from_millis(8_000),
+        ..RunOptions::default()
+    };
+    let matrix = embedded::kill_matrix(&cases, &options).await?;
+    let markdown = matrix.to_markdown();
+    print!("{markdown}");
+    if let Some(out) = &args.out {
+        std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+        std::fs::write(out.join("kill-matrix.md"), &markdown)?;
+        std::fs::write(out.join("kill-matrix.json"), serde_json::to_string_pretty(&matrix)?)?;
+    }
+    Ok(if matrix.survivors().is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
 fn read_input(path: &PathBuf) -> std::io::Result<Vec<u8>> {
@@ -92,11 +308,7 @@ fn validate(protocol: Protocol, kind: Option<&str>, json: bool, files: &[PathBuf
                 });
                 println!("{line}");
             } else if violations.is_empty() {
-                println!(
-                    "{name}: message {} (byte {}): valid",
-                    index + 1,
-                    frame.offset
-                );
+                println!("{name}: message {} (byte {}): valid", index + 1, frame.offset);
             } else {
                 println!(
                     "{name}: message {} (byte {}): {} violation{}",

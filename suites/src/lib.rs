@@ -7,6 +7,7 @@
 //! and the CLI's embedded mode do).
 
 pub mod case;
+pub mod cases;
 pub mod coverage;
 pub mod driver;
 pub mod expect;

@@ -90,7 +90,8 @@ impl HttpReply {
     }
 }
 
-fn http_client() -> reqwest::Client {
+/// An HTTP client for raw requests (plain HTTP, a small connection pool).
+pub fn http_client() -> reqwest::Client {
     reqwest::Client::builder()
         .pool_max_idle_per_host(4)
         .build()

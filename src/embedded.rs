@@ -1,0 +1,80 @@
+//! Wiring between the suites and the reference server: the embedded target,
+//! the faulty servers of the kill matrix, and the reachability check.
+
+use std::sync::Arc;
+
+use reference_server::{Config, Fault, Running};
+use suites::case::Case;
+use suites::killmatrix::{FaultTarget, KillMatrix};
+use suites::runner::RunOptions;
+use suites::target::{SocketioTarget, Targets};
+
+/// A reference server started in process, and the targets pointing at it.
+pub struct Embedded {
+    server: Running,
+    /// Where its protocols are.
+    pub targets: Targets,
+}
+
+impl Embedded {
+    /// Stops the server.
+    pub async fn shutdown(self) {
+        self.server.shutdown().await;
+    }
+}
+
+/// Starts the reference server on free loopback ports with `faults` on.
+pub async fn start(faults: &[Fault]) -> anyhow::Result<Embedded> {
+    let mut config = Config::embedded();
+    config.faults = faults.to_vec();
+    let server = reference_server::start(config).await?;
+    let targets = Targets {
+        name: Some("chatspec reference server (embedded)".into()),
+        socketio: server.addrs.echo.map(|addr| SocketioTarget {
+            url: format!("http://{addr}"),
+            path: "/socket.io/".into(),
+            engineio: vec![3, 4],
+        }),
+    };
+    Ok(Embedded { server, targets })
+}
+
+/// Fails with a clear message when a target's port cannot be reached.
+pub async fn check_reachable(targets: &Targets) -> anyhow::Result<()> {
+    if let Some(s) = &targets.socketio {
+        let authority = s.url.split_once("://").map(|(_, rest)| rest).unwrap_or(&s.url);
+        let host_port = if authority.contains(':') {
+            authority.to_owned()
+        } else if s.url.starts_with("https") {
+            format!("{authority}:443")
+        } else {
+            format!("{authority}:80")
+        };
+        let connect = tokio::net::TcpStream::connect(&host_port);
+        match tokio::time::timeout(std::time::Duration::from_secs(5), connect).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => anyhow::bail!("cannot reach the socketio target {}: {e}; is the server running?", s.url),
+            Err(_) => anyhow::bail!("cannot reach the socketio target {}: no answer within 5 s", s.url),
+        }
+    }
+    Ok(())
+}
+
+/// The kill matrix of `cases` against the embedded server, with one faulty server per fault switch.
+pub async fn kill_matrix(cases: &[Case], options: &RunOptions) -> anyhow::Result<KillMatrix> {
+    let clean = start(&[]).await?;
+    let mut faulty = Vec::new();
+    for fault in Fault::ALL {
+        faulty.push((fault, start(&[fault]).await?));
+    }
+    let faults: Vec<FaultTarget> = faulty
+        .iter()
+        .map(|(fault, e)| FaultTarget { fault: fault.as_str().to_owned(), targets: Arc::new(e.targets.clone()) })
+        .collect();
+    let matrix = suites::killmatrix::kill_matrix(cases, Arc::new(clean.targets.clone()), &faults, options).await;
+    clean.shutdown().await;
+    for (_, e) in faulty {
+        e.shutdown().await;
+    }
+    Ok(matrix)
+}
