@@ -12,7 +12,7 @@
 
 use std::{fmt, sync::Arc};
 
-use axum::{http::StatusCode, Router};
+use axum::Router;
 use serde::{
     de::{SeqAccess, Visitor},
     ser::SerializeTuple,
@@ -33,12 +33,12 @@ use crate::{
 /// handle that closes every session on shutdown.
 pub(crate) fn app(profile: Profile, faults: &[Fault]) -> (Router, SocketIo) {
     let p = effective_profile(profile, faults);
-    let (layer, io) = SocketIo::builder()
+    let (svc, io) = SocketIo::builder()
         .ping_interval(p.ping_interval())
         .ping_timeout(p.ping_timeout())
         .max_payload(p.max_payload)
         .connect_timeout(p.connect_timeout())
-        .build_layer();
+        .build_svc();
 
     let behaviour = Arc::new(Behaviour::new(faults));
     io.ns("/", on_connect(behaviour.clone()).with(auth_is_object));
@@ -57,9 +57,10 @@ pub(crate) fn app(profile: Profile, faults: &[Fault]) -> (Router, SocketIo) {
         .expect("a catch-all namespace pattern is valid");
     }
 
-    let router = Router::new()
-        .fallback(|| async { StatusCode::NOT_FOUND })
-        .layer(layer);
+    // One service for every request: each `Layer::layer` call would make an
+    // engine with its own session table, and a session would be lost
+    // between two requests routed through different ones.
+    let router = Router::new().fallback_service(svc);
     (router, io)
 }
 
