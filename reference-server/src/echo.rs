@@ -8,7 +8,9 @@
 //! - `message-with-ack` is acknowledged with its own arguments.
 //!
 //! Engine.IO 4 / Socket.IO 5 and Engine.IO 3 / Socket.IO 4 clients are served
-//! side by side, on HTTP long-polling and WebSocket, at `/socket.io/`.
+//! side by side, on HTTP long-polling and WebSocket, at `/socket.io/`; the
+//! same port serves the Engine.IO echo of the engine.io-protocol test suite
+//! at `/engine.io/`.
 
 use std::{fmt, sync::Arc};
 
@@ -26,6 +28,7 @@ use socketioxide::{
 
 use crate::{
     config::Profile,
+    engine_echo,
     fault::{effective_profile, Fault},
 };
 
@@ -60,7 +63,9 @@ pub(crate) fn app(profile: Profile, faults: &[Fault]) -> (Router, SocketIo) {
     // One service for every request: each `Layer::layer` call would make an
     // engine with its own session table, and a session would be lost
     // between two requests routed through different ones.
-    let router = Router::new().fallback_service(svc);
+    let router = Router::new()
+        .route_service("/engine.io/", engine_echo::service(p))
+        .fallback_service(svc);
     (router, io)
 }
 

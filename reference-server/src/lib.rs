@@ -10,6 +10,7 @@
 mod cli;
 mod config;
 mod echo;
+mod engine_echo;
 mod fault;
 mod server;
 
