@@ -42,7 +42,11 @@ pub async fn start(faults: &[Fault]) -> anyhow::Result<Embedded> {
 /// Fails with a clear message when a target's port cannot be reached.
 pub async fn check_reachable(targets: &Targets) -> anyhow::Result<()> {
     if let Some(s) = &targets.socketio {
-        let authority = s.url.split_once("://").map(|(_, rest)| rest).unwrap_or(&s.url);
+        let authority = s
+            .url
+            .split_once("://")
+            .map(|(_, rest)| rest)
+            .unwrap_or(&s.url);
         let host_port = if authority.contains(':') {
             authority.to_owned()
         } else if s.url.starts_with("https") {
@@ -53,8 +57,14 @@ pub async fn check_reachable(targets: &Targets) -> anyhow::Result<()> {
         let connect = tokio::net::TcpStream::connect(&host_port);
         match tokio::time::timeout(std::time::Duration::from_secs(5), connect).await {
             Ok(Ok(_)) => {}
-            Ok(Err(e)) => anyhow::bail!("cannot reach the socketio target {}: {e}; is the server running?", s.url),
-            Err(_) => anyhow::bail!("cannot reach the socketio target {}: no answer within 5 s", s.url),
+            Ok(Err(e)) => anyhow::bail!(
+                "cannot reach the socketio target {}: {e}; is the server running?",
+                s.url
+            ),
+            Err(_) => anyhow::bail!(
+                "cannot reach the socketio target {}: no answer within 5 s",
+                s.url
+            ),
         }
     }
     Ok(())
@@ -69,9 +79,14 @@ pub async fn kill_matrix(cases: &[Case], options: &RunOptions) -> anyhow::Result
     }
     let faults: Vec<FaultTarget> = faulty
         .iter()
-        .map(|(fault, e)| FaultTarget { fault: fault.as_str().to_owned(), targets: Arc::new(e.targets.clone()) })
+        .map(|(fault, e)| FaultTarget {
+            fault: fault.as_str().to_owned(),
+            targets: Arc::new(e.targets.clone()),
+        })
         .collect();
-    let matrix = suites::killmatrix::kill_matrix(cases, Arc::new(clean.targets.clone()), &faults, options).await;
+    let matrix =
+        suites::killmatrix::kill_matrix(cases, Arc::new(clean.targets.clone()), &faults, options)
+            .await;
     clean.shutdown().await;
     for (_, e) in faulty {
         e.shutdown().await;

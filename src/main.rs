@@ -145,14 +145,21 @@ struct KillMatrixArgs {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Validate { protocol, kind, json, files } => {
-            validate(protocol, kind.as_deref(), json, &files)
-        }
+        Command::Validate {
+            protocol,
+            kind,
+            json,
+            files,
+        } => validate(protocol, kind.as_deref(), json, &files),
         Command::Cases(args) => cases(&args),
         Command::Run(args) => block_on(run(args)),
         Command::Serve(args) => {
             reference_server::init_tracing();
-            block_on(async move { reference_server::serve(args).await.map(|()| ExitCode::SUCCESS) })
+            block_on(async move {
+                reference_server::serve(args)
+                    .await
+                    .map(|()| ExitCode::SUCCESS)
+            })
         }
         Command::KillMatrix(args) => block_on(kill_matrix(args)),
     }
@@ -178,8 +185,11 @@ fn block_on(f: impl std::future::Future<Output = anyhow::Result<ExitCode>>) -> E
 
 fn cases(args: &CasesArgs) -> ExitCode {
     let all = suites::cases::all();
-    let selected: Vec<_> =
-        all.iter().filter(|c| args.protocols.is_empty() || args.protocols.contains(&c.protocol)).cloned().collect();
+    let selected: Vec<_> = all
+        .iter()
+        .filter(|c| args.protocols.is_empty() || args.protocols.contains(&c.protocol))
+        .cloned()
+        .collect();
     if args.coverage {
         print!("{}", suites::coverage::coverage(&selected).to_markdown());
         return ExitCode::SUCCESS;
@@ -200,7 +210,9 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     };
     let mut server = None;
     let (targets, name) = if args.targets.is_empty() && args.config.is_none() {
-        let running = embedded::start(&[]).await.context("starting the embedded reference server")?;
+        let running = embedded::start(&[])
+            .await
+            .context("starting the embedded reference server")?;
         let targets = running.targets.clone();
         server = Some(running);
         (targets, "chatspec reference server (embedded)".to_owned())
@@ -214,11 +226,18 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         }
         embedded::check_reachable(&targets).await?;
         let name = targets.name.clone().unwrap_or_else(|| {
-            targets.socketio.as_ref().map(|s| s.url.clone()).unwrap_or_else(|| "target".into())
+            targets
+                .socketio
+                .as_ref()
+                .map(|s| s.url.clone())
+                .unwrap_or_else(|| "target".into())
         });
         (targets, name)
     };
-    let cases: Vec<_> = cases.into_iter().filter(|c| targets.has(c.protocol)).collect();
+    let cases: Vec<_> = cases
+        .into_iter()
+        .filter(|c| targets.has(c.protocol))
+        .collect();
     if cases.is_empty() {
         anyhow::bail!("no case to run: no selected case has a target (suites exist for: socketio)");
     }
@@ -234,7 +253,10 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         server.shutdown().await;
     }
     if !args.quiet {
-        print!("{}", suites::output::table::render(&report, std::io::stdout().is_terminal()));
+        print!(
+            "{}",
+            suites::output::table::render(&report, std::io::stdout().is_terminal())
+        );
     }
     if !args.formats.is_empty() {
         let written = suites::output::write_all(&report, &args.formats, &args.out)
@@ -246,9 +268,17 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     if let Some(expectations) = expectations {
         let comparison = expectations.compare(&report);
         print!("{comparison}");
-        return Ok(if comparison.matches() { ExitCode::SUCCESS } else { ExitCode::from(1) });
+        return Ok(if comparison.matches() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        });
     }
-    Ok(if report.failed() { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if report.failed() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 async fn kill_matrix(args: KillMatrixArgs) -> anyhow::Result<ExitCode> {
@@ -265,9 +295,16 @@ async fn kill_matrix(args: KillMatrixArgs) -> anyhow::Result<ExitCode> {
     if let Some(out) = &args.out {
         std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
         std::fs::write(out.join("kill-matrix.md"), &markdown)?;
-        std::fs::write(out.join("kill-matrix.json"), serde_json::to_string_pretty(&matrix)?)?;
+        std::fs::write(
+            out.join("kill-matrix.json"),
+            serde_json::to_string_pretty(&matrix)?,
+        )?;
     }
-    Ok(if matrix.survivors().is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if matrix.survivors().is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 fn read_input(path: &PathBuf) -> std::io::Result<Vec<u8>> {
@@ -308,7 +345,11 @@ fn validate(protocol: Protocol, kind: Option<&str>, json: bool, files: &[PathBuf
                 });
                 println!("{line}");
             } else if violations.is_empty() {
-                println!("{name}: message {} (byte {}): valid", index + 1, frame.offset);
+                println!(
+                    "{name}: message {} (byte {}): valid",
+                    index + 1,
+                    frame.offset
+                );
             } else {
                 println!(
                     "{name}: message {} (byte {}): {} violation{}",

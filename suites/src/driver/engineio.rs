@@ -262,6 +262,7 @@ pub struct EioClient {
     out: Arc<Mutex<Outbound>>,
     tx: mpsc::UnboundedSender<Event>,
     rx: mpsc::UnboundedReceiver<Event>,
+    stash: std::collections::VecDeque<Event>,
     poller: Option<(Arc<AtomicBool>, JoinHandle<()>)>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -358,6 +359,7 @@ impl EioClient {
             http,
             tx,
             rx,
+            stash: Default::default(),
             poller: None,
             tasks: Vec::new(),
         };
@@ -400,6 +402,7 @@ impl EioClient {
             http: http_client(),
             tx,
             rx,
+            stash: Default::default(),
             poller: None,
             tasks: Vec::new(),
         };
@@ -559,24 +562,28 @@ impl EioClient {
         }));
     }
 
-    /// The next event within `wait`, or `None` when nothing came.
+    /// The next event within `wait`, or `None` when nothing came. Pings the
+    /// client answers on its own (and v3 pongs of its own pings) are skipped.
     pub async fn next_event(&mut self, wait: Duration) -> Result<Option<Event>, Failure> {
+        let deadline = tokio::time::Instant::now() + wait;
         loop {
-            let event = match tokio::time::timeout(wait, self.rx.recv()).await {
-                Ok(Some(e)) => e,
-                Ok(None) | Err(_) => return Ok(None),
+            let event = match self.stash.pop_front() {
+                Some(e) => e,
+                None => match tokio::time::timeout_at(deadline, self.rx.recv()).await {
+                    Ok(Some(e)) => e,
+                    Ok(None) | Err(_) => return Ok(None),
+                },
             };
             if let Event::Packet(_, p) = &event {
+                let v4 = self.endpoint.version == EioVersion::V4;
                 let server_ping = p.packet_type == PacketType::Ping && !p.is_probe();
-                let v3_pong = p.packet_type == PacketType::Pong
-                    && self.endpoint.version == EioVersion::V3
-                    && !p.is_probe();
-                if self.options.auto_pong && server_ping && self.endpoint.version == EioVersion::V4
-                {
-                    self.send(Packet::empty(PacketType::Pong)).await?;
+                let own_pong = p.packet_type == PacketType::Pong && !v4 && !p.is_probe();
+                if self.options.auto_pong && server_ping && v4 {
+                    // A failed pong means the session is ending: the close event follows.
+                    let _ = self.send(Packet::empty(PacketType::Pong)).await;
                     continue;
                 }
-                if self.options.auto_ping && v3_pong {
+                if self.options.auto_ping && own_pong {
                     continue;
                 }
             }
@@ -687,9 +694,12 @@ impl EioClient {
         }
     }
 
-    /// Upgrades a polling session to WebSocket: `2probe`, `3probe`, the pending
-    /// poll answered (with a noop), then `5`. Returns whether a noop ended the pending poll.
-    pub async fn upgrade(&mut self) -> Result<bool, Failure> {
+    /// Upgrades a polling session to WebSocket: `2probe` over a new
+    /// WebSocket, `3probe` back, the pending poll let to finish (the server
+    /// ends it, with a noop when it has nothing else), then `5`. Returns the
+    /// packets that came over polling from the probe on, noop included;
+    /// the others are also kept for [`EioClient::next_event`].
+    pub async fn upgrade(&mut self) -> Result<Vec<Packet>, Failure> {
         let url = self.endpoint.ws_url(Some(&self.handshake.sid));
         let (mut sink, stream) = ws_connect(&self.ctx, self.conn, &url).await?;
         let probe = Packet::ping_probe().encode_text(self.endpoint.version);
@@ -698,24 +708,26 @@ impl EioClient {
             .await
             .map_err(|e| Failure::Broken(format!("sending 2probe failed: {e}")))?;
         self.start_reader(stream);
-        // Wait for 3probe on the WebSocket; the poller may deliver packets meanwhile.
-        let mut noop = false;
-        let mut probed = false;
+        let mut polled = Vec::new();
+        let mut stashed = Vec::new();
         let deadline = tokio::time::Instant::now() + self.ctx.wait;
-        while !probed {
+        loop {
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
             match self.next_event(left).await? {
                 Some(Event::Packet(Via::WebSocket, p))
                     if p.packet_type == PacketType::Pong && p.is_probe() =>
                 {
-                    probed = true
+                    break
                 }
-                Some(Event::Packet(Via::Polling, p)) if p.packet_type == PacketType::Noop => {
-                    noop = true
+                Some(Event::Packet(Via::Polling, p)) => {
+                    if p.packet_type != PacketType::Noop {
+                        stashed.push(Event::Packet(Via::Polling, p.clone()));
+                    }
+                    polled.push(p);
                 }
-                Some(Event::Packet(via, p)) => {
+                Some(Event::Packet(Via::WebSocket, p)) => {
                     return Err(Failure::Broken(format!(
-                        "expected 3probe during the upgrade, got {p:?} over {via:?}"
+                        "expected 3probe over the WebSocket, got {p:?}"
                     )))
                 }
                 Some(Event::Closed(via, why)) => {
@@ -726,21 +738,26 @@ impl EioClient {
                 None => return Err(Failure::Broken("no 3probe answered the 2probe".into())),
             }
         }
-        // Let the pending poll finish (the server ends it with a noop), then stop polling.
+        // Pause polling: the poll in flight must end before the upgrade completes.
         if let Some((stop, task)) = self.poller.take() {
             stop.store(true, Ordering::SeqCst);
-            let deadline = tokio::time::Instant::now() + self.ctx.wait;
-            while !noop {
-                let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-                match self.next_event(left).await? {
-                    Some(Event::Packet(Via::Polling, p)) if p.packet_type == PacketType::Noop => {
-                        noop = true
+            if tokio::time::timeout(self.ctx.wait, task).await.is_err() {
+                return Err(Failure::Broken(format!(
+                    "the pending poll was not ended within {} ms of the probe",
+                    self.ctx.wait.as_millis()
+                )));
+            }
+            while let Ok(event) = self.rx.try_recv() {
+                match event {
+                    Event::Packet(Via::Polling, p) => {
+                        if p.packet_type != PacketType::Noop {
+                            stashed.push(Event::Packet(Via::Polling, p.clone()));
+                        }
+                        polled.push(p);
                     }
-                    Some(Event::Closed(Via::Polling, _)) | None => break,
-                    Some(_) => {}
+                    other => stashed.push(other),
                 }
             }
-            task.abort();
         }
         let upgrade = Packet::empty(PacketType::Upgrade).encode_text(self.endpoint.version);
         self.ctx
@@ -750,7 +767,8 @@ impl EioClient {
             .await
             .map_err(|e| Failure::Broken(format!("sending 5 failed: {e}")))?;
         *self.out.lock().await = Outbound::WebSocket { sink };
-        Ok(noop)
+        self.stash.extend(stashed);
+        Ok(polled)
     }
 
     /// Sends the close packet.

@@ -53,7 +53,11 @@ pub fn decode_packet(eio: EioVersion, text: &str) -> Result<Packet, Failure> {
 
 impl SioClient {
     /// Opens an Engine.IO session of `version` to the context's socketio target.
-    pub async fn open(ctx: &Ctx, version: EioVersion, transport: Transport) -> Result<SioClient, Failure> {
+    pub async fn open(
+        ctx: &Ctx,
+        version: EioVersion,
+        transport: Transport,
+    ) -> Result<SioClient, Failure> {
         let endpoint = Endpoint::of(ctx.targets.socketio.as_ref(), version)?;
         let eio = match transport {
             Transport::WebSocket => EioClient::websocket(ctx, endpoint, Options::default()).await?,
@@ -78,7 +82,9 @@ impl SioClient {
         let mut client = SioClient::open(ctx, version, transport).await?;
         let answer = client.connect(namespace, None).await?;
         if answer.packet_type != PacketType::Connect {
-            return Err(Failure::Broken(format!("connecting to {namespace} was refused: {answer:?}")));
+            return Err(Failure::Broken(format!(
+                "connecting to {namespace} was refused: {answer:?}"
+            )));
         }
         client.expect_event(namespace, "auth").await?;
         Ok(client)
@@ -103,19 +109,34 @@ impl SioClient {
     }
 
     /// Sends CONNECT and returns the server's answer (CONNECT or CONNECT_ERROR).
-    pub async fn connect(&mut self, namespace: &str, auth: Option<Value>) -> Result<FullPacket, Failure> {
+    pub async fn connect(
+        &mut self,
+        namespace: &str,
+        auth: Option<Value>,
+    ) -> Result<FullPacket, Failure> {
         let packet = Packet::connect(namespace, auth);
         self.send_text(&packet.encode()).await?;
         loop {
             let p = self.recv().await?;
-            if p.namespace == namespace && matches!(p.packet_type, PacketType::Connect | PacketType::ConnectError) {
+            if p.namespace == namespace
+                && matches!(
+                    p.packet_type,
+                    PacketType::Connect | PacketType::ConnectError
+                )
+            {
                 return Ok(p);
             }
         }
     }
 
     /// Emits an event with JSON arguments and an optional ack id.
-    pub async fn emit(&mut self, namespace: &str, event: &str, args: Vec<Data>, ack: Option<u64>) -> Result<(), Failure> {
+    pub async fn emit(
+        &mut self,
+        namespace: &str,
+        event: &str,
+        args: Vec<Data>,
+        ack: Option<u64>,
+    ) -> Result<(), Failure> {
         let mut data = vec![Data::String(event.to_owned())];
         data.extend(args);
         let packet = FullPacket {
@@ -148,7 +169,9 @@ impl SioClient {
                 }
                 (EioType::Message, PacketData::Binary(bytes)) => {
                     let Some((packet, mut buffers)) = self.pending.take() else {
-                        return Err(Failure::Broken("a binary attachment arrived with no packet announcing it".into()));
+                        return Err(Failure::Broken(
+                            "a binary attachment arrived with no packet announcing it".into(),
+                        ));
                     };
                     buffers.push(bytes.clone());
                     if buffers.len() < packet.attachments {
@@ -159,7 +182,9 @@ impl SioClient {
                         .reconstruct(&buffers)
                         .map_err(|e| Failure::Broken(format!("invalid binary packet: {e}")));
                 }
-                (EioType::Close, _) => return Err(Failure::Broken("the server closed the session".into())),
+                (EioType::Close, _) => {
+                    return Err(Failure::Broken("the server closed the session".into()))
+                }
                 // Pongs of the client's own pings, noops: not Socket.IO packets.
                 _ => continue,
             }
@@ -167,7 +192,11 @@ impl SioClient {
     }
 
     /// Waits for the event `name` in `namespace`, skipping other packets; returns its arguments.
-    pub async fn expect_event(&mut self, namespace: &str, name: &str) -> Result<Vec<Data>, Failure> {
+    pub async fn expect_event(
+        &mut self,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Vec<Data>, Failure> {
         loop {
             let p = self.recv().await?;
             if p.namespace != namespace || p.packet_type != PacketType::Event {
@@ -179,9 +208,16 @@ impl SioClient {
                         items.remove(0);
                         return Ok(items);
                     }
-                    return Err(Failure::Broken(format!("expected the event {name:?}, got {:?}", items[0])));
+                    return Err(Failure::Broken(format!(
+                        "expected the event {name:?}, got {:?}",
+                        items[0]
+                    )));
                 }
-                other => return Err(Failure::Broken(format!("an event without a name: {other:?}"))),
+                other => {
+                    return Err(Failure::Broken(format!(
+                        "an event without a name: {other:?}"
+                    )))
+                }
             }
         }
     }
@@ -190,14 +226,21 @@ impl SioClient {
     pub async fn expect_ack(&mut self, namespace: &str, id: u64) -> Result<Vec<Data>, Failure> {
         let p = self.recv().await?;
         if p.packet_type != PacketType::Ack || p.namespace != namespace {
-            return Err(Failure::Broken(format!("expected the ack {id} in {namespace}, got {p:?}")));
+            return Err(Failure::Broken(format!(
+                "expected the ack {id} in {namespace}, got {p:?}"
+            )));
         }
         if p.id != Some(id) {
-            return Err(Failure::Broken(format!("expected the ack id {id}, got {:?}", p.id)));
+            return Err(Failure::Broken(format!(
+                "expected the ack id {id}, got {:?}",
+                p.id
+            )));
         }
         match p.data {
             Some(Data::Array(items)) => Ok(items),
-            other => Err(Failure::Broken(format!("an ack whose data is not an array: {other:?}"))),
+            other => Err(Failure::Broken(format!(
+                "an ack whose data is not an array: {other:?}"
+            ))),
         }
     }
 }

@@ -1,0 +1,34 @@
+//! The chatspec reference server: one process, one listener per protocol, plus the socket.io echo app.
+//!
+//! Two ways to run it: [`serve`] (the `chatspec serve` command, until
+//! SIGINT/SIGTERM) and [`start`] (embedded, for tests and `chatspec run`),
+//! which binds everything and hands back the addresses.
+//!
+//! Only the socket.io `echo` app is served so far; the five protocol
+//! listeners come later.
+
+mod cli;
+mod config;
+mod echo;
+mod engine_echo;
+mod fault;
+mod server;
+
+pub use cli::{PortOverride, ServeArgs};
+pub use config::{
+    Config, ConfigError, EchoConfig, ListenerConfig, ListenerName, Listeners, Profile,
+};
+pub use fault::Fault;
+pub use server::{serve, start, Addrs, Running};
+
+/// Installs a `tracing` subscriber writing to stderr, filtered by `RUST_LOG`
+/// (default `info`). Calling it again does nothing.
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
+}

@@ -1,0 +1,7 @@
+//! Integration tests of the reference server: the embedded server driven with raw Engine.IO / Socket.IO frames.
+
+mod config;
+mod echo;
+mod faults;
+mod lifecycle;
+mod support;
