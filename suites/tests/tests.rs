@@ -2,4 +2,5 @@
 
 mod coverage;
 mod expect;
+mod embedded;
 mod output;

@@ -1,0 +1,46 @@
+//! Every suite against the embedded reference server, in process.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use suites::expect::Expectations;
+use suites::runner::{run, RunOptions};
+use suites::target::{SocketioTarget, Targets};
+
+/// Starts the reference server on free loopback ports with `faults` on.
+pub async fn start(faults: &[reference_server::Fault]) -> (reference_server::Running, Targets) {
+    let mut config = reference_server::Config::embedded();
+    config.faults = faults.to_vec();
+    let server = reference_server::start(config).await.expect("the reference server starts");
+    let echo = server.addrs.echo.expect("the echo app listens");
+    let targets = Targets {
+        name: Some("reference server (embedded)".into()),
+        socketio: Some(SocketioTarget {
+            url: format!("http://{echo}"),
+            path: "/socket.io/".into(),
+            engineio: vec![3, 4],
+        }),
+    };
+    (server, targets)
+}
+
+/// The reference server passes every case but the deviations its expectations file lists.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reference_server_matches_its_expectations() {
+    let (server, targets) = start(&[]).await;
+    let cases = suites::cases::all();
+    assert!(cases.len() >= 70, "only {} cases", cases.len());
+    let options = RunOptions { jobs: 4, timeout: Duration::from_secs(15), ..RunOptions::default() };
+    let report = run(&cases, Arc::new(targets), "reference server", &options).await;
+    server.shutdown().await;
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../reports/expectations/reference-server.toml");
+    let expectations = Expectations::load(&path).expect("the expectations file loads");
+    let comparison = expectations.compare(&report);
+    assert!(
+        comparison.matches(),
+        "the run differs from {}:\n{comparison}\n{}",
+        path.display(),
+        suites::output::table::render(&report, false)
+    );
+}
