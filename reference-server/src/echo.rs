@@ -12,7 +12,7 @@
 //! same port serves the Engine.IO echo of the engine.io-protocol test suite
 //! at `/engine.io/`.
 
-use std::{fmt, sync::Arc};
+use std::{fmt, sync::Arc, time::Duration};
 
 use axum::Router;
 use serde::{
@@ -121,15 +121,6 @@ fn on_connect(
        + 'static {
     move |socket: SocketRef, Data(auth): Data<serde_json::Value>| {
         tracing::debug!(ns = socket.ns(), sid = %socket.id, "echo: connected");
-        if !b.has(Fault::NoAuthEmit) {
-            let auth = if b.has(Fault::WrongAuth) {
-                serde_json::json!({ "wrong": true })
-            } else {
-                auth
-            };
-            socket.emit("auth", &auth).ok();
-        }
-
         let on_message = b.clone();
         socket.on(
             "message",
@@ -153,9 +144,28 @@ fn on_connect(
                 std::future::ready(())
             },
         );
+
+        if !b.has(Fault::NoAuthEmit) {
+            let auth = if b.has(Fault::WrongAuth) {
+                serde_json::json!({ "wrong": true })
+            } else {
+                auth
+            };
+            // The Node server writes the CONNECT answer and `auth` in two
+            // WebSocket writes; written together, they reach a client in
+            // one read, and the socket.io-protocol test suite (whose
+            // `waitFor` listens for one frame at a time) misses `auth`.
+            tokio::spawn(async move {
+                tokio::time::sleep(AUTH_DELAY).await;
+                socket.emit("auth", &auth).ok();
+            });
+        }
         std::future::ready(())
     }
 }
+
+/// How long after the CONNECT answer `auth` is emitted.
+const AUTH_DELAY: Duration = Duration::from_millis(2);
 
 /// The arguments of an event or an ack, any number of them, binary
 /// attachments kept as binary.

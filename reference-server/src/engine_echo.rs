@@ -36,11 +36,11 @@ impl EngineIoHandler for EngineEcho {
         tracing::debug!(sid = %socket.id, ?reason, "engine echo: disconnected");
     }
 
-    fn on_message(self: &Arc<Self>, msg: Str, socket: Arc<Socket<()>>) {
+    fn on_message(&self, msg: Str, socket: Arc<Socket<()>>) {
         socket.emit(msg).ok();
     }
 
-    fn on_binary(self: &Arc<Self>, data: Bytes, socket: Arc<Socket<()>>) {
+    fn on_binary(&self, data: Bytes, socket: Arc<Socket<()>>) {
         socket.emit_binary(data).ok();
     }
 }

@@ -7,6 +7,8 @@
 //! Only the socket.io `echo` app is served so far; the five protocol
 //! listeners come later.
 
+#![warn(missing_docs)]
+
 mod cli;
 mod config;
 mod echo;

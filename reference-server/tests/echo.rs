@@ -267,6 +267,20 @@ async fn websocket_server_pings_and_session_survives_pongs() {
 }
 
 #[tokio::test]
+async fn first_ping_comes_after_ping_interval() {
+    let s = server(&[]).await;
+    let mut ws = Ws::connect(echo(&s), 4).await;
+    let opened = tokio::time::Instant::now();
+    assert_eq!(ws.recv_raw().await, Frame::Text("2".into()));
+    let after = opened.elapsed();
+    assert!(
+        after >= Duration::from_millis(250),
+        "first ping after {after:?}"
+    );
+    s.shutdown().await;
+}
+
+#[tokio::test]
 async fn websocket_session_closes_without_pongs() {
     let s = server(&[]).await;
     let mut ws = Ws::connect(echo(&s), 4).await;
@@ -384,5 +398,33 @@ async fn upgrade_from_polling_to_websocket() {
         .expect("a frame");
     assert_eq!(probe, Message::text("3probe"));
     ws.send(Message::text("5")).await.expect("upgrade sent");
+    s.shutdown().await;
+}
+
+#[tokio::test]
+async fn engine_io_echo_polling() {
+    let s = server(&[]).await;
+    let addr = echo(&s);
+    let (status, body) = get(&format!("http://{addr}/engine.io/?EIO=4&transport=polling")).await;
+    assert_eq!(status, 200);
+    let handshake = json_after(&body, "0");
+    assert_test_profile(&handshake);
+    let sid = handshake["sid"].as_str().unwrap();
+    let session = format!("http://{addr}/engine.io/?EIO=4&transport=polling&sid={sid}");
+    let payload = "4hello\u{1e}bAQIDBA==";
+    assert_eq!(post(&session, payload).await, (200, "ok".to_owned()));
+    assert_eq!(get(&session).await, (200, payload.to_owned()));
+    s.shutdown().await;
+}
+
+#[tokio::test]
+async fn engine_io_echo_websocket() {
+    let s = server(&[]).await;
+    let mut ws = Ws::connect_path(echo(&s), "/engine.io/", 4).await;
+    assert_test_profile(&json_after(&ws.open, "0"));
+    ws.send("4hello").await;
+    ws.send_binary(&[1, 2, 3, 4]).await;
+    assert_eq!(ws.recv().await, Frame::Text("4hello".into()));
+    assert_eq!(ws.recv().await, Frame::Binary(vec![1, 2, 3, 4]));
     s.shutdown().await;
 }

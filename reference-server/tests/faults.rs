@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use reference_server::Fault;
 
-use crate::support::{echo, get, json_after, server, url, Ws};
+use crate::support::{echo, get, json_after, server, url, Frame, Ws};
 
 #[tokio::test]
 async fn every_fault_is_tested_here() {
@@ -125,20 +125,15 @@ async fn no_heartbeat() {
     let mut ws = Ws::connect(echo(&s), 4).await;
     ws.send("40").await;
     assert!(ws.recv_text().await.starts_with("40{"));
-    // FIXME: socketioxide pings once as the session opens, whatever the
-    // interval; after that, silence, and no pong is ever required.
-    let mut frames = Vec::new();
-    while let Some(frame) = ws.recv_raw_within(Duration::from_millis(700)).await {
-        frames.push(frame);
-    }
-    let pings = frames
-        .iter()
-        .filter(|f| **f == crate::support::Frame::Text("2".into()))
-        .count();
-    assert!(pings <= 1, "{frames:?}");
-    assert!(
-        !frames.contains(&crate::support::Frame::Closed),
-        "{frames:?}"
+    assert_eq!(ws.recv_text().await, r#"42["auth",{}]"#);
+    // The profile's server would have pinged twice by now, and closed the
+    // session for the missing pongs.
+    ws.answer_pings = false;
+    ws.expect_quiet(Duration::from_millis(800)).await;
+    ws.send(r#"42["message","still here"]"#).await;
+    assert_eq!(
+        ws.recv_raw().await,
+        Frame::Text(r#"42["message-back","still here"]"#.into())
     );
     s.shutdown().await;
 }
@@ -148,6 +143,13 @@ async fn slow_ping() {
     let handshake = handshake_ping_interval(&[Fault::SlowPing]).await;
     assert_eq!(handshake["pingInterval"], 1200);
     assert_eq!(handshake["pingTimeout"], 200);
+
+    let s = server(&[Fault::SlowPing]).await;
+    let mut ws = Ws::connected(echo(&s)).await;
+    ws.answer_pings = false;
+    ws.expect_quiet(Duration::from_millis(900)).await;
+    assert_eq!(ws.recv_raw().await, Frame::Text("2".into()));
+    s.shutdown().await;
 }
 
 #[tokio::test]

@@ -103,14 +103,21 @@ pub enum Frame {
 pub struct Ws {
     stream: WebSocketStream<MaybeTlsStream<TcpStream>>,
     eio: u8,
+    /// Whether [`Ws::expect_quiet`] answers pings (otherwise a ping is noise).
+    pub answer_pings: bool,
     /// The Engine.IO open packet, `0{...}`.
     pub open: String,
 }
 
 impl Ws {
-    /// Connects with Engine.IO version `eio` and reads the open packet.
+    /// Connects to `/socket.io/` with Engine.IO version `eio` and reads the open packet.
     pub async fn connect(addr: SocketAddr, eio: u8) -> Ws {
-        let url = format!("ws://{addr}/socket.io/?EIO={eio}&transport=websocket");
+        Ws::connect_path(addr, "/socket.io/", eio).await
+    }
+
+    /// Connects to `path` with Engine.IO version `eio` and reads the open packet.
+    pub async fn connect_path(addr: SocketAddr, path: &str, eio: u8) -> Ws {
+        let url = format!("ws://{addr}{path}?EIO={eio}&transport=websocket");
         let (stream, _) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(url))
             .await
             .expect("WebSocket connects in time")
@@ -118,6 +125,7 @@ impl Ws {
         let mut ws = Ws {
             stream,
             eio,
+            answer_pings: true,
             open: String::new(),
         };
         match ws.recv_raw().await {
@@ -215,7 +223,9 @@ impl Ws {
             }
             match self.recv_raw_within(left).await {
                 None => return,
-                Some(Frame::Text(t)) if t == "2" && self.eio == 4 => self.send("3").await,
+                Some(Frame::Text(t)) if t == "2" && self.eio == 4 && self.answer_pings => {
+                    self.send("3").await
+                }
                 Some(other) => panic!("expected silence, got {other:?}"),
             }
         }
