@@ -31,11 +31,13 @@ pub enum MutationKind {
     RenameEvent,
     /// An id (ack id, `sid`, `rid`, `cid`, `seq_id`, ...) changes.
     ChangeId,
+    /// An HTTP response's status flips between success (200) and refusal (400).
+    ChangeStatus,
 }
 
 impl MutationKind {
     /// Every mutation, in report order.
-    pub const ALL: [MutationKind; 7] = [
+    pub const ALL: [MutationKind; 8] = [
         MutationKind::Drop,
         MutationKind::Duplicate,
         MutationKind::Delay,
@@ -43,6 +45,7 @@ impl MutationKind {
         MutationKind::ChangeType,
         MutationKind::RenameEvent,
         MutationKind::ChangeId,
+        MutationKind::ChangeStatus,
     ];
 
     /// The kebab-case name used in reports.
@@ -55,6 +58,7 @@ impl MutationKind {
             MutationKind::ChangeType => "change-type",
             MutationKind::RenameEvent => "rename-event",
             MutationKind::ChangeId => "change-id",
+            MutationKind::ChangeStatus => "change-status",
         }
     }
 }
@@ -129,9 +133,27 @@ impl Mutator {
         self.seen.load(Ordering::SeqCst)
     }
 
+    /// The status an HTTP response carries instead of `status` (`None`: unchanged).
+    pub fn apply_status(&self, status: u16) -> Option<u16> {
+        if self.kind != MutationKind::ChangeStatus {
+            return None;
+        }
+        let n = self.seen.fetch_add(1, Ordering::SeqCst);
+        if n != self.index {
+            return None;
+        }
+        self.applied.store(true, Ordering::SeqCst);
+        Some(if (200..300).contains(&status) {
+            400
+        } else {
+            200
+        })
+    }
+
     /// What the case receives instead of `message`: each item after its delay.
     pub fn apply<E: Editable>(&self, message: Message) -> Vec<(Duration, Message)> {
         let mutated = match self.kind {
+            MutationKind::ChangeStatus => None,
             MutationKind::Drop => Some(Vec::new()),
             MutationKind::Duplicate => Some(vec![
                 (Duration::ZERO, message.clone()),
@@ -189,7 +211,10 @@ fn edit<E: Editable>(kind: MutationKind, text: &str) -> Option<String> {
             }
             change_id(&mut value)
         }
-        MutationKind::Drop | MutationKind::Duplicate | MutationKind::Delay => false,
+        MutationKind::Drop
+        | MutationKind::Duplicate
+        | MutationKind::Delay
+        | MutationKind::ChangeStatus => false,
     };
     changed.then(|| E::join(&head, &value))
 }

@@ -12,7 +12,9 @@ use suites::target::{SocketioTarget, Targets};
 pub async fn start(faults: &[reference_server::Fault]) -> (reference_server::Running, Targets) {
     let mut config = reference_server::Config::embedded();
     config.faults = faults.to_vec();
-    let server = reference_server::start(config).await.expect("the reference server starts");
+    let server = reference_server::start(config)
+        .await
+        .expect("the reference server starts");
     let echo = server.addrs.echo.expect("the echo app listens");
     let targets = Targets {
         name: Some("reference server (embedded)".into()),
@@ -31,10 +33,15 @@ async fn reference_server_matches_its_expectations() {
     let (server, targets) = start(&[]).await;
     let cases = suites::cases::all();
     assert!(cases.len() >= 70, "only {} cases", cases.len());
-    let options = RunOptions { jobs: 4, timeout: Duration::from_secs(15), ..RunOptions::default() };
+    let options = RunOptions {
+        jobs: 4,
+        timeout: Duration::from_secs(15),
+        ..RunOptions::default()
+    };
     let report = run(&cases, Arc::new(targets), "reference server", &options).await;
     server.shutdown().await;
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../reports/expectations/reference-server.toml");
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../reports/expectations/reference-server.toml");
     let expectations = Expectations::load(&path).expect("the expectations file loads");
     let comparison = expectations.compare(&report);
     assert!(

@@ -1,6 +1,6 @@
 //! The suites crate's one integration test binary: every test module is declared here.
 
 mod coverage;
-mod expect;
 mod embedded;
+mod expect;
 mod output;

@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 
 use crate::case::{Case, CaseFuture, Ctx, Failure, Level, Outcome};
 use crate::driver::engineio::{
-    http_client, request, EioClient, Endpoint, Event, HttpReply, Options,
+    http_client, raw_request, request, EioClient, Endpoint, Event, HttpReply, Options,
 };
 use crate::driver::socketio::{SioClient, Transport};
 use crate::{broken, ensure, ensure_eq};
@@ -433,7 +433,7 @@ async fn raw(
 ) -> Result<HttpReply, Failure> {
     let conn = ctx.transcript.open("raw HTTP");
     let client = http_client();
-    request(
+    raw_request(
         ctx,
         conn,
         &client,
@@ -536,10 +536,12 @@ async fn expect_refusal(client: &mut SioClient) -> Outcome {
                 ));
             }
             Some(Event::Packet(..)) => continue,
-            None => return Err(broken!(
+            None => {
+                return Err(broken!(
                 "the server neither closed the connection nor answered with an error within {} ms",
                 within.as_millis()
-            )),
+            ))
+            }
         }
     }
 }

@@ -146,11 +146,62 @@ pub async fn request(
     if !body.is_empty() {
         record_body(ctx, conn, Direction::In, &body);
     }
-    Ok(HttpReply {
+    let mut reply = HttpReply {
         status,
         content_type,
         body,
-    })
+    };
+    if let Some(m) = &ctx.mutator {
+        if let Some(changed) = m.apply_status(reply.status) {
+            ctx.transcript.note(
+                conn,
+                format!("mutated: HTTP {} became {changed}", reply.status),
+            );
+            reply.status = changed;
+        }
+    }
+    Ok(reply)
+}
+
+/// A raw request whose whole response is one server message for the
+/// mutation layer (the driver's own polls mutate packet by packet instead).
+pub async fn raw_request(
+    ctx: &Ctx,
+    conn: u32,
+    client: &reqwest::Client,
+    method: reqwest::Method,
+    url: &str,
+    body: Option<(&str, Vec<u8>)>,
+) -> Result<HttpReply, Failure> {
+    let mut reply = request(ctx, conn, client, method, url, body).await?;
+    let Some(m) = &ctx.mutator else {
+        return Ok(reply);
+    };
+    let message = match String::from_utf8(reply.body.clone()) {
+        Ok(text) => Message::Text(text),
+        Err(e) => Message::Binary(e.into_bytes()),
+    };
+    let mut items = m.apply::<EioText>(message).into_iter();
+    match items.next() {
+        None => {
+            ctx.transcript
+                .note(conn, "mutated: the response was dropped");
+            tokio::time::sleep(ctx.wait).await;
+            Err(Failure::Broken(format!("no response from {url}")))
+        }
+        Some((delay, message)) => {
+            if !delay.is_zero() {
+                ctx.transcript
+                    .note(conn, "mutated: the response is delayed");
+                tokio::time::sleep(delay).await;
+            }
+            reply.body = match message {
+                Message::Text(t) => t.into_bytes(),
+                Message::Binary(b) => b,
+            };
+            Ok(reply)
+        }
+    }
 }
 
 /// Which transport a packet came over.

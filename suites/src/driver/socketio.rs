@@ -108,14 +108,20 @@ impl SioClient {
         self.eio.send(EioPacket::message(text)).await
     }
 
-    /// Sends CONNECT and returns the server's answer (CONNECT or CONNECT_ERROR).
+    /// Connects to a namespace and returns the server's answer (CONNECT or
+    /// CONNECT_ERROR). On Engine.IO 3 (Socket.IO protocol v4) the server
+    /// connects `/` on its own, so for `/` without auth nothing is sent and the
+    /// server's CONNECT is awaited.
     pub async fn connect(
         &mut self,
         namespace: &str,
         auth: Option<Value>,
     ) -> Result<FullPacket, Failure> {
-        let packet = Packet::connect(namespace, auth);
-        self.send_text(&packet.encode()).await?;
+        let implicit = self.version() == EioVersion::V3 && namespace == "/" && auth.is_none();
+        if !implicit {
+            let packet = Packet::connect(namespace, auth);
+            self.send_text(&packet.encode()).await?;
+        }
         loop {
             let p = self.recv().await?;
             if p.namespace == namespace
