@@ -108,3 +108,138 @@ fn validate_usage_errors_exit_2_with_a_message() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read no/such/file.json"));
 }
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("chatspec-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn cases_lists_every_case_with_level_and_section() {
+    let out = chatspec(&["cases", "--protocol", "socketio"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = stdout(&out);
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("socketio.v4.heartbeat.server-pings "))
+        .unwrap_or_else(|| panic!("no heartbeat case in:\n{text}"));
+    assert!(
+        line.contains("MUST") && line.contains("engine.io-protocol v4 §Heartbeat"),
+        "{line}"
+    );
+    let count: usize = text
+        .lines()
+        .last()
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(count, text.lines().count() - 1);
+}
+
+#[test]
+fn run_against_the_embedded_server_writes_every_report_format() {
+    let out_dir = scratch("formats");
+    let out = chatspec(&[
+        "run",
+        "--case",
+        "socketio.v4.event.*",
+        "--case",
+        "socketio.v3.ack.*",
+        "--format",
+        "json",
+        "--format",
+        "junit",
+        "--format",
+        "html",
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout(&out).contains("ran 3 cases"), "{}", stdout(&out));
+    let json: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out_dir.join("chatspec-report.json")).unwrap(),
+    )
+    .unwrap();
+    let ids: Vec<&str> = json["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "socketio.v3.ack.message-with-ack",
+            "socketio.v4.event.message-back",
+            "socketio.v4.event.message-back-polling"
+        ]
+    );
+    let junit = std::fs::read_to_string(out_dir.join("chatspec-report.xml")).unwrap();
+    assert_eq!(junit.matches("<testcase").count(), 3, "{junit}");
+    let html = std::fs::read_to_string(out_dir.join("chatspec-report.html")).unwrap();
+    assert!(html.contains("socketio.v4.event.message-back-polling"));
+}
+
+#[test]
+fn run_reports_an_unreachable_target_as_usage_error() {
+    // Port 9 (discard) is closed on loopback here.
+    let out = chatspec(&["run", "--target", "socketio=http://127.0.0.1:9", "--quiet"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("cannot reach the socketio target http://127.0.0.1:9"),
+        "{err}"
+    );
+    let out = chatspec(&["run", "--target", "socketio", "--quiet"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("expected PROTOCOL=URL"));
+}
+
+#[test]
+fn run_with_expectations_exits_1_and_names_every_difference() {
+    let dir = scratch("expect");
+    let expect = dir.join("expect.toml");
+    std::fs::write(
+        &expect,
+        "[[expect]]\ncase = \"socketio.v4.event.message-back\"\nverdict = \"fail\"\nreason = \"pretend it is broken\"\n",
+    )
+    .unwrap();
+    let out = chatspec(&[
+        "run",
+        "--case",
+        "socketio.v4.event.*",
+        "--quiet",
+        "--expect",
+        expect.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let text = stdout(&out);
+    assert!(text.contains("socketio.v4.event.message-back"), "{text}");
+    assert!(
+        !text.contains("socketio.v4.event.message-back-polling"),
+        "only the differing case is listed: {text}"
+    );
+
+    // The same run against a file that expects what happens matches: exit 0.
+    std::fs::write(&expect, "# every case passes\n").unwrap();
+    let out = chatspec(&[
+        "run",
+        "--case",
+        "socketio.v4.event.*",
+        "--quiet",
+        "--expect",
+        expect.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+}

@@ -184,3 +184,19 @@ mod tests {
         assert!(e.contains("must start with http://"), "{e}");
     }
 }
+
+#[cfg(test)]
+mod example {
+    /// The documented example configuration loads.
+    #[test]
+    fn example_configuration_loads() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("targets.example.toml");
+        let t = super::Targets::load(&path).unwrap();
+        let s = t.socketio.unwrap();
+        assert_eq!(
+            (s.url.as_str(), s.path.as_str(), s.engineio),
+            ("http://127.0.0.1:3000", "/socket.io/", vec![3, 4])
+        );
+        assert_eq!(t.name.as_deref(), Some("staging chat cluster"));
+    }
+}

@@ -1,5 +1,6 @@
 //! The suites crate's one integration test binary: every test module is declared here.
 
+mod cases;
 mod coverage;
 mod embedded;
 mod expect;
