@@ -4,4 +4,5 @@ mod cases;
 mod coverage;
 mod embedded;
 mod expect;
+mod killmatrix;
 mod output;

@@ -19,6 +19,7 @@ use crate::driver::engineio::{
     http_client, raw_request, request, EioClient, Endpoint, Event, HttpReply, Options,
 };
 use crate::driver::socketio::{SioClient, Transport};
+use crate::driver::stock::StockClient;
 use crate::{broken, ensure, ensure_eq};
 
 use EioVersion::{V3, V4};
@@ -351,6 +352,13 @@ pub fn cases() -> Vec<Case> {
             malformed_v4(v4),
         ));
     }
+    v.push(case(
+        "socketio.v4.interop.stock-client",
+        Level::Should,
+        "socket.io-protocol v5 §Sending and receiving data",
+        "An off-the-shelf client (rust_socketio) connects, gets `message-back` for `message` and the ack of `message-with-ack`",
+        |ctx| Box::pin(stock_client(ctx)),
+    ));
     v.extend(both!(
         "socketio.v3.parser.placeholder-num-not-integer",
         "socketio.v4.parser.placeholder-num-not-integer",
@@ -1380,4 +1388,44 @@ async fn huge_attachment_count(ctx: Ctx, v: EioVersion) -> Outcome {
         &[&[1]],
     )
     .await
+}
+
+// ---------------------------------------------------------------- interop
+
+async fn stock_client(ctx: Ctx) -> Outcome {
+    let mut client = StockClient::connect(&ctx, "/", &["auth", "message-back"]).await?;
+    // The stock client returns from connect before the server's CONNECT answer;
+    // the echo app's `auth` event says the namespace is joined.
+    loop {
+        if client.next().await?.0 == "auth" {
+            break;
+        }
+    }
+    let args = vec![json!("hello"), json!(1), json!({"ü": [true, null]})];
+    client.emit("message", args.clone()).await?;
+    client
+        .emit_with_ack("message-with-ack", vec![json!("ack me"), json!(2)])
+        .await?;
+    let (mut back, mut ack) = (None, None);
+    while back.is_none() || ack.is_none() {
+        match client.next().await? {
+            (name, seen) if name == "message-back" => back = Some(seen),
+            // rust_socketio hands an ack's arguments over as one array value.
+            (name, seen) if name == "ack:message-with-ack" => {
+                ack = Some(match seen.as_slice() {
+                    [Value::Array(inner)] => inner.clone(),
+                    _ => seen,
+                })
+            }
+            _ => continue,
+        }
+    }
+    client.disconnect().await;
+    ensure_eq!(back, Some(args), "message-back as the stock client saw it");
+    ensure_eq!(
+        ack,
+        Some(vec![json!("ack me"), json!(2)]),
+        "the ack as the stock client saw it"
+    );
+    Ok(())
 }

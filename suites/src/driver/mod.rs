@@ -3,3 +3,4 @@
 
 pub mod engineio;
 pub mod socketio;
+pub mod stock;
