@@ -243,3 +243,53 @@ fn run_with_expectations_exits_1_and_names_every_difference() {
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
 }
+
+/// `scripts/run-peer.sh` with this build of chatspec, `env` added.
+fn run_peer(env: &[(&str, &str)]) -> Output {
+    let out = Command::new("node").arg("--version").output();
+    assert!(
+        out.as_ref().is_ok_and(|o| o.status.success()),
+        "`node` is not on PATH ({:?}): install Node.js 18 or newer to run the Node socket.io \
+         peer (CI installs it); this test does not skip without it",
+        out.err()
+    );
+    Command::new("bash")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/run-peer.sh"))
+        .env("CHATSPEC", env!("CARGO_BIN_EXE_chatspec"))
+        .envs(env.iter().copied())
+        .output()
+        .expect("scripts/run-peer.sh runs")
+}
+
+#[test]
+fn node_socketio_peer_matches_its_expectations_and_a_wrong_file_is_noticed() {
+    // The run against the known differences (into a scratch folder: the
+    // published reports/socketio-node/ is written by running the script by hand).
+    let published = scratch("peer-run");
+    let out = run_peer(&[("PEER_OUT", published.to_str().unwrap())]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "the Node peer's run differs from reports/expectations/socketio-node.toml:\n{}{}",
+        stdout(&out),
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // The same run against a file claiming every case passes must fail, and
+    // name a known difference: the script passes chatspec's verdict through.
+    let dir = std::env::temp_dir().join(format!("chatspec-peer-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let all_pass = dir.join("all-pass.toml");
+    std::fs::write(&all_pass, "").unwrap();
+    let out = run_peer(&[
+        ("PEER_EXPECT", all_pass.to_str().unwrap()),
+        ("PEER_OUT", dir.join("out").to_str().unwrap()),
+    ]);
+    let text = format!("{}{}", stdout(&out), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("socketio.v4.handshake.bad-eio-400"),
+        "the difference is not named: {text}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
