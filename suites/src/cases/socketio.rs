@@ -868,28 +868,88 @@ async fn payload_encoding(ctx: Ctx, v: EioVersion) -> Outcome {
 }
 
 async fn polling_binary(ctx: Ctx, v: EioVersion) -> Outcome {
-    let mut client = SioClient::connected(&ctx, v, Transport::Polling, "/").await?;
-    client
-        .emit(
-            "/",
-            "message",
-            vec![
-                Data::Binary(vec![1, 2, 3]),
-                Data::Binary(vec![0xff, 0, 0x1e]),
-            ],
-            None,
-        )
-        .await?;
-    let args = client.expect_event("/", "message-back").await?;
+    let ep = endpoint(&ctx, v)?;
+    let mut eio = EioClient::polling(&ctx, ep.clone(), no_auto(v)).await?;
+    let url = ep.url(&ep.query("polling", Some(eio.sid())));
+    if v == V4 {
+        eio.send(EioPacket::message("0")).await?;
+    }
+    // Poll until the namespace is joined (the echo app's `auth` event).
+    let deadline = tokio::time::Instant::now() + ctx.wait;
+    let mut joined = false;
+    while !joined && tokio::time::Instant::now() < deadline {
+        for p in poll_once(&ctx, &mut eio, &url, v).await? {
+            joined |= p.as_text().is_some_and(|t| t.starts_with("2[\"auth\""));
+        }
+    }
+    ensure!(joined, "the namespace was not joined over polling");
+    let sent = [vec![1u8, 2, 3], vec![0xff, 0, 0x1e]];
+    eio.send_all(&[
+        EioPacket::message(
+            r#"52-["message",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]"#,
+        ),
+        EioPacket::binary(sent[0].clone()),
+        EioPacket::binary(sent[1].clone()),
+    ])
+    .await?;
+    // Let the answer queue up, so that one poll carries its text part and
+    // both attachments in one payload.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut text = None;
+    let mut attachments = Vec::new();
+    let deadline = tokio::time::Instant::now() + ctx.wait;
+    while (text.is_none() || attachments.len() < 2) && tokio::time::Instant::now() < deadline {
+        for p in poll_once(&ctx, &mut eio, &url, v).await? {
+            match (&p.data, text.is_some()) {
+                (protocols::engineio::PacketData::Text(t), false)
+                    if p.packet_type == EioType::Message =>
+                {
+                    text = Some(t.clone())
+                }
+                (protocols::engineio::PacketData::Binary(b), true) => attachments.push(b.clone()),
+                _ => {}
+            }
+        }
+    }
+    let text = text.ok_or_else(|| broken!("no message-back over polling"))?;
+    let packet = crate::driver::socketio::decode_packet(v, &text)?;
+    let full = packet
+        .reconstruct(&attachments)
+        .map_err(|e| broken!("message-back and its attachments: {e}"))?;
     ensure_eq!(
-        args,
-        vec![
-            Data::Binary(vec![1, 2, 3]),
-            Data::Binary(vec![0xff, 0, 0x1e])
-        ],
-        "the attachments echoed over polling"
+        full.data,
+        Some(Data::Array(vec![
+            Data::String("message-back".into()),
+            Data::Binary(sent[0].clone()),
+            Data::Binary(sent[1].clone())
+        ])),
+        "message-back with its attachments over polling"
     );
     Ok(())
+}
+
+/// One poll: its packets (pings answered), its payload checked against the version's encoding.
+async fn poll_once(
+    ctx: &Ctx,
+    eio: &mut EioClient,
+    url: &str,
+    v: EioVersion,
+) -> Result<Vec<EioPacket>, Failure> {
+    let http = eio.http().clone();
+    let reply = raw_request(ctx, eio.conn, &http, reqwest::Method::GET, url, None).await?;
+    ensure_eq!(reply.status, 200, "a poll's status");
+    let payload = Payload::decode(v, &reply.body).map_err(|e| {
+        broken!(
+            "a poll's body is not a valid v{} payload: {e}",
+            v.query_value()
+        )
+    })?;
+    for p in &payload.packets {
+        if p.packet_type == EioType::Ping && v == V4 {
+            eio.send(EioPacket::empty(EioType::Pong)).await?;
+        }
+    }
+    Ok(payload.packets)
 }
 
 async fn concurrent_polls(ctx: Ctx, v: EioVersion) -> Outcome {
