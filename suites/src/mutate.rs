@@ -72,16 +72,21 @@ pub enum Message {
     Binary(Vec<u8>),
 }
 
-/// How a protocol's text messages are opened up for editing: the JSON part
-/// and what stands around it.
+/// How a protocol's text messages are opened up for editing, through the
+/// protocol's own codec: the JSON value a message carries, what stands
+/// around it (its head), and back.
 pub trait Editable {
-    /// Splits a text message into a head, its JSON value, and back.
-    fn split(text: &str) -> Option<(String, Value)>;
-    /// Puts a (mutated) head and JSON value back together.
-    fn join(head: &str, value: &Value) -> String;
-    /// Changes the id the message carries outside its JSON (a Socket.IO ack id), if any.
-    fn change_head_id(_head: &str) -> Option<String> {
-        None
+    /// What a message carries besides its JSON value.
+    type Head;
+    /// Splits a text message into its head and its JSON value (if any);
+    /// `None` when the text is not a message of the protocol.
+    fn split(text: &str) -> Option<(Self::Head, Option<Value>)>;
+    /// Puts a (mutated) head and value back together.
+    fn join(head: &Self::Head, value: Option<&Value>) -> String;
+    /// Changes the id the head carries outside the JSON (a Socket.IO ack id);
+    /// false when it has none.
+    fn change_head_id(_head: &mut Self::Head) -> bool {
+        false
     }
 }
 
@@ -89,11 +94,12 @@ pub trait Editable {
 pub struct PlainJson;
 
 impl Editable for PlainJson {
-    fn split(text: &str) -> Option<(String, Value)> {
-        serde_json::from_str(text).ok().map(|v| (String::new(), v))
+    type Head = ();
+    fn split(text: &str) -> Option<((), Option<Value>)> {
+        serde_json::from_str(text).ok().map(|v| ((), Some(v)))
     }
-    fn join(_head: &str, value: &Value) -> String {
-        value.to_string()
+    fn join(_head: &(), value: Option<&Value>) -> String {
+        value.map(Value::to_string).unwrap_or_default()
     }
 }
 
@@ -195,28 +201,22 @@ const EVENT_KEYS: [&str; 2] = ["event", "action"];
 
 /// Edits a text message; `None` when the mutation does not apply to it.
 fn edit<E: Editable>(kind: MutationKind, text: &str) -> Option<String> {
-    let Some((head, mut value)) = E::split(text) else {
-        return match kind {
-            MutationKind::ChangeId => E::change_head_id(text),
-            _ => None,
-        };
-    };
+    let (mut head, value) = E::split(text)?;
+    if kind == MutationKind::ChangeId && E::change_head_id(&mut head) {
+        return Some(E::join(&head, value.as_ref()));
+    }
+    let mut value = value?;
     let changed = match kind {
         MutationKind::RemoveField => remove_field(&mut value),
         MutationKind::ChangeType => change_type(&mut value),
         MutationKind::RenameEvent => rename_event(&mut value),
-        MutationKind::ChangeId => {
-            if let Some(new_head) = E::change_head_id(&head) {
-                return Some(E::join(&new_head, &value));
-            }
-            change_id(&mut value)
-        }
+        MutationKind::ChangeId => change_id(&mut value),
         MutationKind::Drop
         | MutationKind::Duplicate
         | MutationKind::Delay
         | MutationKind::ChangeStatus => false,
     };
-    changed.then(|| E::join(&head, &value))
+    changed.then(|| E::join(&head, Some(&value)))
 }
 
 /// Removes the first key of the first non-empty object, depth first.

@@ -66,3 +66,36 @@ fn published_coverage_report_is_current() {
         path.display()
     );
 }
+
+/// Architecture invariant: `suites` reaches a target only through drivers,
+/// never by linking the reference server (only its tests do).
+#[test]
+fn suites_does_not_depend_on_the_reference_server() {
+    let output = std::process::Command::new(env!("CARGO"))
+        .args([
+            "tree",
+            "--edges",
+            "normal",
+            "--prefix",
+            "none",
+            "--package",
+            "chatspec-suites",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("cargo tree runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let tree = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        tree.contains("chatspec-protocols"),
+        "unexpected cargo tree output: {tree}"
+    );
+    assert!(
+        !tree.contains("chatspec-reference-server"),
+        "suites links the reference server:\n{tree}"
+    );
+}

@@ -243,49 +243,64 @@ impl Default for Options {
     }
 }
 
-/// Opens Engine.IO text packets up for the mutation layer: the JSON part of
-/// a packet, and the Socket.IO ack id in its head.
+/// Opens Engine.IO text packets up for the mutation layer, through the
+/// `protocols` codecs: the Socket.IO packet inside a message packet (its
+/// JSON, its ack id), or the JSON of any other packet (the handshake).
 pub struct EioText;
 
+/// What an Engine.IO text packet carries besides its JSON.
+#[derive(Debug, Clone)]
+pub enum EioHead {
+    /// A packet that is not a message: its type (the open packet's JSON is the handshake).
+    Engine(PacketType),
+    /// A message packet: the Socket.IO packet inside, without its data.
+    Socket(protocols::socketio::Packet),
+}
+
 impl Editable for EioText {
-    fn split(text: &str) -> Option<(String, serde_json::Value)> {
-        let start = text.find(['{', '['])?;
-        let value = serde_json::from_str(&text[start..]).ok()?;
-        Some((text[..start].to_owned(), value))
-    }
+    type Head = EioHead;
 
-    fn join(head: &str, value: &serde_json::Value) -> String {
-        format!("{head}{value}")
-    }
-
-    fn change_head_id(head: &str) -> Option<String> {
-        // `4` + Socket.IO type + optional `N-` + optional `/nsp,` + ack id digits.
-        let rest = head.strip_prefix('4')?;
-        let sio_type = rest.chars().next()?;
-        if !matches!(sio_type, '2' | '3' | '5' | '6') {
-            return None;
+    fn split(text: &str) -> Option<(EioHead, Option<serde_json::Value>)> {
+        // The text form of a text packet is the same in both versions.
+        let packet = Packet::parse_text(EioVersion::V4, text).ok()?;
+        let data = packet.as_text()?;
+        if packet.packet_type == PacketType::Message {
+            let mut socket = protocols::socketio::Packet::parse(data, &Default::default()).ok()?;
+            let value = socket.data.take();
+            Some((EioHead::Socket(socket), value))
+        } else {
+            Some((
+                EioHead::Engine(packet.packet_type),
+                serde_json::from_str(data).ok(),
+            ))
         }
-        let mut i = 1;
-        let bytes = rest.as_bytes();
-        if let Some(dash) = rest[1..].find('-') {
-            if rest[1..1 + dash].bytes().all(|b| b.is_ascii_digit()) {
-                i = 2 + dash;
+    }
+
+    fn join(head: &EioHead, value: Option<&serde_json::Value>) -> String {
+        match head {
+            EioHead::Socket(socket) => {
+                let mut socket = socket.clone();
+                socket.data = value.cloned();
+                Packet::message(socket.encode()).encode_text(EioVersion::V4)
+            }
+            EioHead::Engine(t) => {
+                let data = value.map(|v| v.to_string()).unwrap_or_default();
+                Packet::text(*t, data).encode_text(EioVersion::V4)
             }
         }
-        if bytes.get(i) == Some(&b'/') {
-            i += rest[i..].find(',')? + 1;
+    }
+
+    fn change_head_id(head: &mut EioHead) -> bool {
+        match head {
+            EioHead::Socket(socket) => match socket.id {
+                Some(id) => {
+                    socket.id = Some(id.wrapping_add(1));
+                    true
+                }
+                None => false,
+            },
+            EioHead::Engine(_) => false,
         }
-        let digits = rest[i..].bytes().take_while(u8::is_ascii_digit).count();
-        if digits == 0 {
-            return None;
-        }
-        let id: u64 = rest[i..i + digits].parse().ok()?;
-        Some(format!(
-            "4{}{}{}",
-            &rest[..i],
-            id.wrapping_add(1),
-            &rest[i + digits..]
-        ))
     }
 }
 
@@ -920,5 +935,67 @@ async fn send_on(
             }
             Ok(())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::EioText;
+    use crate::mutate::{Message, MutationKind, Mutator};
+
+    fn mutate(kind: MutationKind, text: &str) -> Vec<String> {
+        Mutator::new(kind, 0, Duration::ZERO)
+            .apply::<EioText>(Message::Text(text.into()))
+            .into_iter()
+            .map(|(_, m)| match m {
+                Message::Text(t) => t,
+                Message::Binary(b) => format!("{b:?}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn socketio_packets_are_edited_through_the_codec() {
+        assert_eq!(
+            mutate(MutationKind::ChangeId, r#"43/custom,12["a"]"#),
+            [r#"43/custom,13["a"]"#]
+        );
+        assert_eq!(
+            mutate(MutationKind::ChangeId, r#"40{"sid":"x"}"#),
+            [r#"40{"sid":"x-mutated"}"#]
+        );
+        assert_eq!(
+            mutate(MutationKind::RenameEvent, r#"42["message-back",1]"#),
+            [r#"42["message-back-mutated",1]"#]
+        );
+        assert_eq!(
+            mutate(MutationKind::ChangeType, r#"42["message-back",1]"#),
+            [r#"42["message-back","1"]"#]
+        );
+        assert_eq!(
+            mutate(
+                MutationKind::RemoveField,
+                r#"451-["m",{"_placeholder":true,"num":0}]"#
+            ),
+            [r#"451-["m",{"num":0}]"#]
+        );
+    }
+
+    #[test]
+    fn engineio_packets_without_json_are_left_to_drop_and_delay() {
+        // A ping has no JSON: the edits do not apply, so the message passes unchanged.
+        assert_eq!(mutate(MutationKind::RemoveField, "2"), ["2"]);
+        assert_eq!(mutate(MutationKind::ChangeId, "3probe"), ["3probe"]);
+        assert!(mutate(MutationKind::Drop, "2").is_empty());
+        // The handshake's JSON is editable.
+        assert_eq!(
+            mutate(
+                MutationKind::RemoveField,
+                r#"0{"pingInterval":300,"sid":"a"}"#
+            ),
+            [r#"0{"sid":"a"}"#]
+        );
     }
 }
