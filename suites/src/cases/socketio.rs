@@ -370,6 +370,41 @@ pub fn cases() -> Vec<Case> {
         ));
     }
     v.push(case(
+        "socketio.v4.heartbeat.first-ping-after-interval",
+        Level::Should,
+        "engine.io-protocol v4 §Heartbeat",
+        "The first ping comes one pingInterval after the session opens, not at once",
+        |ctx| Box::pin(first_ping_after_interval(ctx)),
+    ));
+    v.push(case(
+        "socketio.v4.namespace.connect-timeout",
+        Level::Should,
+        "specs/README.md §Facts: Socket.IO's own protocol test suites",
+        "A session that joins no namespace within connectTimeout is closed",
+        |ctx| Box::pin(connect_timeout(ctx)),
+    ));
+    v.push(case(
+        "socketio.v4.namespace.auth-not-an-object-refused",
+        Level::Must,
+        "socket.io-protocol v5 §Connection to a namespace",
+        "A CONNECT whose payload is not an object is refused (CONNECT_ERROR or close)",
+        |ctx| Box::pin(auth_not_an_object(ctx)),
+    ));
+    v.push(case(
+        "socketio.v3.handshake.websocket-bad-eio-refused",
+        Level::Info,
+        "engine.io-protocol v3 §URLs",
+        "A WebSocket opened with a missing or non-numeric EIO parameter is refused (no open packet); the v3 document states no rule, this is the reference server's choice",
+        |ctx| Box::pin(websocket_bad_eio(ctx, V3)),
+    ));
+    v.push(case(
+        "socketio.v4.handshake.websocket-bad-eio-refused",
+        Level::Must,
+        "engine.io-protocol v4 §Query parameters",
+        "A WebSocket opened with a missing or non-numeric EIO parameter is refused (no open packet)",
+        |ctx| Box::pin(websocket_bad_eio(ctx, V4)),
+    ));
+    v.push(case(
         "socketio.v4.interop.stock-client",
         Level::Should,
         "socket.io-protocol v5 §Sending and receiving data",
@@ -1532,5 +1567,108 @@ async fn stock_client(ctx: Ctx) -> Outcome {
         Some(vec![json!("ack me"), json!(2)]),
         "the ack as the stock client saw it"
     );
+    Ok(())
+}
+
+// ---------------------------------------------------------------- more handshake and namespace rules
+
+async fn first_ping_after_interval(ctx: Ctx) -> Outcome {
+    let ep = endpoint(&ctx, V4)?;
+    let opened = tokio::time::Instant::now();
+    let mut client = EioClient::websocket(&ctx, ep, no_auto(V4)).await?;
+    let interval = Duration::from_millis(client.handshake.ping_interval);
+    let timeout = Duration::from_millis(client.handshake.ping_timeout);
+    match client
+        .next_event(interval + timeout + Duration::from_millis(300))
+        .await?
+    {
+        Some(Event::Packet(_, p)) if p.packet_type == EioType::Ping => {
+            let after = opened.elapsed();
+            // A tenth of the interval of slack for scheduling.
+            ensure!(
+                after + interval / 10 >= interval,
+                "the first ping came {} ms after the session opened; pingInterval is {} ms",
+                after.as_millis(),
+                interval.as_millis()
+            );
+            Ok(())
+        }
+        other => Err(broken!("expected the first ping, got {other:?}")),
+    }
+}
+
+async fn connect_timeout(ctx: Ctx) -> Outcome {
+    let ep = endpoint(&ctx, V4)?;
+    // Pongs keep the Engine.IO session alive: only the missing CONNECT may end it.
+    let mut client = EioClient::websocket(
+        &ctx,
+        ep,
+        Options {
+            auto_poll: false,
+            auto_pong: true,
+            auto_ping: false,
+        },
+    )
+    .await?;
+    // connectTimeout is not announced: the test suites' 1000 ms, with room to spare.
+    let seen = client
+        .expect_closed(ctx.wait.max(Duration::from_secs(3)))
+        .await?;
+    ensure!(
+        seen.iter().all(|p| p.packet_type != EioType::Message),
+        "messages before the close: {seen:?}"
+    );
+    Ok(())
+}
+
+async fn auth_not_an_object(ctx: Ctx) -> Outcome {
+    let mut client = SioClient::open(&ctx, V4, Transport::WebSocket).await?;
+    client.send_text("0\"not an object\"").await?;
+    expect_refusal(&mut client).await
+}
+
+async fn websocket_bad_eio(ctx: Ctx, v: EioVersion) -> Outcome {
+    let ep = endpoint(&ctx, v)?;
+    let base = ep.base.replacen("http", "ws", 1);
+    for query in ["transport=websocket", "EIO=abc&transport=websocket"] {
+        let url = format!("{base}{}?{query}", ep.path);
+        let conn = ctx.transcript.open(format!("WebSocket with `?{query}`"));
+        ctx.transcript.note(conn, format!("WebSocket {url}"));
+        let ws = match tokio_tungstenite::connect_async(&url).await {
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+                // The refusal is the server's message here: the mutation layer may flip its status.
+                let status = response.status().as_u16();
+                ctx.transcript.note(conn, format!("refused: HTTP {status}"));
+                let seen = ctx
+                    .mutator
+                    .as_ref()
+                    .and_then(|m| m.apply_status(status))
+                    .unwrap_or(status);
+                ensure!(
+                    !(200..300).contains(&seen),
+                    "a WebSocket with `?{query}` was accepted (HTTP {seen})"
+                );
+                continue;
+            }
+            Err(e) => {
+                ctx.transcript.note(conn, format!("refused: {e}"));
+                continue;
+            }
+            Ok((ws, _)) => ws,
+        };
+        use futures::StreamExt;
+        let (_, mut stream) = ws.split();
+        match tokio::time::timeout(ctx.wait, stream.next()).await {
+            Ok(None)
+            | Ok(Some(Err(_)))
+            | Ok(Some(Ok(tokio_tungstenite::tungstenite::Message::Close(_)))) => {}
+            Ok(Some(Ok(m))) => {
+                ctx.transcript
+                    .text(conn, crate::transcript::Direction::In, &m.to_string());
+                return Err(broken!("a WebSocket with `?{query}` was served: {m}"));
+            }
+            Err(_) => return Err(broken!("a WebSocket with `?{query}` stayed open")),
+        }
+    }
     Ok(())
 }
