@@ -16,6 +16,8 @@ pub mod socketcluster;
 pub mod socketio;
 pub mod sockets;
 
+pub mod fuzzing;
+
 mod dialect;
 pub use dialect::{
     json_frames, line_frames, validate_stream, Dialect, Frame, Protocol, Rule, UnknownProtocol,

@@ -4,6 +4,7 @@ mod assa;
 mod chatpot;
 mod check;
 mod circles;
+mod fuzzing;
 mod invariants;
 mod socketcluster;
 mod socketio;

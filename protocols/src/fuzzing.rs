@@ -1,0 +1,232 @@
+//! Entry points for the cargo-fuzz targets in `fuzz/` (each target is a
+//! line calling one of these) and for the tests that replay the fixtures
+//! through them. Each asserts what a fuzzer may break: no panic, `decode`
+//! refuses exactly what `validate` reports, a decoded message re-encodes to
+//! bytes that decode to the same message, and stream decoding does not
+//! depend on how the bytes were cut.
+
+use crate::{assa, chatpot, circles, socketcluster, socketio, sockets, Dialect};
+
+/// The first byte of a fuzz input picks one of these kinds; the rest is the message.
+fn pick<'a>(kinds: &[Option<&'a str>], data: &'a [u8]) -> (Option<&'a str>, &'a [u8]) {
+    match data.split_first() {
+        Some((k, rest)) => (kinds[usize::from(*k) % kinds.len()], rest),
+        None => (None, data),
+    }
+}
+
+/// The properties every dialect keeps on any input.
+pub fn dialect<D: Dialect>(kind: Option<&str>, data: &[u8]) {
+    let violations = D::validate(kind, data);
+    match D::decode(kind, data) {
+        Ok(message) => {
+            assert!(
+                violations.is_empty(),
+                "decoded, yet validate reports {violations:?}"
+            );
+            let encoded = D::encode(&message);
+            match D::decode(kind, &encoded) {
+                Ok(again) => assert_eq!(again, message, "decode(encode(x)) != x"),
+                Err(e) => panic!("the re-encoded message is refused: {e}"),
+            }
+        }
+        Err(e) => assert!(
+            !violations.is_empty(),
+            "refused ({e}), yet validate reports nothing"
+        ),
+    }
+    for frame in D::frames(data) {
+        assert!(
+            frame.offset + frame.bytes.len() <= data.len(),
+            "a frame outside the input"
+        );
+    }
+}
+
+/// Kinds of the Engine.IO / Socket.IO transport dialect.
+pub const SOCKETIO_KINDS: &[Option<&str>] = &[
+    None,
+    Some("eio4"),
+    Some("eio3"),
+    Some("eio4-binary"),
+    Some("eio3-binary"),
+    Some("eio4-raw"),
+    Some("eio3-raw"),
+    Some("eio4-payload"),
+    Some("eio3-payload"),
+    Some("eio4-raw-payload"),
+    Some("eio3-raw-payload"),
+    Some("eio4-handshake"),
+    Some("eio3-handshake"),
+    Some("sio5"),
+    Some("sio4"),
+];
+
+/// Kinds of the Chatpot dialect.
+pub const CHATPOT_KINDS: &[Option<&str>] = &[
+    None,
+    Some("status"),
+    Some("server_error"),
+    Some("postinit_req"),
+    Some("postinit_res"),
+    Some("init_res"),
+    Some("health_req"),
+    Some("health_res"),
+    Some("message"),
+];
+
+/// Kinds of the Sockets dialect.
+pub const SOCKETS_KINDS: &[Option<&str>] = &[
+    None,
+    Some("register"),
+    Some("message"),
+    Some("register-ack"),
+    Some("notice"),
+];
+
+/// Kinds of the SocketCluster dialect.
+pub const SOCKETCLUSTER_KINDS: &[Option<&str>] = &[
+    None,
+    Some("v1"),
+    Some("v2"),
+    Some("client"),
+    Some("server"),
+    Some("v2+server"),
+    Some("v2+client"),
+    Some("handshake-response"),
+];
+
+/// Kinds of the Circles dialect.
+pub const CIRCLES_KINDS: &[Option<&str>] = &[
+    None,
+    Some("client"),
+    Some("server"),
+    Some("message"),
+    Some("client:message"),
+    Some("writing"),
+    Some("circle"),
+    Some("conversation"),
+    Some("webrtc_config"),
+    Some("authenticate"),
+];
+
+/// Kinds of the ASSA dialect.
+pub const ASSA_KINDS: &[Option<&str>] = &[None, Some("client"), Some("server"), Some("envelope")];
+
+/// Fuzz target `socketio`.
+pub fn socketio(data: &[u8]) {
+    let (kind, rest) = pick(SOCKETIO_KINDS, data);
+    dialect::<socketio::Transport>(kind, rest);
+}
+
+/// Fuzz target `chatpot`.
+pub fn chatpot(data: &[u8]) {
+    let (kind, rest) = pick(CHATPOT_KINDS, data);
+    dialect::<chatpot::Chatpot>(kind, rest);
+}
+
+/// Fuzz target `sockets`.
+pub fn sockets(data: &[u8]) {
+    let (kind, rest) = pick(SOCKETS_KINDS, data);
+    dialect::<sockets::Sockets>(kind, rest);
+}
+
+/// Fuzz target `socketcluster`.
+pub fn socketcluster(data: &[u8]) {
+    let (kind, rest) = pick(SOCKETCLUSTER_KINDS, data);
+    dialect::<socketcluster::SocketCluster>(kind, rest);
+}
+
+/// Fuzz target `circles`.
+pub fn circles(data: &[u8]) {
+    let (kind, rest) = pick(CIRCLES_KINDS, data);
+    dialect::<circles::Circles>(kind, rest);
+}
+
+/// Fuzz target `assa`.
+pub fn assa(data: &[u8]) {
+    let (kind, rest) = pick(ASSA_KINDS, data);
+    dialect::<assa::Assa>(kind, rest);
+}
+
+/// Fuzz target `assa_framing`: the stream decoder in both framings, fed
+/// whole and fed in chunks whose sizes the input's first bytes choose,
+/// gives the same frames, and never holds more than a frame's limit plus
+/// one chunk.
+pub fn assa_framing(data: &[u8]) {
+    let Some((&cut, stream)) = data.split_first() else {
+        return;
+    };
+    let chunk = usize::from(cut % 64) + 1;
+    const LIMIT: usize = 4096;
+    for framing in [
+        assa::framing::Framing::JsonStream,
+        assa::framing::Framing::LengthPrefixed,
+    ] {
+        let whole = drain(framing, LIMIT, &[stream]);
+        let pieces: Vec<&[u8]> = stream.chunks(chunk).collect();
+        let chunked = drain(framing, LIMIT, &pieces);
+        assert_eq!(
+            whole.0, chunked.0,
+            "{framing:?}: frames depend on how the stream was cut"
+        );
+        assert!(
+            chunked.1 <= LIMIT + chunk + 4,
+            "{framing:?}: buffered {} bytes",
+            chunked.1
+        );
+    }
+}
+
+/// Feeds pieces, taking frames after each; returns the frames (or the error)
+/// and the most bytes the decoder held.
+fn drain(
+    framing: assa::framing::Framing,
+    limit: usize,
+    pieces: &[&[u8]],
+) -> (Result<Vec<Vec<u8>>, assa::Error>, usize) {
+    let mut decoder = assa::framing::Decoder::with_max_frame(framing, limit);
+    let mut frames = Vec::new();
+    let mut most = 0;
+    for piece in pieces {
+        decoder.feed(piece);
+        most = most.max(decoder.buffered());
+        loop {
+            match decoder.next_frame() {
+                Ok(Some(frame)) => frames.push(frame),
+                Ok(None) => break,
+                Err(e) => return (Err(e), most),
+            }
+        }
+    }
+    (Ok(frames), most)
+}
+
+/// Fuzz target `socketio_reassembler`: a connection's frames (text parts and
+/// binary attachments, as the input's bytes lay them out) through the
+/// Socket.IO reassembler; every packet it completes re-encodes to the same
+/// text part and attachments.
+pub fn socketio_reassembler(data: &[u8]) {
+    let config = socketio::Config::default();
+    for version in [socketio::SioVersion::V4, socketio::SioVersion::V5] {
+        let mut reassembler = socketio::Reassembler::new(version, config);
+        // Frames are separated by 0xff; a frame starting with 0x00 is binary.
+        for frame in data.split(|b| *b == 0xff) {
+            let done = match frame.split_first() {
+                Some((0, bytes)) => reassembler.push_binary(bytes),
+                _ => match std::str::from_utf8(frame) {
+                    Ok(text) => reassembler.push_text(text),
+                    Err(_) => continue,
+                },
+            };
+            if let Ok(Some(packet)) = done {
+                let (text, attachments) = packet.encode();
+                let again = socketio::FullPacket::decode(version, &text, &attachments)
+                    .unwrap_or_else(|e| {
+                        panic!("a reassembled packet re-encodes to {text:?}, refused: {e}")
+                    });
+                assert_eq!(again, packet, "reassembled packet does not round-trip");
+            }
+        }
+    }
+}
