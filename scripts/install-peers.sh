@@ -1,21 +1,42 @@
 #!/usr/bin/env sh
-# Installs the peers the project compares its reference server with, from
-# the npm registry, exactly as locked in each peer's package-lock.json.
-# Idempotent: a peer whose node_modules matches its lock file is skipped.
+# Installs the peers the project compares its reference server with:
 #
-# Usage: scripts/install-peers.sh
+# - Node peers (a package-lock.json): `npm ci` from the npm registry, exactly
+#   as locked; skipped when node_modules matches the lock file.
+# - Python peers (a requirements.txt): a virtualenv in the peer's `.venv`
+#   and `pip install -r requirements.txt` from PyPI (every version pinned);
+#   skipped when the virtualenv is newer than the requirements.
+#
+# Usage: scripts/install-peers.sh [PEER...]   (folder names under peers/;
+#        default: every peer)
 set -eu
 
 root=$(CDPATH= cd -- "$(dirname -- "$0")/.." && pwd)
 
-if ! command -v npm >/dev/null 2>&1; then
-    echo "install-peers: npm not found; install Node.js 18 or newer" >&2
-    exit 2
-fi
+# Whether the peer in folder $1 is one of those asked for.
+wanted() {
+    [ "$selected" = "" ] && return 0
+    case " $selected " in
+        *" $1 "*) return 0 ;;
+    esac
+    return 1
+}
+selected="$*"
+for name in $selected; do
+    if [ ! -d "$root/peers/$name" ]; then
+        echo "install-peers: no peer named $name under peers/" >&2
+        exit 2
+    fi
+done
 
 for dir in "$root"/peers/*/; do
     [ -f "$dir/package-lock.json" ] || continue
     name=$(basename "$dir")
+    wanted "$name" || continue
+    if ! command -v npm >/dev/null 2>&1; then
+        echo "install-peers: npm not found; install Node.js 18 or newer (for $name)" >&2
+        exit 2
+    fi
     stamp="$dir/node_modules/.package-lock.json"
     if [ -f "$stamp" ] && [ "$stamp" -nt "$dir/package-lock.json" ]; then
         echo "install-peers: $name up to date"
@@ -23,4 +44,32 @@ for dir in "$root"/peers/*/; do
     fi
     echo "install-peers: $name: npm ci"
     (cd "$dir" && npm ci --no-audit --no-fund)
+done
+
+for dir in "$root"/peers/*/; do
+    [ -f "$dir/requirements.txt" ] || continue
+    name=$(basename "$dir")
+    wanted "$name" || continue
+    if ! command -v python3 >/dev/null 2>&1; then
+        echo "install-peers: python3 not found; install Python 3.9 or newer with venv (for $name)" >&2
+        exit 2
+    fi
+    venv="$dir.venv"
+    # Written last, after a successful install: its age says what is installed.
+    stamp="$venv/.installed"
+    if [ -f "$stamp" ] && [ "$stamp" -nt "$dir/requirements.txt" ]; then
+        echo "install-peers: $name up to date"
+        continue
+    fi
+    echo "install-peers: $name: pip install -r requirements.txt"
+    if [ ! -x "$venv/bin/python" ]; then
+        if ! python3 -m venv "$venv"; then
+            rm -rf "$venv"
+            echo "install-peers: \`python3 -m venv\` failed; install the venv module (Debian: python3-venv)" >&2
+            exit 2
+        fi
+    fi
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+        --no-input -r "$dir/requirements.txt"
+    touch "$stamp"
 done

@@ -1,48 +1,74 @@
-#!/usr/bin/env bash
-# Runs the `socketio` suite against the Node socket.io 4.8 peer
-# (peers/socketio-node) and compares the run with its known differences:
+# Runs the `socketio` suite against a peer, a third-party server running the
+# echo app (peers/), and compares the run with the peer's known differences:
 #
-#   1. installs the peers (scripts/install-peers.sh);
+#   PEER=node     Node socket.io 4.8 (peers/socketio-node), Engine.IO 3 and 4
+#                 (the default);
+#   PEER=python   python-socketio 5 (peers/socketio-python), Engine.IO 4 only:
+#                 the target is given as a small config with `engineio = [4]`,
+#                 so every `socketio.v3.*` case is reported `unimplemented`.
+#
+#   1. installs the peer (scripts/install-peers.sh);
 #   2. starts the peer on a free loopback port (port 0: the server prints the
 #      port it got) and waits until it answers a polling handshake;
-#   3. runs `chatspec run` with reports/expectations/socketio-node.toml,
-#      writing JSON, JUnit and HTML into reports/socketio-node/;
+#   3. runs `chatspec run` with reports/expectations/socketio-PEER.toml,
+#      writing JSON, JUnit and HTML into reports/socketio-PEER/;
 #   4. stops the peer, and exits with chatspec's code: 0 when every case got
 #      the verdict expected, 1 when some did not, 2 on a usage error or when
 #      the peer did not come up, 124 when the run took too long.
 #
 # Environment:
+#   PEER                 node or python (default: node)
 #   CHATSPEC             the chatspec binary (default: target/debug/chatspec; relative
 #                        paths are taken from the project root)
-#   PEER_EXPECT          the expectations file (default: reports/expectations/socketio-node.toml)
-#   PEER_OUT             the report folder (default: reports/socketio-node)
+#   PEER_EXPECT          the expectations file (default: reports/expectations/socketio-PEER.toml)
+#   PEER_OUT             the report folder (default: reports/socketio-PEER)
 #   PEER_TIMEOUT         seconds the suite may run (default: 300)
 #
-# Usage: scripts/run-peer.sh
+# Usage: [PEER=node|python] scripts/run-peer.sh
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
-chatspec=${CHATSPEC:-target/debug/chatspec}
-expect=${PEER_EXPECT:-reports/expectations/socketio-node.toml}
-out=${PEER_OUT:-reports/socketio-node}
-run_timeout=${PEER_TIMEOUT:-300}
-
 say() { echo "run-peer: $*" >&2; }
 
-if ! command -v node >/dev/null 2>&1; then
-    say "node not found; install Node.js 18 or newer"
-    exit 2
-fi
+peer=${PEER:-node}
+case "$peer" in
+    node)
+        name=socketio-node
+        label="the Node peer"
+        if ! command -v node >/dev/null 2>&1; then
+            say "node not found; install Node.js 18 or newer"
+            exit 2
+        fi
+        ;;
+    python)
+        name=socketio-python
+        label="the python-socketio peer"
+        if ! command -v python3 >/dev/null 2>&1; then
+            say "python3 not found; install Python 3.9 or newer with its venv module"
+            exit 2
+        fi
+        ;;
+    *)
+        say "PEER must be node or python, not '$peer'"
+        exit 2
+        ;;
+esac
+
+chatspec=${CHATSPEC:-target/debug/chatspec}
+expect=${PEER_EXPECT:-reports/expectations/$name.toml}
+out=${PEER_OUT:-reports/$name}
+run_timeout=${PEER_TIMEOUT:-300}
 if [ ! -x "$chatspec" ]; then
     say "no chatspec binary at $chatspec; run \`cargo build\` or set CHATSPEC"
     exit 2
 fi
 
-timeout 600 scripts/install-peers.sh >&2
+timeout 600 scripts/install-peers.sh "$name" >&2
 
 log=$(mktemp)
+config=$(mktemp)
 peer_pid=
 cleanup() {
     if [ -n "$peer_pid" ] && kill -0 "$peer_pid" 2>/dev/null; then
@@ -55,7 +81,7 @@ cleanup() {
         kill -9 "$peer_pid" 2>/dev/null || true
         wait "$peer_pid" 2>/dev/null || true
     fi
-    rm -f "$log"
+    rm -f "$log" "$config"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -63,7 +89,15 @@ trap 'exit 130' INT TERM
 # Port 0: the operating system picks a free port, which the server prints
 # ("... echo listening on 127.0.0.1:PORT"); no other process can take it
 # between picking and listening.
-HOST=127.0.0.1 node peers/socketio-node/server.js 0 >"$log" 2>&1 &
+case "$peer" in
+    node)
+        HOST=127.0.0.1 node peers/socketio-node/server.js 0 >"$log" 2>&1 &
+        ;;
+    python)
+        HOST=127.0.0.1 peers/socketio-python/.venv/bin/python \
+            peers/socketio-python/server.py 0 >"$log" 2>&1 &
+        ;;
+esac
 peer_pid=$!
 
 port=
@@ -76,38 +110,68 @@ for _ in $(seq 1 100); do
     sleep 0.1
 done
 if [ -z "$port" ]; then
-    say "the Node peer did not start:"
+    say "$label did not start:"
     cat "$log" >&2
     exit 2
 fi
 
 # Listening is not serving yet: wait for a polling handshake to be answered.
 handshake="http://127.0.0.1:$port/socket.io/?EIO=4&transport=polling"
+# The peer's own runtime asks, so that nothing else needs to be installed.
+answers() {
+    case "$peer" in
+        node)
+            node -e '
+                const req = require("http").get(process.argv[1], (res) => {
+                    res.resume();
+                    process.exit(res.statusCode === 200 ? 0 : 1);
+                });
+                req.on("error", () => process.exit(1));
+                req.setTimeout(1000, () => process.exit(1));
+            ' "$1"
+            ;;
+        python)
+            peers/socketio-python/.venv/bin/python -c '
+import sys, urllib.request
+try:
+    with urllib.request.urlopen(sys.argv[1], timeout=1) as res:
+        sys.exit(0 if res.status == 200 else 1)
+except Exception:
+    sys.exit(1)
+' "$1"
+            ;;
+    esac
+}
 ready=
 for _ in $(seq 1 50); do
-    if node -e '
-        const req = require("http").get(process.argv[1], (res) => {
-            res.resume();
-            process.exit(res.statusCode === 200 ? 0 : 1);
-        });
-        req.on("error", () => process.exit(1));
-        req.setTimeout(1000, () => process.exit(1));
-    ' "$handshake"; then
+    if answers "$handshake"; then
         ready=1
         break
     fi
     sleep 0.1
 done
 if [ -z "$ready" ]; then
-    say "the Node peer on port $port never answered a polling handshake:"
+    say "$label on port $port never answered a polling handshake:"
     cat "$log" >&2
     exit 2
 fi
 say "$(head -n 1 "$log")"
 
+# Node speaks Engine.IO 3 and 4, chatspec's default for a --target;
+# python-socketio only 4, which takes a config file.
+case "$peer" in
+    node)
+        target=(--target "socketio=http://127.0.0.1:$port")
+        ;;
+    python)
+        printf '[socketio]\nurl = "http://127.0.0.1:%s"\nengineio = [4]\n' "$port" >"$config"
+        target=(--config "$config")
+        ;;
+esac
+
 code=0
 timeout "$run_timeout" "$chatspec" run \
-    --target "socketio=http://127.0.0.1:$port" \
+    "${target[@]}" \
     --expect "$expect" \
     --format json --format junit --format html \
     --out "$out" || code=$?

@@ -244,18 +244,28 @@ fn run_with_expectations_exits_1_and_names_every_difference() {
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
 }
 
-/// `scripts/run-peer.sh` with this build of chatspec, `env` added.
-fn run_peer(env: &[(&str, &str)]) -> Output {
-    let out = Command::new("node").arg("--version").output();
+/// `PEER=peer scripts/run-peer.sh` with this build of chatspec, `env` added.
+/// The peer's runtime must be installed: these tests do not skip without it.
+fn run_peer(peer: &str, env: &[(&str, &str)]) -> Output {
+    let (runtime, what) = match peer {
+        "node" => ("node", "Node.js 18 or newer to run the Node socket.io peer"),
+        "python" => (
+            "python3",
+            "Python 3.9 or newer with its venv module to run the python-socketio peer",
+        ),
+        other => panic!("no peer {other}"),
+    };
+    let out = Command::new(runtime).arg("--version").output();
     assert!(
         out.as_ref().is_ok_and(|o| o.status.success()),
-        "`node` is not on PATH ({:?}): install Node.js 18 or newer to run the Node socket.io \
-         peer (CI installs it); this test does not skip without it",
+        "`{runtime}` is not on PATH ({:?}): install {what} (CI installs it); this test does \
+         not skip without it",
         out.err()
     );
     Command::new("bash")
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/run-peer.sh"))
         .env("CHATSPEC", env!("CARGO_BIN_EXE_chatspec"))
+        .env("PEER", peer)
         .envs(env.iter().copied())
         .output()
         .expect("scripts/run-peer.sh runs")
@@ -266,7 +276,7 @@ fn node_socketio_peer_matches_its_expectations_and_a_wrong_file_is_noticed() {
     // The run against the known differences (into a scratch folder: the
     // published reports/socketio-node/ is written by running the script by hand).
     let published = scratch("peer-run");
-    let out = run_peer(&[("PEER_OUT", published.to_str().unwrap())]);
+    let out = run_peer("node", &[("PEER_OUT", published.to_str().unwrap())]);
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -281,10 +291,13 @@ fn node_socketio_peer_matches_its_expectations_and_a_wrong_file_is_noticed() {
     std::fs::create_dir_all(&dir).unwrap();
     let all_pass = dir.join("all-pass.toml");
     std::fs::write(&all_pass, "").unwrap();
-    let out = run_peer(&[
-        ("PEER_EXPECT", all_pass.to_str().unwrap()),
-        ("PEER_OUT", dir.join("out").to_str().unwrap()),
-    ]);
+    let out = run_peer(
+        "node",
+        &[
+            ("PEER_EXPECT", all_pass.to_str().unwrap()),
+            ("PEER_OUT", dir.join("out").to_str().unwrap()),
+        ],
+    );
     let text = format!("{}{}", stdout(&out), String::from_utf8_lossy(&out.stderr));
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(
@@ -292,4 +305,43 @@ fn node_socketio_peer_matches_its_expectations_and_a_wrong_file_is_noticed() {
         "the difference is not named: {text}"
     );
     std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn python_socketio_peer_matches_its_expectations() {
+    // The run against python-socketio's known differences, Engine.IO 4 only
+    // (into a scratch folder: the published reports/socketio-python/ is
+    // written by running the script by hand).
+    let published = scratch("python-peer-run");
+    let out = run_peer("python", &[("PEER_OUT", published.to_str().unwrap())]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "the python-socketio peer's run differs from \
+         reports/expectations/socketio-python.toml:\n{}{}",
+        stdout(&out),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(published.join("chatspec-report.json")).unwrap(),
+    )
+    .unwrap();
+    let results = json["results"].as_array().unwrap();
+    // Engine.IO 3 is configured off: every v3 case, and only those, is unimplemented.
+    assert!(
+        results
+            .iter()
+            .any(|r| r["id"].as_str().unwrap().starts_with("socketio.v3.")),
+        "the v3 cases are reported"
+    );
+    for r in results {
+        let id = r["id"].as_str().unwrap();
+        assert_eq!(
+            r["verdict"] == "unimplemented",
+            id.starts_with("socketio.v3."),
+            "{id}: {}",
+            r["verdict"]
+        );
+    }
+    std::fs::remove_dir_all(&published).ok();
 }

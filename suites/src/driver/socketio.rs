@@ -6,6 +6,7 @@
 use protocols::engineio::{EioVersion, Packet as EioPacket, PacketData, PacketType as EioType};
 use protocols::socketio::{Data, FullPacket, Packet, PacketType, SioVersion};
 use serde_json::Value;
+use std::collections::VecDeque;
 
 use super::engineio::{EioClient, Endpoint, Options};
 use crate::case::{Ctx, Failure};
@@ -26,6 +27,15 @@ pub struct SioClient {
     /// The Engine.IO session underneath.
     pub eio: EioClient,
     pending: Option<(Packet, Vec<Vec<u8>>)>,
+    /// Packets read while [`SioClient::connect`] waited for the answer,
+    /// handed out by [`SioClient::recv`] before anything new.
+    backlog: VecDeque<FullPacket>,
+    /// The packets of the namespace being connected that arrived before the
+    /// server's answer to the last CONNECT (an event emitted by the
+    /// server's connect handler ahead of the CONNECT packet): kept in
+    /// [`SioClient::recv`]'s queue too, the way socket.io-client buffers
+    /// them, and here for the cases that check the order.
+    pub before_answer: Vec<FullPacket>,
 }
 
 /// The Socket.IO revisions a client reads on an Engine.IO version.
@@ -68,7 +78,12 @@ impl SioClient {
                 eio
             }
         };
-        Ok(SioClient { eio, pending: None })
+        Ok(SioClient {
+            eio,
+            pending: None,
+            backlog: VecDeque::new(),
+            before_answer: Vec::new(),
+        })
     }
 
     /// Opens a session and connects to `namespace` with `auth`, expecting
@@ -111,7 +126,9 @@ impl SioClient {
     /// Connects to a namespace and returns the server's answer (CONNECT or
     /// CONNECT_ERROR). On Engine.IO 3 (Socket.IO protocol v4) the server
     /// connects `/` on its own, so for `/` without auth nothing is sent and the
-    /// server's CONNECT is awaited.
+    /// server's CONNECT is awaited. Other packets that arrive meanwhile are
+    /// not lost: `recv` hands them out next (and those of `namespace` are in
+    /// `before_answer`).
     pub async fn connect(
         &mut self,
         namespace: &str,
@@ -122,17 +139,29 @@ impl SioClient {
             let packet = Packet::connect(namespace, auth);
             self.send_text(&packet.encode()).await?;
         }
-        loop {
-            let p = self.recv().await?;
+        self.before_answer.clear();
+        let mut skipped = VecDeque::new();
+        let answer = loop {
+            let p = match self.backlog.pop_front() {
+                Some(p) => p,
+                None => self.recv_wire().await?,
+            };
             if p.namespace == namespace
                 && matches!(
                     p.packet_type,
                     PacketType::Connect | PacketType::ConnectError
                 )
             {
-                return Ok(p);
+                break p;
             }
-        }
+            if p.namespace == namespace {
+                self.before_answer.push(p.clone());
+            }
+            skipped.push_back(p);
+        };
+        skipped.append(&mut self.backlog);
+        self.backlog = skipped;
+        Ok(answer)
     }
 
     /// Emits an event with JSON arguments and an optional ack id.
@@ -156,6 +185,14 @@ impl SioClient {
 
     /// The next Socket.IO packet, attachments in place.
     pub async fn recv(&mut self) -> Result<FullPacket, Failure> {
+        match self.backlog.pop_front() {
+            Some(p) => Ok(p),
+            None => self.recv_wire().await,
+        }
+    }
+
+    /// The next Socket.IO packet off the wire.
+    async fn recv_wire(&mut self) -> Result<FullPacket, Failure> {
         loop {
             let p = self.eio.recv().await?;
             match (p.packet_type, &p.data) {
