@@ -377,6 +377,13 @@ pub fn cases() -> Vec<Case> {
         |ctx| Box::pin(first_ping_after_interval(ctx)),
     ));
     v.push(case(
+        "socketio.v4.heartbeat.interval-as-announced",
+        Level::Should,
+        "engine.io-protocol v4 §Heartbeat",
+        "Pings come every pingInterval as the handshake announces it (a client times the session out by the announced values)",
+        |ctx| Box::pin(interval_as_announced(ctx)),
+    ));
+    v.push(case(
         "socketio.v4.namespace.connect-timeout",
         Level::Should,
         "specs/README.md §Facts: Socket.IO's own protocol test suites",
@@ -1678,6 +1685,37 @@ async fn websocket_bad_eio(ctx: Ctx, v: EioVersion) -> Outcome {
                 return Err(broken!("a WebSocket with `?{query}` was served: {m}"));
             }
             Err(_) => return Err(broken!("a WebSocket with `?{query}` stayed open")),
+        }
+    }
+    Ok(())
+}
+
+async fn interval_as_announced(ctx: Ctx) -> Outcome {
+    let ep = endpoint(&ctx, V4)?;
+    let mut client = EioClient::websocket(&ctx, ep, no_auto(V4)).await?;
+    let announced = Duration::from_millis(client.handshake.ping_interval);
+    let timeout = Duration::from_millis(client.handshake.ping_timeout);
+    // The gap between two pings (the first may come early or late after the open).
+    let limit = (announced + timeout) * 2 + Duration::from_millis(500);
+    let mut last = None;
+    for n in 1..=2 {
+        match client.next_event(limit).await? {
+            Some(Event::Packet(_, p)) if p.packet_type == EioType::Ping && !p.is_probe() => {
+                let now = tokio::time::Instant::now();
+                client.send(EioPacket::empty(EioType::Pong)).await?;
+                if let Some(previous) = last.replace(now) {
+                    let gap = now - previous;
+                    // A fifth of the interval (and 50 ms) of slack for scheduling.
+                    let slack = announced / 5 + Duration::from_millis(50);
+                    ensure!(
+                        gap + slack >= announced && gap <= announced + slack,
+                        "pings came {} ms apart; the handshake announced pingInterval {} ms",
+                        gap.as_millis(),
+                        announced.as_millis()
+                    );
+                }
+            }
+            other => return Err(broken!("expected ping {n}, got {other:?}")),
         }
     }
     Ok(())
