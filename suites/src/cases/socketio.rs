@@ -1213,10 +1213,35 @@ async fn second_websocket_refused(ctx: Ctx, v: EioVersion) -> Outcome {
     let ep = endpoint(&ctx, v)?;
     let mut eio = EioClient::polling(&ctx, ep.clone(), Options::default()).await?;
     eio.upgrade().await?;
-    let url = ep.ws_url(Some(eio.sid()));
-    let conn = ctx.transcript.open("second WebSocket with the same sid");
+    expect_websocket_refused(
+        &ctx,
+        &ep.ws_url(Some(eio.sid())),
+        "the second WebSocket with the same sid",
+    )
+    .await
+}
+
+/// Opens a raw WebSocket that the server must refuse: the handshake is
+/// answered with an error status, or the connection closes without a frame.
+async fn expect_websocket_refused(ctx: &Ctx, url: &str, what: &str) -> Outcome {
+    let conn = ctx.transcript.open(what.to_owned());
     ctx.transcript.note(conn, format!("WebSocket {url}"));
-    let ws = match tokio_tungstenite::connect_async(&url).await {
+    let ws = match tokio_tungstenite::connect_async(url).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            // The refusal is the server's message here: the mutation layer may flip its status.
+            let status = response.status().as_u16();
+            ctx.transcript.note(conn, format!("refused: HTTP {status}"));
+            let seen = ctx
+                .mutator
+                .as_ref()
+                .and_then(|m| m.apply_status(status))
+                .unwrap_or(status);
+            ensure!(
+                !(200..300).contains(&seen),
+                "{what} was accepted (HTTP {seen})"
+            );
+            return Ok(());
+        }
         Err(e) => {
             ctx.transcript.note(conn, format!("refused: {e}"));
             return Ok(());
@@ -1226,14 +1251,15 @@ async fn second_websocket_refused(ctx: Ctx, v: EioVersion) -> Outcome {
     use futures::StreamExt;
     let (_, mut stream) = ws.split();
     match tokio::time::timeout(ctx.wait, stream.next()).await {
-        Ok(None) | Ok(Some(Err(_))) => Ok(()),
-        Ok(Some(Ok(tokio_tungstenite::tungstenite::Message::Close(_)))) => Ok(()),
-        Ok(Some(Ok(m))) => Err(broken!(
-            "the second WebSocket with the same sid was served: {m:?}"
-        )),
-        Err(_) => Err(broken!(
-            "the second WebSocket with the same sid stayed open"
-        )),
+        Ok(None)
+        | Ok(Some(Err(_)))
+        | Ok(Some(Ok(tokio_tungstenite::tungstenite::Message::Close(_)))) => Ok(()),
+        Ok(Some(Ok(m))) => {
+            ctx.transcript
+                .text(conn, crate::transcript::Direction::In, &m.to_string());
+            Err(broken!("{what} was served: {m}"))
+        }
+        Err(_) => Err(broken!("{what} stayed open")),
     }
 }
 
@@ -1649,43 +1675,7 @@ async fn websocket_bad_eio(ctx: Ctx, v: EioVersion) -> Outcome {
     let base = ep.base.replacen("http", "ws", 1);
     for query in ["transport=websocket", "EIO=abc&transport=websocket"] {
         let url = format!("{base}{}?{query}", ep.path);
-        let conn = ctx.transcript.open(format!("WebSocket with `?{query}`"));
-        ctx.transcript.note(conn, format!("WebSocket {url}"));
-        let ws = match tokio_tungstenite::connect_async(&url).await {
-            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
-                // The refusal is the server's message here: the mutation layer may flip its status.
-                let status = response.status().as_u16();
-                ctx.transcript.note(conn, format!("refused: HTTP {status}"));
-                let seen = ctx
-                    .mutator
-                    .as_ref()
-                    .and_then(|m| m.apply_status(status))
-                    .unwrap_or(status);
-                ensure!(
-                    !(200..300).contains(&seen),
-                    "a WebSocket with `?{query}` was accepted (HTTP {seen})"
-                );
-                continue;
-            }
-            Err(e) => {
-                ctx.transcript.note(conn, format!("refused: {e}"));
-                continue;
-            }
-            Ok((ws, _)) => ws,
-        };
-        use futures::StreamExt;
-        let (_, mut stream) = ws.split();
-        match tokio::time::timeout(ctx.wait, stream.next()).await {
-            Ok(None)
-            | Ok(Some(Err(_)))
-            | Ok(Some(Ok(tokio_tungstenite::tungstenite::Message::Close(_)))) => {}
-            Ok(Some(Ok(m))) => {
-                ctx.transcript
-                    .text(conn, crate::transcript::Direction::In, &m.to_string());
-                return Err(broken!("a WebSocket with `?{query}` was served: {m}"));
-            }
-            Err(_) => return Err(broken!("a WebSocket with `?{query}` stayed open")),
-        }
+        expect_websocket_refused(&ctx, &url, &format!("a WebSocket with `?{query}`")).await?;
     }
     Ok(())
 }
