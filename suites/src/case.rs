@@ -6,11 +6,17 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use protocols::engineio::EioVersion;
 use protocols::Protocol;
 use serde::{Deserialize, Serialize};
 
-use crate::target::Targets;
+use crate::driver::engineio::Endpoint;
+use crate::driver::socketio::{SioClient, Transport};
+use crate::driver::stock::StockClient;
+use crate::driver::DriverError;
+use crate::target::{SocketioTarget, Targets};
 use crate::transcript::Transcript;
+use crate::wire::Link;
 
 /// How strongly the document asks for the behaviour a case checks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -205,6 +211,105 @@ impl Ctx {
             wait,
             mutator: None,
         }
+    }
+}
+
+// The glue between a case's context and the drivers, which know neither:
+// a context is a link, a driver's error is a failure, and the constructors
+// cases call with their context find the endpoint in the context's targets.
+
+impl From<&Ctx> for Link {
+    fn from(ctx: &Ctx) -> Link {
+        Link {
+            wait: ctx.wait,
+            transcript: Some(ctx.transcript.clone()),
+            mutator: ctx.mutator.clone(),
+        }
+    }
+}
+
+impl From<DriverError> for Failure {
+    /// An unreachable target or a broken driver is the harness's failure; a
+    /// driver that cannot serve the target makes the case unimplemented;
+    /// everything else is what the target did.
+    fn from(e: DriverError) -> Failure {
+        let reason = e.reason().to_owned();
+        match e {
+            DriverError::Unreachable(_) | DriverError::Internal(_) => Failure::Harness(reason),
+            DriverError::Unsupported(_) => Failure::Unimplemented(reason),
+            DriverError::Closed(_) | DriverError::Timeout(_) | DriverError::Protocol(_) => {
+                Failure::Broken(reason)
+            }
+        }
+    }
+}
+
+impl Endpoint {
+    /// The endpoint of a target for `version`; `unimplemented` when the target does not speak it.
+    pub fn of(target: Option<&SocketioTarget>, version: EioVersion) -> Result<Endpoint, Failure> {
+        let target = target.ok_or_else(|| Failure::Unimplemented("no socketio target".into()))?;
+        if !target.engineio.contains(&version.query_value()) {
+            return Err(Failure::Unimplemented(format!(
+                "the target is configured without Engine.IO {}",
+                version.query_value()
+            )));
+        }
+        Ok(Endpoint {
+            base: target.url.clone(),
+            path: target.path.clone(),
+            version,
+        })
+    }
+}
+
+impl SioClient {
+    /// Opens an Engine.IO session of `version` to the context's socketio target.
+    pub async fn open(
+        ctx: &Ctx,
+        version: EioVersion,
+        transport: Transport,
+    ) -> Result<SioClient, Failure> {
+        let endpoint = Endpoint::of(ctx.targets.socketio.as_ref(), version)?;
+        Ok(SioClient::open_at(ctx, endpoint, transport).await?)
+    }
+
+    /// Opens a session to the context's socketio target and connects to
+    /// `namespace` (see [`SioClient::connected_at`]).
+    pub async fn connected(
+        ctx: &Ctx,
+        version: EioVersion,
+        transport: Transport,
+        namespace: &str,
+    ) -> Result<SioClient, Failure> {
+        let endpoint = Endpoint::of(ctx.targets.socketio.as_ref(), version)?;
+        Ok(SioClient::connected_at(ctx, endpoint, transport, namespace).await?)
+    }
+}
+
+impl StockClient {
+    /// Connects the stock client to the context's socketio target (Engine.IO
+    /// 4) in `namespace`, listening for `events`.
+    pub async fn connect(
+        ctx: &Ctx,
+        namespace: &str,
+        events: &[&str],
+    ) -> Result<StockClient, Failure> {
+        let target = ctx
+            .targets
+            .socketio
+            .as_ref()
+            .ok_or_else(|| Failure::Unimplemented("no socketio target".into()))?;
+        if !target.engineio.contains(&4) {
+            return Err(Failure::Unimplemented(
+                "the stock client speaks Engine.IO 4 only".into(),
+            ));
+        }
+        let endpoint = Endpoint {
+            base: target.url.clone(),
+            path: target.path.clone(),
+            version: EioVersion::V4,
+        };
+        Ok(StockClient::connect_at(ctx, endpoint, namespace, events).await?)
     }
 }
 

@@ -18,3 +18,4 @@ pub mod report;
 pub mod runner;
 pub mod target;
 pub mod transcript;
+pub mod wire;

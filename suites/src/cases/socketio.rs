@@ -509,6 +509,7 @@ async fn raw(
         body.map(|b| ("text/plain;charset=UTF-8", b.as_bytes().to_vec())),
     )
     .await
+    .map_err(Failure::from)
 }
 
 fn no_auto(v: EioVersion) -> Options {
@@ -585,7 +586,7 @@ async fn still_serving(ctx: &Ctx, v: EioVersion) -> Outcome {
 /// The connection must end (close packet, WebSocket close, or the session
 /// refused) or the server must answer with an error packet.
 async fn expect_refusal(client: &mut SioClient) -> Outcome {
-    let within = client.eio.ctx().wait;
+    let within = client.eio.link().wait;
     let deadline = tokio::time::Instant::now() + within;
     loop {
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());
@@ -1283,6 +1284,7 @@ async fn max_payload(ctx: Ctx) -> Outcome {
         Some(("text/plain;charset=UTF-8", body.into_bytes())),
     )
     .await
+    .map_err(Failure::from)
     {
         Ok(reply) => ensure!(
             reply.status != 200,

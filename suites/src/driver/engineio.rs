@@ -1,26 +1,21 @@
 //! A raw Engine.IO client, v3 and v4, over HTTP long-polling and WebSocket,
 //! with the upgrade between them. Raw means the case controls every byte: it
-//! can send a malformed packet, skip a pong or poll twice. Everything sent
-//! and received is recorded in the case's transcript, and everything
-//! received passes through the case's mutator (if any) first.
+//! can send a malformed packet, skip a pong or poll twice. Every request
+//! and frame goes through the [`Wire`], which records it and hands what the
+//! server sent through the mutation layer first.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::stream::{SplitSink, SplitStream};
-use futures::{SinkExt, StreamExt};
 use protocols::engineio::{EioVersion, Handshake, Packet, PacketData, PacketType, Payload};
-use tokio::net::TcpStream;
 use tokio::sync::{mpsc, Mutex};
 use tokio::task::JoinHandle;
-use tokio_tungstenite::tungstenite::Message as WsMessage;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-use crate::case::{Ctx, Failure};
+use super::DriverError;
 use crate::mutate::{Editable, Message};
-use crate::target::SocketioTarget;
-use crate::transcript::Direction;
+pub use crate::wire::{http_client, HttpReply};
+use crate::wire::{Link, Wire, WsEvent, WsReceiver, WsSender};
 
 /// Where an Engine.IO server is and which version the client speaks.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,22 +29,6 @@ pub struct Endpoint {
 }
 
 impl Endpoint {
-    /// The endpoint of a target for `version`; `unimplemented` when the target does not speak it.
-    pub fn of(target: Option<&SocketioTarget>, version: EioVersion) -> Result<Endpoint, Failure> {
-        let target = target.ok_or_else(|| Failure::Unimplemented("no socketio target".into()))?;
-        if !target.engineio.contains(&version.query_value()) {
-            return Err(Failure::Unimplemented(format!(
-                "the target is configured without Engine.IO {}",
-                version.query_value()
-            )));
-        }
-        Ok(Endpoint {
-            base: target.url.clone(),
-            path: target.path.clone(),
-            version,
-        })
-    }
-
     /// The polling URL with `extra` query parameters appended.
     pub fn url(&self, query: &str) -> String {
         format!("{}{}?{}", self.base, self.path, query)
@@ -72,136 +51,35 @@ impl Endpoint {
     }
 }
 
-/// An HTTP response, as the case needs it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HttpReply {
-    /// The status code.
-    pub status: u16,
-    /// The `Content-Type` header.
-    pub content_type: Option<String>,
-    /// The body.
-    pub body: Vec<u8>,
-}
-
-impl HttpReply {
-    /// The body as text (lossy).
-    pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-}
-
-/// An HTTP client for raw requests (plain HTTP, a small connection pool).
-pub fn http_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .pool_max_idle_per_host(4)
-        .build()
-        .expect("an HTTP client without TLS builds")
-}
-
-fn record_body(ctx: &Ctx, conn: u32, dir: Direction, body: &[u8]) {
-    match std::str::from_utf8(body) {
-        Ok(text) => ctx.transcript.text(conn, dir, text),
-        Err(_) => ctx.transcript.binary(conn, dir, body),
-    }
-}
-
-/// Sends one raw HTTP request to the Engine.IO path and records it.
+/// Sends one raw HTTP request on the transcript's connection `conn`, through the wire.
 pub async fn request(
-    ctx: &Ctx,
+    link: impl Into<Link>,
     conn: u32,
     client: &reqwest::Client,
     method: reqwest::Method,
     url: &str,
     body: Option<(&str, Vec<u8>)>,
-) -> Result<HttpReply, Failure> {
-    ctx.transcript.note(conn, format!("{method} {url}"));
-    let mut req = client.request(method, url);
-    if let Some((content_type, body)) = body {
-        record_body(ctx, conn, Direction::Out, &body);
-        req = req
-            .header(reqwest::header::CONTENT_TYPE, content_type)
-            .body(body);
-    }
-    let resp = req.send().await.map_err(|e| {
-        let msg = format!("HTTP request to {url} failed: {e}");
-        ctx.transcript.note(conn, &msg);
-        if e.is_connect() {
-            Failure::Harness(msg)
-        } else {
-            Failure::Broken(msg)
-        }
-    })?;
-    let status = resp.status().as_u16();
-    let content_type = resp
-        .headers()
-        .get(reqwest::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let body = resp
-        .bytes()
+) -> Result<HttpReply, DriverError> {
+    link.into()
+        .on(conn)
+        .request(client, method, url, body)
         .await
-        .map_err(|e| Failure::Broken(format!("reading the body from {url} failed: {e}")))?
-        .to_vec();
-    ctx.transcript.note(conn, format!("HTTP {status}"));
-    if !body.is_empty() {
-        record_body(ctx, conn, Direction::In, &body);
-    }
-    let mut reply = HttpReply {
-        status,
-        content_type,
-        body,
-    };
-    if let Some(m) = &ctx.mutator {
-        if let Some(changed) = m.apply_status(reply.status) {
-            ctx.transcript.note(
-                conn,
-                format!("mutated: HTTP {} became {changed}", reply.status),
-            );
-            reply.status = changed;
-        }
-    }
-    Ok(reply)
 }
 
 /// A raw request whose whole response is one server message for the
 /// mutation layer (the driver's own polls mutate packet by packet instead).
 pub async fn raw_request(
-    ctx: &Ctx,
+    link: impl Into<Link>,
     conn: u32,
     client: &reqwest::Client,
     method: reqwest::Method,
     url: &str,
     body: Option<(&str, Vec<u8>)>,
-) -> Result<HttpReply, Failure> {
-    let mut reply = request(ctx, conn, client, method, url, body).await?;
-    let Some(m) = &ctx.mutator else {
-        return Ok(reply);
-    };
-    let message = match String::from_utf8(reply.body.clone()) {
-        Ok(text) => Message::Text(text),
-        Err(e) => Message::Binary(e.into_bytes()),
-    };
-    let mut items = m.apply::<EioText>(message).into_iter();
-    match items.next() {
-        None => {
-            ctx.transcript
-                .note(conn, "mutated: the response was dropped");
-            tokio::time::sleep(ctx.wait).await;
-            Err(Failure::Broken(format!("no response from {url}")))
-        }
-        Some((delay, message)) => {
-            if !delay.is_zero() {
-                ctx.transcript
-                    .note(conn, "mutated: the response is delayed");
-                tokio::time::sleep(delay).await;
-            }
-            reply.body = match message {
-                Message::Text(t) => t.into_bytes(),
-                Message::Binary(b) => b,
-            };
-            Ok(reply)
-        }
-    }
+) -> Result<HttpReply, DriverError> {
+    link.into()
+        .on(conn)
+        .request_whole::<EioText>(client, method, url, body)
+        .await
 }
 
 /// Which transport a packet came over.
@@ -304,18 +182,15 @@ impl Editable for EioText {
     }
 }
 
-type WsStream = WebSocketStream<MaybeTlsStream<TcpStream>>;
-type WsSink = SplitSink<WsStream, WsMessage>;
-
 /// Where outgoing packets go.
 enum Outbound {
     Polling { http: reqwest::Client, url: String },
-    WebSocket { sink: WsSink },
+    WebSocket { sink: WsSender },
 }
 
 /// One Engine.IO session.
 pub struct EioClient {
-    ctx: Ctx,
+    wire: Wire,
     /// The transcript's number for this session.
     pub conn: u32,
     /// The server.
@@ -344,31 +219,28 @@ impl Drop for EioClient {
     }
 }
 
-/// Hands a received text or binary message through the mutator and decodes it.
+/// Decodes a server message (after the mutation layer) into an event.
+fn decode(version: EioVersion, via: Via, message: &Message) -> Event {
+    let decoded = match message {
+        Message::Text(t) => Packet::decode(version, t),
+        Message::Binary(b) => Packet::decode_binary(version, b),
+    };
+    match decoded {
+        Ok(p) => Event::Packet(via, p),
+        Err(e) => Event::Closed(via, format!("undecodable packet from the server: {e}")),
+    }
+}
+
+/// Hands one packet of a polling response through the mutation layer and decodes it.
 async fn deliver(
-    ctx: &Ctx,
+    wire: &Wire,
     version: EioVersion,
-    via: Via,
     message: Message,
     tx: &mpsc::UnboundedSender<Event>,
 ) {
-    let items = match &ctx.mutator {
-        Some(m) => m.apply::<EioText>(message),
-        None => vec![(Duration::ZERO, message)],
-    };
-    for (delay, message) in items {
-        if !delay.is_zero() {
-            tokio::time::sleep(delay).await;
-        }
-        let decoded = match &message {
-            Message::Text(t) => Packet::decode(version, t),
-            Message::Binary(b) => Packet::decode_binary(version, b),
-        };
-        let event = match decoded {
-            Ok(p) => Event::Packet(via, p),
-            Err(e) => Event::Closed(via, format!("undecodable packet from the server: {e}")),
-        };
-        let _ = tx.send(event);
+    let mut delivery = wire.receive::<EioText>(message);
+    while let Some(message) = delivery.next().await {
+        let _ = tx.send(decode(version, Via::Polling, &message));
     }
 }
 
@@ -387,48 +259,61 @@ fn payload_messages(version: EioVersion, body: &[u8]) -> Result<Vec<Message>, St
 }
 
 impl EioClient {
-    /// Opens a session over HTTP long-polling.
-    pub async fn polling(
-        ctx: &Ctx,
+    fn new(
+        wire: Wire,
         endpoint: Endpoint,
         options: Options,
-    ) -> Result<EioClient, Failure> {
-        let conn = ctx.transcript.open(format!(
-            "Engine.IO v{} polling",
-            endpoint.version.query_value()
-        ));
-        let http = http_client();
-        let url = endpoint.url(&endpoint.query("polling", None));
-        let reply = request(ctx, conn, &http, reqwest::Method::GET, &url, None).await?;
-        if reply.status != 200 {
-            return Err(Failure::Broken(format!(
-                "the handshake GET answered HTTP {}",
-                reply.status
-            )));
-        }
-        let messages = payload_messages(endpoint.version, &reply.body)
-            .map_err(|e| Failure::Broken(format!("handshake: {e}")))?;
+        http: reqwest::Client,
+        out: Outbound,
+    ) -> EioClient {
         let (tx, rx) = mpsc::unbounded_channel();
-        for m in messages {
-            deliver(ctx, endpoint.version, Via::Polling, m, &tx).await;
-        }
-        let mut client = EioClient {
-            ctx: ctx.clone(),
-            conn,
+        EioClient {
+            conn: wire.conn(),
+            wire,
             handshake: placeholder_handshake(),
             endpoint,
             options,
-            out: Arc::new(Mutex::new(Outbound::Polling {
-                http: http.clone(),
-                url: String::new(),
-            })),
+            out: Arc::new(Mutex::new(out)),
             http,
             tx,
             rx,
             stash: Default::default(),
             poller: None,
             tasks: Vec::new(),
+        }
+    }
+
+    /// Opens a session over HTTP long-polling.
+    pub async fn polling(
+        link: impl Into<Link>,
+        endpoint: Endpoint,
+        options: Options,
+    ) -> Result<EioClient, DriverError> {
+        let wire = link.into().open(format_args!(
+            "Engine.IO v{} polling",
+            endpoint.version.query_value()
+        ));
+        let http = http_client();
+        let url = endpoint.url(&endpoint.query("polling", None));
+        let reply = wire
+            .request(&http, reqwest::Method::GET, &url, None)
+            .await?;
+        if reply.status != 200 {
+            return Err(DriverError::Protocol(format!(
+                "the handshake GET answered HTTP {}",
+                reply.status
+            )));
+        }
+        let messages = payload_messages(endpoint.version, &reply.body)
+            .map_err(|e| DriverError::Protocol(format!("handshake: {e}")))?;
+        let out = Outbound::Polling {
+            http: http.clone(),
+            url: String::new(),
         };
+        let mut client = EioClient::new(wire, endpoint, options, http, out);
+        for m in messages {
+            deliver(&client.wire, client.endpoint.version, m, &client.tx).await;
+        }
         client.handshake = client.expect_open().await?;
         let post_url = client.endpoint.url(
             &client
@@ -448,30 +333,17 @@ impl EioClient {
 
     /// Opens a session directly over WebSocket (no polling first).
     pub async fn websocket(
-        ctx: &Ctx,
+        link: impl Into<Link>,
         endpoint: Endpoint,
         options: Options,
-    ) -> Result<EioClient, Failure> {
-        let conn = ctx.transcript.open(format!(
+    ) -> Result<EioClient, DriverError> {
+        let wire = link.into().open(format_args!(
             "Engine.IO v{} websocket",
             endpoint.version.query_value()
         ));
-        let (sink, stream) = ws_connect(ctx, conn, &endpoint.ws_url(None)).await?;
-        let (tx, rx) = mpsc::unbounded_channel();
-        let mut client = EioClient {
-            ctx: ctx.clone(),
-            conn,
-            handshake: placeholder_handshake(),
-            endpoint,
-            options,
-            out: Arc::new(Mutex::new(Outbound::WebSocket { sink })),
-            http: http_client(),
-            tx,
-            rx,
-            stash: Default::default(),
-            poller: None,
-            tasks: Vec::new(),
-        };
+        let (sink, stream) = wire.websocket::<EioText>(&endpoint.ws_url(None)).await?;
+        let out = Outbound::WebSocket { sink };
+        let mut client = EioClient::new(wire, endpoint, options, http_client(), out);
         client.start_reader(stream);
         client.handshake = client.expect_open().await?;
         client.start_heartbeat();
@@ -483,9 +355,9 @@ impl EioClient {
         &self.handshake.sid
     }
 
-    /// The context the client records into.
-    pub fn ctx(&self) -> &Ctx {
-        &self.ctx
+    /// The link the session runs on (its wait, transcript and mutation).
+    pub fn link(&self) -> &Link {
+        self.wire.link()
     }
 
     /// The shared HTTP client, for raw requests on this session.
@@ -493,36 +365,34 @@ impl EioClient {
         &self.http
     }
 
-    async fn expect_open(&mut self) -> Result<Handshake, Failure> {
-        match self.next_event(self.ctx.wait).await? {
+    async fn expect_open(&mut self) -> Result<Handshake, DriverError> {
+        match self.next_event(self.wire.wait()).await? {
             Some(Event::Packet(_, p)) if p.packet_type == PacketType::Open => {
                 let text = p.as_text().unwrap_or_default();
                 Handshake::decode(self.endpoint.version, text).map_err(|e| {
-                    Failure::Broken(format!("the open packet's handshake is invalid: {e}"))
+                    DriverError::Protocol(format!("the open packet's handshake is invalid: {e}"))
                 })
             }
-            Some(other) => Err(Failure::Broken(format!(
+            Some(other) => Err(DriverError::Protocol(format!(
                 "expected the open packet first, got {other:?}"
             ))),
-            None => Err(Failure::Broken("no open packet".into())),
+            None => Err(DriverError::Timeout("no open packet".into())),
         }
     }
 
     fn start_poller(&mut self) {
         let stop = Arc::new(AtomicBool::new(false));
-        let ctx = self.ctx.clone();
+        let wire = self.wire.clone();
         let http = self.http.clone();
         let url = self
             .endpoint
             .url(&self.endpoint.query("polling", Some(&self.handshake.sid)));
         let version = self.endpoint.version;
         let tx = self.tx.clone();
-        let conn = self.conn;
         let flag = stop.clone();
         let task = tokio::spawn(async move {
             while !flag.load(Ordering::SeqCst) {
-                let reply = match request(&ctx, conn, &http, reqwest::Method::GET, &url, None).await
-                {
+                let reply = match wire.request(&http, reqwest::Method::GET, &url, None).await {
                     Ok(r) => r,
                     Err(e) => {
                         let _ = tx.send(Event::Closed(Via::Polling, e.reason().to_owned()));
@@ -541,7 +411,7 @@ impl EioClient {
                         let mut closed = false;
                         for m in messages {
                             closed |= matches!(&m, Message::Text(t) if t == "1");
-                            deliver(&ctx, version, Via::Polling, m, &tx).await;
+                            deliver(&wire, version, m, &tx).await;
                         }
                         if closed {
                             return;
@@ -557,46 +427,20 @@ impl EioClient {
         self.poller = Some((stop, task));
     }
 
-    fn start_reader(&mut self, mut stream: SplitStream<WsStream>) {
-        let ctx = self.ctx.clone();
+    fn start_reader(&mut self, mut stream: WsReceiver<EioText>) {
         let tx = self.tx.clone();
-        let conn = self.conn;
         let version = self.endpoint.version;
         self.tasks.push(tokio::spawn(async move {
             loop {
-                let reason = match stream.next().await {
-                    Some(Ok(WsMessage::Text(t))) => {
-                        ctx.transcript.text(conn, Direction::In, &t);
-                        deliver(
-                            &ctx,
-                            version,
-                            Via::WebSocket,
-                            Message::Text(t.to_string()),
-                            &tx,
-                        )
-                        .await;
-                        continue;
+                match stream.recv().await {
+                    WsEvent::Message(message) => {
+                        let _ = tx.send(decode(version, Via::WebSocket, &message));
                     }
-                    Some(Ok(WsMessage::Binary(b))) => {
-                        ctx.transcript.binary(conn, Direction::In, &b);
-                        deliver(
-                            &ctx,
-                            version,
-                            Via::WebSocket,
-                            Message::Binary(b.to_vec()),
-                            &tx,
-                        )
-                        .await;
-                        continue;
+                    WsEvent::Closed(reason) => {
+                        let _ = tx.send(Event::Closed(Via::WebSocket, reason));
+                        return;
                     }
-                    Some(Ok(WsMessage::Close(frame))) => format!("WebSocket close frame {frame:?}"),
-                    Some(Ok(_)) => continue,
-                    Some(Err(e)) => format!("WebSocket error: {e}"),
-                    None => "the WebSocket connection ended".to_owned(),
-                };
-                ctx.transcript.note(conn, &reason);
-                let _ = tx.send(Event::Closed(Via::WebSocket, reason));
-                return;
+                }
             }
         }));
     }
@@ -607,14 +451,12 @@ impl EioClient {
         }
         let interval = Duration::from_millis(self.handshake.ping_interval.max(10));
         let out = self.out.clone();
-        let ctx = self.ctx.clone();
-        let conn = self.conn;
+        let wire = self.wire.clone();
         self.tasks.push(tokio::spawn(async move {
             loop {
                 tokio::time::sleep(interval).await;
                 if send_on(
-                    &ctx,
-                    conn,
+                    &wire,
                     EioVersion::V3,
                     &out,
                     &[Packet::empty(PacketType::Ping)],
@@ -630,7 +472,7 @@ impl EioClient {
 
     /// The next event within `wait`, or `None` when nothing came. Pings the
     /// client answers on its own (and v3 pongs of its own pings) are skipped.
-    pub async fn next_event(&mut self, wait: Duration) -> Result<Option<Event>, Failure> {
+    pub async fn next_event(&mut self, wait: Duration) -> Result<Option<Event>, DriverError> {
         let deadline = tokio::time::Instant::now() + wait;
         loop {
             let event = match self.stash.pop_front() {
@@ -658,22 +500,22 @@ impl EioClient {
     }
 
     /// The next packet within the context's wait; a close or silence fails the case.
-    pub async fn recv(&mut self) -> Result<Packet, Failure> {
-        match self.next_event(self.ctx.wait).await? {
+    pub async fn recv(&mut self) -> Result<Packet, DriverError> {
+        match self.next_event(self.wire.wait()).await? {
             Some(Event::Packet(_, p)) => Ok(p),
-            Some(Event::Closed(_, why)) => Err(Failure::Broken(format!(
+            Some(Event::Closed(_, why)) => Err(DriverError::Closed(format!(
                 "the session ended while a packet was expected: {why}"
             ))),
-            None => Err(Failure::Broken(format!(
+            None => Err(DriverError::Timeout(format!(
                 "no packet from the server within {} ms",
-                self.ctx.wait.as_millis()
+                self.wire.wait().as_millis()
             ))),
         }
     }
 
     /// Waits up to `within` for the session to end; fails if it does not.
     /// Packets that arrive before the end are returned.
-    pub async fn expect_closed(&mut self, within: Duration) -> Result<Vec<Packet>, Failure> {
+    pub async fn expect_closed(&mut self, within: Duration) -> Result<Vec<Packet>, DriverError> {
         let deadline = tokio::time::Instant::now() + within;
         let mut seen = Vec::new();
         loop {
@@ -688,15 +530,10 @@ impl EioClient {
                         let url = self
                             .endpoint
                             .url(&self.endpoint.query("polling", Some(&self.handshake.sid)));
-                        let reply = request(
-                            &self.ctx,
-                            self.conn,
-                            &self.http,
-                            reqwest::Method::GET,
-                            &url,
-                            None,
-                        )
-                        .await?;
+                        let reply = self
+                            .wire
+                            .request(&self.http, reqwest::Method::GET, &url, None)
+                            .await?;
                         if reply.status != 200
                             || reply.body == b"1"
                             || reply.body.ends_with(b"\x1e1")
@@ -704,7 +541,7 @@ impl EioClient {
                             return Ok(seen);
                         }
                     }
-                    return Err(Failure::Broken(format!(
+                    return Err(DriverError::Protocol(format!(
                         "the session was still open {} ms later",
                         within.as_millis()
                     )));
@@ -718,43 +555,29 @@ impl EioClient {
     }
 
     /// Sends one packet over the current transport.
-    pub async fn send(&mut self, packet: Packet) -> Result<(), Failure> {
+    pub async fn send(&mut self, packet: Packet) -> Result<(), DriverError> {
         self.send_all(&[packet]).await
     }
 
     /// Sends packets over the current transport (one POST, or one frame each).
-    pub async fn send_all(&mut self, packets: &[Packet]) -> Result<(), Failure> {
-        send_on(
-            &self.ctx,
-            self.conn,
-            self.endpoint.version,
-            &self.out,
-            packets,
-        )
-        .await
+    pub async fn send_all(&mut self, packets: &[Packet]) -> Result<(), DriverError> {
+        send_on(&self.wire, self.endpoint.version, &self.out, packets).await
     }
 
     /// Sends a raw text frame over the WebSocket, or a raw POST body over polling.
-    pub async fn send_raw(&mut self, raw: &str) -> Result<Option<HttpReply>, Failure> {
+    pub async fn send_raw(&mut self, raw: &str) -> Result<Option<HttpReply>, DriverError> {
         let mut out = self.out.lock().await;
         match &mut *out {
             Outbound::Polling { http, url } => {
-                let reply = request(
-                    &self.ctx,
-                    self.conn,
-                    http,
-                    reqwest::Method::POST,
-                    url,
-                    Some(("text/plain;charset=UTF-8", raw.as_bytes().to_vec())),
-                )
-                .await?;
+                let body = ("text/plain;charset=UTF-8", raw.as_bytes().to_vec());
+                let reply = self
+                    .wire
+                    .request(http, reqwest::Method::POST, url, Some(body))
+                    .await?;
                 Ok(Some(reply))
             }
             Outbound::WebSocket { sink } => {
-                self.ctx.transcript.text(self.conn, Direction::Out, raw);
-                sink.send(WsMessage::text(raw)).await.map_err(|e| {
-                    Failure::Broken(format!("sending over the WebSocket failed: {e}"))
-                })?;
+                sink.send(Message::Text(raw.to_owned())).await?;
                 Ok(None)
             }
         }
@@ -765,18 +588,15 @@ impl EioClient {
     /// ends it, with a noop when it has nothing else), then `5`. Returns the
     /// packets that came over polling from the probe on, noop included;
     /// the others are also kept for [`EioClient::next_event`].
-    pub async fn upgrade(&mut self) -> Result<Vec<Packet>, Failure> {
+    pub async fn upgrade(&mut self) -> Result<Vec<Packet>, DriverError> {
         let url = self.endpoint.ws_url(Some(&self.handshake.sid));
-        let (mut sink, stream) = ws_connect(&self.ctx, self.conn, &url).await?;
+        let (mut sink, stream) = self.wire.websocket::<EioText>(&url).await?;
         let probe = Packet::ping_probe().encode_text(self.endpoint.version);
-        self.ctx.transcript.text(self.conn, Direction::Out, &probe);
-        sink.send(WsMessage::text(probe))
-            .await
-            .map_err(|e| Failure::Broken(format!("sending 2probe failed: {e}")))?;
+        sink.send(Message::Text(probe)).await?;
         self.start_reader(stream);
         let mut polled = Vec::new();
         let mut stashed = Vec::new();
-        let deadline = tokio::time::Instant::now() + self.ctx.wait;
+        let deadline = tokio::time::Instant::now() + self.wire.wait();
         loop {
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
             match self.next_event(left).await? {
@@ -792,25 +612,25 @@ impl EioClient {
                     polled.push(p);
                 }
                 Some(Event::Packet(Via::WebSocket, p)) => {
-                    return Err(Failure::Broken(format!(
+                    return Err(DriverError::Protocol(format!(
                         "expected 3probe over the WebSocket, got {p:?}"
                     )))
                 }
                 Some(Event::Closed(via, why)) => {
-                    return Err(Failure::Broken(format!(
+                    return Err(DriverError::Closed(format!(
                         "the {via:?} transport ended during the upgrade: {why}"
                     )))
                 }
-                None => return Err(Failure::Broken("no 3probe answered the 2probe".into())),
+                None => return Err(DriverError::Timeout("no 3probe answered the 2probe".into())),
             }
         }
         // Pause polling: the poll in flight must end before the upgrade completes.
         if let Some((stop, task)) = self.poller.take() {
             stop.store(true, Ordering::SeqCst);
-            if tokio::time::timeout(self.ctx.wait, task).await.is_err() {
-                return Err(Failure::Broken(format!(
+            if tokio::time::timeout(self.wire.wait(), task).await.is_err() {
+                return Err(DriverError::Timeout(format!(
                     "the pending poll was not ended within {} ms of the probe",
-                    self.ctx.wait.as_millis()
+                    self.wire.wait().as_millis()
                 )));
             }
             while let Ok(event) = self.rx.try_recv() {
@@ -826,19 +646,14 @@ impl EioClient {
             }
         }
         let upgrade = Packet::empty(PacketType::Upgrade).encode_text(self.endpoint.version);
-        self.ctx
-            .transcript
-            .text(self.conn, Direction::Out, &upgrade);
-        sink.send(WsMessage::text(upgrade))
-            .await
-            .map_err(|e| Failure::Broken(format!("sending 5 failed: {e}")))?;
+        sink.send(Message::Text(upgrade)).await?;
         *self.out.lock().await = Outbound::WebSocket { sink };
         self.stash.extend(stashed);
         Ok(polled)
     }
 
     /// Sends the close packet.
-    pub async fn close(&mut self) -> Result<(), Failure> {
+    pub async fn close(&mut self) -> Result<(), DriverError> {
         self.send(Packet::empty(PacketType::Close)).await
     }
 }
@@ -854,34 +669,12 @@ fn placeholder_handshake() -> Handshake {
     }
 }
 
-async fn ws_connect(
-    ctx: &Ctx,
-    conn: u32,
-    url: &str,
-) -> Result<(WsSink, SplitStream<WsStream>), Failure> {
-    ctx.transcript.note(conn, format!("WebSocket {url}"));
-    match tokio_tungstenite::connect_async(url).await {
-        Ok((ws, _)) => Ok(ws.split()),
-        Err(tokio_tungstenite::tungstenite::Error::Io(e)) => {
-            Err(Failure::Harness(format!("cannot reach {url}: {e}")))
-        }
-        Err(e) => {
-            ctx.transcript
-                .note(conn, format!("WebSocket handshake failed: {e}"));
-            Err(Failure::Broken(format!(
-                "the WebSocket handshake with {url} failed: {e}"
-            )))
-        }
-    }
-}
-
 async fn send_on(
-    ctx: &Ctx,
-    conn: u32,
+    wire: &Wire,
     version: EioVersion,
     out: &Mutex<Outbound>,
     packets: &[Packet],
-) -> Result<(), Failure> {
+) -> Result<(), DriverError> {
     let mut out = out.lock().await;
     match &mut *out {
         Outbound::Polling { http, url } => {
@@ -897,17 +690,11 @@ async fn send_on(
                     payload.encode(version).into_bytes(),
                 )
             };
-            let reply = request(
-                ctx,
-                conn,
-                http,
-                reqwest::Method::POST,
-                url,
-                Some((content_type, body)),
-            )
-            .await?;
+            let reply = wire
+                .request(http, reqwest::Method::POST, url, Some((content_type, body)))
+                .await?;
             if reply.status != 200 {
-                return Err(Failure::Broken(format!(
+                return Err(DriverError::Protocol(format!(
                     "a POST answered HTTP {}: {}",
                     reply.status,
                     reply.text()
@@ -917,21 +704,11 @@ async fn send_on(
         }
         Outbound::WebSocket { sink } => {
             for p in packets {
-                let msg = match &p.data {
-                    PacketData::Binary(_) => {
-                        let bytes = p.encode_binary(version);
-                        ctx.transcript.binary(conn, Direction::Out, &bytes);
-                        WsMessage::binary(bytes)
-                    }
-                    PacketData::Text(_) => {
-                        let text = p.encode_text(version);
-                        ctx.transcript.text(conn, Direction::Out, &text);
-                        WsMessage::text(text)
-                    }
+                let message = match &p.data {
+                    PacketData::Binary(_) => Message::Binary(p.encode_binary(version)),
+                    PacketData::Text(_) => Message::Text(p.encode_text(version)),
                 };
-                sink.send(msg).await.map_err(|e| {
-                    Failure::Broken(format!("sending over the WebSocket failed: {e}"))
-                })?;
+                sink.send(message).await?;
             }
             Ok(())
         }

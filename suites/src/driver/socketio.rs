@@ -9,7 +9,8 @@ use serde_json::Value;
 use std::collections::VecDeque;
 
 use super::engineio::{EioClient, Endpoint, Options};
-use crate::case::{Ctx, Failure};
+use super::DriverError;
+use crate::wire::Link;
 
 /// Which transport a session starts on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,7 +48,7 @@ fn versions(eio: EioVersion) -> &'static [SioVersion] {
 }
 
 /// Decodes a Socket.IO text packet with the first revision that accepts it.
-pub fn decode_packet(eio: EioVersion, text: &str) -> Result<Packet, Failure> {
+pub fn decode_packet(eio: EioVersion, text: &str) -> Result<Packet, DriverError> {
     let mut last = None;
     for v in versions(eio) {
         match Packet::decode(*v, text) {
@@ -55,25 +56,28 @@ pub fn decode_packet(eio: EioVersion, text: &str) -> Result<Packet, Failure> {
             Err(e) => last = Some(e),
         }
     }
-    Err(Failure::Broken(format!(
+    Err(DriverError::Protocol(format!(
         "the server sent an invalid Socket.IO packet {text:?}: {}",
         last.map(|e| e.to_string()).unwrap_or_default()
     )))
 }
 
 impl SioClient {
-    /// Opens an Engine.IO session of `version` to the context's socketio target.
-    pub async fn open(
-        ctx: &Ctx,
-        version: EioVersion,
+    /// Opens an Engine.IO session to `endpoint` over `transport`. (Cases
+    /// call `SioClient::open` with their context, in the case layer.)
+    pub async fn open_at(
+        link: impl Into<Link>,
+        endpoint: Endpoint,
         transport: Transport,
-    ) -> Result<SioClient, Failure> {
-        let endpoint = Endpoint::of(ctx.targets.socketio.as_ref(), version)?;
+    ) -> Result<SioClient, DriverError> {
+        let link = link.into();
         let eio = match transport {
-            Transport::WebSocket => EioClient::websocket(ctx, endpoint, Options::default()).await?,
-            Transport::Polling => EioClient::polling(ctx, endpoint, Options::default()).await?,
+            Transport::WebSocket => {
+                EioClient::websocket(link, endpoint, Options::default()).await?
+            }
+            Transport::Polling => EioClient::polling(link, endpoint, Options::default()).await?,
             Transport::Upgraded => {
-                let mut eio = EioClient::polling(ctx, endpoint, Options::default()).await?;
+                let mut eio = EioClient::polling(link, endpoint, Options::default()).await?;
                 eio.upgrade().await?;
                 eio
             }
@@ -86,18 +90,19 @@ impl SioClient {
         })
     }
 
-    /// Opens a session and connects to `namespace` with `auth`, expecting
-    /// success and skipping the echo app's `auth` event.
-    pub async fn connected(
-        ctx: &Ctx,
-        version: EioVersion,
+    /// Opens a session and connects to `namespace` without auth, expecting
+    /// success and skipping the echo app's `auth` event. (Cases call
+    /// `SioClient::connected` with their context, in the case layer.)
+    pub async fn connected_at(
+        link: impl Into<Link>,
+        endpoint: Endpoint,
         transport: Transport,
         namespace: &str,
-    ) -> Result<SioClient, Failure> {
-        let mut client = SioClient::open(ctx, version, transport).await?;
+    ) -> Result<SioClient, DriverError> {
+        let mut client = SioClient::open_at(link, endpoint, transport).await?;
         let answer = client.connect(namespace, None).await?;
         if answer.packet_type != PacketType::Connect {
-            return Err(Failure::Broken(format!(
+            return Err(DriverError::Protocol(format!(
                 "connecting to {namespace} was refused: {answer:?}"
             )));
         }
@@ -111,7 +116,7 @@ impl SioClient {
     }
 
     /// Sends a Socket.IO packet (text part, then attachments).
-    pub async fn send(&mut self, packet: &FullPacket) -> Result<(), Failure> {
+    pub async fn send(&mut self, packet: &FullPacket) -> Result<(), DriverError> {
         let (text, attachments) = packet.encode();
         let mut packets = vec![EioPacket::message(text)];
         packets.extend(attachments.into_iter().map(EioPacket::binary));
@@ -119,7 +124,7 @@ impl SioClient {
     }
 
     /// Sends a raw Socket.IO text packet (anything, valid or not).
-    pub async fn send_text(&mut self, text: &str) -> Result<(), Failure> {
+    pub async fn send_text(&mut self, text: &str) -> Result<(), DriverError> {
         self.eio.send(EioPacket::message(text)).await
     }
 
@@ -133,7 +138,7 @@ impl SioClient {
         &mut self,
         namespace: &str,
         auth: Option<Value>,
-    ) -> Result<FullPacket, Failure> {
+    ) -> Result<FullPacket, DriverError> {
         let implicit = self.version() == EioVersion::V3 && namespace == "/" && auth.is_none();
         if !implicit {
             let packet = Packet::connect(namespace, auth);
@@ -171,7 +176,7 @@ impl SioClient {
         event: &str,
         args: Vec<Data>,
         ack: Option<u64>,
-    ) -> Result<(), Failure> {
+    ) -> Result<(), DriverError> {
         let mut data = vec![Data::String(event.to_owned())];
         data.extend(args);
         let packet = FullPacket {
@@ -184,7 +189,7 @@ impl SioClient {
     }
 
     /// The next Socket.IO packet, attachments in place.
-    pub async fn recv(&mut self) -> Result<FullPacket, Failure> {
+    pub async fn recv(&mut self) -> Result<FullPacket, DriverError> {
         match self.backlog.pop_front() {
             Some(p) => Ok(p),
             None => self.recv_wire().await,
@@ -192,27 +197,27 @@ impl SioClient {
     }
 
     /// The next Socket.IO packet off the wire.
-    async fn recv_wire(&mut self) -> Result<FullPacket, Failure> {
+    async fn recv_wire(&mut self) -> Result<FullPacket, DriverError> {
         loop {
             let p = self.eio.recv().await?;
             match (p.packet_type, &p.data) {
                 (EioType::Message, PacketData::Text(text)) => {
                     if self.pending.is_some() {
-                        return Err(Failure::Broken(format!(
+                        return Err(DriverError::Protocol(format!(
                             "a text packet {text:?} arrived while binary attachments were expected"
                         )));
                     }
                     let packet = decode_packet(self.version(), text)?;
                     if packet.attachments == 0 {
-                        return packet
-                            .reconstruct(&[])
-                            .map_err(|e| Failure::Broken(format!("invalid packet {text:?}: {e}")));
+                        return packet.reconstruct(&[]).map_err(|e| {
+                            DriverError::Protocol(format!("invalid packet {text:?}: {e}"))
+                        });
                     }
                     self.pending = Some((packet, Vec::new()));
                 }
                 (EioType::Message, PacketData::Binary(bytes)) => {
                     let Some((packet, mut buffers)) = self.pending.take() else {
-                        return Err(Failure::Broken(
+                        return Err(DriverError::Protocol(
                             "a binary attachment arrived with no packet announcing it".into(),
                         ));
                     };
@@ -223,10 +228,10 @@ impl SioClient {
                     }
                     return packet
                         .reconstruct(&buffers)
-                        .map_err(|e| Failure::Broken(format!("invalid binary packet: {e}")));
+                        .map_err(|e| DriverError::Protocol(format!("invalid binary packet: {e}")));
                 }
                 (EioType::Close, _) => {
-                    return Err(Failure::Broken("the server closed the session".into()))
+                    return Err(DriverError::Closed("the server closed the session".into()))
                 }
                 // Pongs of the client's own pings, noops: not Socket.IO packets.
                 _ => continue,
@@ -239,7 +244,7 @@ impl SioClient {
         &mut self,
         namespace: &str,
         name: &str,
-    ) -> Result<Vec<Data>, Failure> {
+    ) -> Result<Vec<Data>, DriverError> {
         loop {
             let p = self.recv().await?;
             if p.namespace != namespace || p.packet_type != PacketType::Event {
@@ -251,13 +256,13 @@ impl SioClient {
                         items.remove(0);
                         return Ok(items);
                     }
-                    return Err(Failure::Broken(format!(
+                    return Err(DriverError::Protocol(format!(
                         "expected the event {name:?}, got {:?}",
                         items[0]
                     )));
                 }
                 other => {
-                    return Err(Failure::Broken(format!(
+                    return Err(DriverError::Protocol(format!(
                         "an event without a name: {other:?}"
                     )))
                 }
@@ -266,22 +271,22 @@ impl SioClient {
     }
 
     /// Waits for the ack `id` in `namespace`; returns its arguments.
-    pub async fn expect_ack(&mut self, namespace: &str, id: u64) -> Result<Vec<Data>, Failure> {
+    pub async fn expect_ack(&mut self, namespace: &str, id: u64) -> Result<Vec<Data>, DriverError> {
         let p = self.recv().await?;
         if p.packet_type != PacketType::Ack || p.namespace != namespace {
-            return Err(Failure::Broken(format!(
+            return Err(DriverError::Protocol(format!(
                 "expected the ack {id} in {namespace}, got {p:?}"
             )));
         }
         if p.id != Some(id) {
-            return Err(Failure::Broken(format!(
+            return Err(DriverError::Protocol(format!(
                 "expected the ack id {id}, got {:?}",
                 p.id
             )));
         }
         match p.data {
             Some(Data::Array(items)) => Ok(items),
-            other => Err(Failure::Broken(format!(
+            other => Err(DriverError::Protocol(format!(
                 "an ack whose data is not an array: {other:?}"
             ))),
         }

@@ -1,29 +1,34 @@
 //! An off-the-shelf Socket.IO client (rust_socketio) for the cases that ask
-//! "can a stock client talk to this server". The client hides the wire, so
-//! its transcript holds the events it saw, not frames; the mutation layer
-//! cannot reach it (faults of the reference server can).
+//! "can a stock client talk to this server". The client opens its own
+//! WebSocket, so it is pointed at a loopback proxy of the wire
+//! ([`Wire::websocket_proxy`]) that forwards to the target: its frames are
+//! recorded and what the target sends passes through the mutation layer
+//! like every other driver's. The events it reports are noted beside them.
 
 use std::time::Duration;
 
 use futures::FutureExt;
+use protocols::engineio::EioVersion;
 use rust_socketio::asynchronous::{Client, ClientBuilder};
-use rust_socketio::Payload;
+use rust_socketio::{Payload, TransportType};
 use serde_json::Value;
 use tokio::sync::mpsc;
 
-use crate::case::{Ctx, Failure};
-use crate::transcript::Direction;
+use super::engineio::{EioText, Endpoint};
+use super::DriverError;
+use crate::wire::{Link, Wire, WsProxy};
 
 /// What the stock client saw: an event name and its JSON arguments.
 pub type Seen = (String, Vec<Value>);
 
 /// A connected stock client and what it receives.
 pub struct StockClient {
-    ctx: Ctx,
-    conn: u32,
+    wire: Wire,
     client: Client,
     rx: mpsc::UnboundedReceiver<Seen>,
     tx: mpsc::UnboundedSender<Seen>,
+    /// The loopback proxy the client talks to; it stops when dropped.
+    _proxy: WsProxy,
 }
 
 fn values(payload: &Payload) -> Vec<Value> {
@@ -36,124 +41,130 @@ fn values(payload: &Payload) -> Vec<Value> {
 }
 
 impl StockClient {
-    /// Connects to the context's socketio target (Engine.IO 4) in `namespace`,
-    /// listening for `events`.
-    pub async fn connect(
-        ctx: &Ctx,
+    /// Connects to `endpoint` (Engine.IO 4, over WebSocket) in `namespace`,
+    /// listening for `events`. (Cases call `StockClient::connect` with their
+    /// context, in the case layer.)
+    pub async fn connect_at(
+        link: impl Into<Link>,
+        endpoint: Endpoint,
         namespace: &str,
         events: &[&str],
-    ) -> Result<StockClient, Failure> {
-        let target = ctx
-            .targets
-            .socketio
-            .as_ref()
-            .ok_or_else(|| Failure::Unimplemented("no socketio target".into()))?;
-        if !target.engineio.contains(&4) {
-            return Err(Failure::Unimplemented(
+    ) -> Result<StockClient, DriverError> {
+        if endpoint.version != EioVersion::V4 {
+            return Err(DriverError::Unsupported(
                 "the stock client speaks Engine.IO 4 only".into(),
             ));
         }
-        if target.path != "/socket.io/" {
-            return Err(Failure::Unimplemented(
-                "the stock client only uses the path /socket.io/".into(),
-            ));
-        }
-        let conn = ctx.transcript.open(format!(
+        let wire = link.into().open(format_args!(
             "stock client (rust_socketio) {}{namespace}",
-            target.url
+            endpoint.base
         ));
+        // The client always asks for /socket.io/: its query goes to the target's path.
+        let upstream = format!(
+            "{}{}",
+            endpoint.base.replacen("http", "ws", 1),
+            endpoint.path
+        );
+        let proxy = wire
+            .websocket_proxy::<EioText>(move |asked: &str| {
+                let query = asked.split_once('?').map_or("", |(_, q)| q);
+                format!("{upstream}?{query}")
+            })
+            .await?;
         let (tx, rx) = mpsc::unbounded_channel();
-        let mut builder = ClientBuilder::new(target.url.clone())
+        let mut builder = ClientBuilder::new(proxy.http_base())
             .namespace(namespace)
+            .transport_type(TransportType::Websocket)
             .reconnect(false);
         for event in events {
             let tx = tx.clone();
-            let ctx = ctx.clone();
+            let wire = wire.clone();
             let name = event.to_string();
             builder = builder.on(*event, move |payload: Payload, _client: Client| {
                 let seen = values(&payload);
-                ctx.transcript.text(
-                    conn,
-                    Direction::In,
-                    &format!("event {name} {}", Value::Array(seen.clone())),
-                );
+                wire.note(format_args!(
+                    "the stock client saw event {name} {}",
+                    Value::Array(seen.clone())
+                ));
                 let _ = tx.send((name.clone(), seen));
                 async {}.boxed()
             });
         }
-        let client = tokio::time::timeout(ctx.wait, builder.connect())
+        let client = tokio::time::timeout(wire.wait(), builder.connect())
             .await
             .map_err(|_| {
-                Failure::Broken(format!(
+                DriverError::Timeout(format!(
                     "the stock client did not connect within {} ms",
-                    ctx.wait.as_millis()
+                    wire.wait().as_millis()
                 ))
             })?
-            .map_err(|e| Failure::Broken(format!("the stock client could not connect: {e}")))?;
-        ctx.transcript.note(conn, "connected");
+            .map_err(|e| {
+                DriverError::Protocol(format!("the stock client could not connect: {e}"))
+            })?;
+        wire.note("connected");
         Ok(StockClient {
-            ctx: ctx.clone(),
-            conn,
+            wire,
             client,
             rx,
             tx,
+            _proxy: proxy,
         })
     }
 
     /// Emits an event with JSON arguments.
-    pub async fn emit(&self, event: &str, args: Vec<Value>) -> Result<(), Failure> {
-        self.ctx.transcript.text(
-            self.conn,
-            Direction::Out,
-            &format!("emit {event} {}", Value::Array(args.clone())),
-        );
+    pub async fn emit(&self, event: &str, args: Vec<Value>) -> Result<(), DriverError> {
+        self.wire.note(format_args!(
+            "the stock client emits {event} {}",
+            Value::Array(args.clone())
+        ));
         self.client
             .emit(event, Payload::Text(args))
             .await
-            .map_err(|e| Failure::Broken(format!("the stock client could not emit {event}: {e}")))
+            .map_err(|e| {
+                DriverError::Closed(format!("the stock client could not emit {event}: {e}"))
+            })
     }
 
     /// Emits an event asking for an ack; the ack arrives as the event `ack:<event>`.
-    pub async fn emit_with_ack(&self, event: &str, args: Vec<Value>) -> Result<(), Failure> {
-        self.ctx.transcript.text(
-            self.conn,
-            Direction::Out,
-            &format!("emit with ack {event} {}", Value::Array(args.clone())),
-        );
+    pub async fn emit_with_ack(&self, event: &str, args: Vec<Value>) -> Result<(), DriverError> {
+        self.wire.note(format_args!(
+            "the stock client emits with ack {event} {}",
+            Value::Array(args.clone())
+        ));
         let tx = self.tx.clone();
-        let ctx = self.ctx.clone();
-        let conn = self.conn;
+        let wire = self.wire.clone();
         let name = format!("ack:{event}");
         self.client
             .emit_with_ack(
                 event,
                 Payload::Text(args),
-                self.ctx.wait,
+                self.wire.wait(),
                 move |payload: Payload, _c: Client| {
                     let seen = values(&payload);
-                    ctx.transcript.text(
-                        conn,
-                        Direction::In,
-                        &format!("{name} {}", Value::Array(seen.clone())),
-                    );
+                    wire.note(format_args!(
+                        "the stock client saw {name} {}",
+                        Value::Array(seen.clone())
+                    ));
                     let _ = tx.send((name.clone(), seen));
                     async {}.boxed()
                 },
             )
             .await
-            .map_err(|e| Failure::Broken(format!("the stock client could not emit {event}: {e}")))
+            .map_err(|e| {
+                DriverError::Closed(format!("the stock client could not emit {event}: {e}"))
+            })
     }
 
-    /// The next thing the client saw, within the context's wait.
-    pub async fn next(&mut self) -> Result<Seen, Failure> {
-        tokio::time::timeout(self.ctx.wait, self.rx.recv())
+    /// The next thing the client saw, within the link's wait.
+    pub async fn next(&mut self) -> Result<Seen, DriverError> {
+        tokio::time::timeout(self.wire.wait(), self.rx.recv())
             .await
             .ok()
             .flatten()
             .ok_or_else(|| {
-                Failure::Broken(format!(
+                DriverError::Timeout(format!(
                     "the stock client received nothing within {} ms",
-                    self.ctx.wait.as_millis()
+                    self.wire.wait().as_millis()
                 ))
             })
     }

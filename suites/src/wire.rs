@@ -1,0 +1,529 @@
+//! The wire: the one way drivers move bytes to and from a target. It
+//! records every frame in and out in the transcript and passes every server
+//! message through the mutation layer before a driver sees it. Both are
+//! optional: on a bare [`Link`] the wire costs a branch per frame, so the
+//! network fuzzer and the load generator run the same drivers at full speed.
+//!
+//! It speaks HTTP requests ([`Wire::request`]), WebSocket connections
+//! ([`Wire::websocket`]) and, for clients that open their own sockets, a
+//! loopback WebSocket proxy ([`Wire::websocket_proxy`]).
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::stream::{SplitSink, SplitStream};
+use futures::{SinkExt, StreamExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::{JoinHandle, JoinSet};
+use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+use crate::driver::DriverError;
+use crate::mutate::{Editable, Message, Mutator};
+use crate::transcript::{Direction, Transcript};
+
+/// What every connection of one run shares: how long a driver waits for
+/// one expected frame, and the transcript and the mutation (if any).
+#[derive(Debug, Clone)]
+pub struct Link {
+    /// How long a driver waits for one expected frame before giving up.
+    pub wait: Duration,
+    /// Where frames are recorded; `None` records nothing.
+    pub transcript: Option<Transcript>,
+    /// The mutation applied to server messages; `None` passes them as they are.
+    pub mutator: Option<Arc<Mutator>>,
+}
+
+impl Link {
+    /// A link that records nothing and mutates nothing.
+    pub fn bare(wait: Duration) -> Link {
+        Link {
+            wait,
+            transcript: None,
+            mutator: None,
+        }
+    }
+
+    /// The same link, recording into `transcript`.
+    pub fn recorded(self, transcript: Transcript) -> Link {
+        Link {
+            transcript: Some(transcript),
+            ..self
+        }
+    }
+
+    /// The same link, applying `mutator` to server messages.
+    pub fn mutated(self, mutator: Arc<Mutator>) -> Link {
+        Link {
+            mutator: Some(mutator),
+            ..self
+        }
+    }
+
+    /// The wire of a new connection, numbered and described in the
+    /// transcript (numbered 0 without one).
+    pub fn open(&self, what: impl fmt::Display) -> Wire {
+        let conn = match &self.transcript {
+            Some(t) => t.open(what.to_string()),
+            None => 0,
+        };
+        self.on(conn)
+    }
+
+    /// The wire of a connection the transcript already numbered.
+    pub fn on(&self, conn: u32) -> Wire {
+        Wire {
+            link: self.clone(),
+            conn,
+        }
+    }
+}
+
+impl From<&Link> for Link {
+    fn from(link: &Link) -> Link {
+        link.clone()
+    }
+}
+
+/// An HTTP response, as a driver needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpReply {
+    /// The status code.
+    pub status: u16,
+    /// The `Content-Type` header.
+    pub content_type: Option<String>,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+impl HttpReply {
+    /// The body as text (lossy).
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// An HTTP client for raw requests (plain HTTP, a small connection pool).
+pub fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .pool_max_idle_per_host(4)
+        .build()
+        .expect("an HTTP client without TLS builds")
+}
+
+/// One connection's end of the wire: its transcript number and the link.
+#[derive(Debug, Clone)]
+pub struct Wire {
+    link: Link,
+    conn: u32,
+}
+
+/// What the mutation layer made of one server message: none, one or more
+/// messages, each handed out after its delay by [`Delivery::next`].
+#[derive(Debug)]
+pub struct Delivery(Items);
+
+#[derive(Debug)]
+enum Items {
+    One(Option<Message>),
+    Many(std::vec::IntoIter<(Duration, Message)>),
+}
+
+impl Delivery {
+    fn empty() -> Delivery {
+        Delivery(Items::One(None))
+    }
+
+    /// The next message, after its delay; `None` when all were handed out.
+    pub async fn next(&mut self) -> Option<Message> {
+        match &mut self.0 {
+            Items::One(message) => message.take(),
+            Items::Many(items) => {
+                let (delay, message) = items.next()?;
+                if !delay.is_zero() {
+                    tokio::time::sleep(delay).await;
+                }
+                Some(message)
+            }
+        }
+    }
+}
+
+impl Wire {
+    /// The transcript's number for this connection (0 without a transcript).
+    pub fn conn(&self) -> u32 {
+        self.conn
+    }
+
+    /// The link the wire belongs to.
+    pub fn link(&self) -> &Link {
+        &self.link
+    }
+
+    /// How long a driver waits for one expected frame.
+    pub fn wait(&self) -> Duration {
+        self.link.wait
+    }
+
+    /// Records a note (a connection opened or closed, an HTTP status);
+    /// formatted only when there is a transcript.
+    pub fn note(&self, note: impl fmt::Display) {
+        if let Some(t) = &self.link.transcript {
+            t.note(self.conn, note.to_string());
+        }
+    }
+
+    fn record(&self, dir: Direction, message: &Message) {
+        if let Some(t) = &self.link.transcript {
+            match message {
+                Message::Text(text) => t.text(self.conn, dir, text),
+                Message::Binary(bytes) => t.binary(self.conn, dir, bytes),
+            }
+        }
+    }
+
+    fn record_body(&self, dir: Direction, body: &[u8]) {
+        if let Some(t) = &self.link.transcript {
+            match std::str::from_utf8(body) {
+                Ok(text) => t.text(self.conn, dir, text),
+                Err(_) => t.binary(self.conn, dir, body),
+            }
+        }
+    }
+
+    /// Passes one server message through the mutation layer. For the
+    /// messages inside a frame the wire already recorded (the packets of a
+    /// polling response); frames the wire reads itself pass through it on
+    /// their own.
+    pub fn receive<E: Editable>(&self, message: Message) -> Delivery {
+        match &self.link.mutator {
+            None => Delivery(Items::One(Some(message))),
+            Some(m) => Delivery(Items::Many(m.apply::<E>(message).into_iter())),
+        }
+    }
+
+    /// Sends one HTTP request and records it, its status and both bodies.
+    /// The mutation layer may flip the status; the body is left to the
+    /// caller (see [`Wire::receive`] and [`Wire::request_whole`]).
+    pub async fn request(
+        &self,
+        http: &reqwest::Client,
+        method: reqwest::Method,
+        url: &str,
+        body: Option<(&str, Vec<u8>)>,
+    ) -> Result<HttpReply, DriverError> {
+        self.note(format_args!("{method} {url}"));
+        let mut req = http.request(method, url);
+        if let Some((content_type, body)) = body {
+            self.record_body(Direction::Out, &body);
+            req = req
+                .header(reqwest::header::CONTENT_TYPE, content_type)
+                .body(body);
+        }
+        let resp = req.send().await.map_err(|e| {
+            let msg = format!("HTTP request to {url} failed: {e}");
+            self.note(&msg);
+            if e.is_connect() {
+                DriverError::Unreachable(msg)
+            } else {
+                DriverError::Protocol(msg)
+            }
+        })?;
+        let status = resp.status().as_u16();
+        let content_type = resp
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let body = resp
+            .bytes()
+            .await
+            .map_err(|e| DriverError::Protocol(format!("reading the body from {url} failed: {e}")))?
+            .to_vec();
+        self.note(format_args!("HTTP {status}"));
+        if !body.is_empty() {
+            self.record_body(Direction::In, &body);
+        }
+        let mut reply = HttpReply {
+            status,
+            content_type,
+            body,
+        };
+        if let Some(m) = &self.link.mutator {
+            if let Some(changed) = m.apply_status(reply.status) {
+                self.note(format_args!(
+                    "mutated: HTTP {} became {changed}",
+                    reply.status
+                ));
+                reply.status = changed;
+            }
+        }
+        Ok(reply)
+    }
+
+    /// [`Wire::request`] whose whole response body is one server message
+    /// for the mutation layer: dropped, it is waited for in vain.
+    pub async fn request_whole<E: Editable>(
+        &self,
+        http: &reqwest::Client,
+        method: reqwest::Method,
+        url: &str,
+        body: Option<(&str, Vec<u8>)>,
+    ) -> Result<HttpReply, DriverError> {
+        let mut reply = self.request(http, method, url, body).await?;
+        let Some(m) = &self.link.mutator else {
+            return Ok(reply);
+        };
+        let message = match String::from_utf8(reply.body.clone()) {
+            Ok(text) => Message::Text(text),
+            Err(e) => Message::Binary(e.into_bytes()),
+        };
+        match m.apply::<E>(message).into_iter().next() {
+            None => {
+                self.note("mutated: the response was dropped");
+                tokio::time::sleep(self.link.wait).await;
+                Err(DriverError::Timeout(format!("no response from {url}")))
+            }
+            Some((delay, message)) => {
+                if !delay.is_zero() {
+                    self.note("mutated: the response is delayed");
+                    tokio::time::sleep(delay).await;
+                }
+                reply.body = match message {
+                    Message::Text(t) => t.into_bytes(),
+                    Message::Binary(b) => b,
+                };
+                Ok(reply)
+            }
+        }
+    }
+
+    /// Opens a WebSocket to `url`; what it receives is opened up for the
+    /// mutation layer as `E`.
+    pub async fn websocket<E: Editable>(
+        &self,
+        url: &str,
+    ) -> Result<(WsSender, WsReceiver<E>), DriverError> {
+        self.note(format_args!("WebSocket {url}"));
+        match tokio_tungstenite::connect_async(url).await {
+            Ok((ws, _)) => {
+                let (sink, stream) = ws.split();
+                Ok((
+                    WsSender {
+                        sink,
+                        wire: self.clone(),
+                    },
+                    WsReceiver {
+                        stream,
+                        wire: self.clone(),
+                        pending: Delivery::empty(),
+                        editable: PhantomData,
+                    },
+                ))
+            }
+            Err(tokio_tungstenite::tungstenite::Error::Io(e)) => {
+                Err(DriverError::Unreachable(format!("cannot reach {url}: {e}")))
+            }
+            Err(e) => {
+                self.note(format_args!("WebSocket handshake failed: {e}"));
+                Err(DriverError::Protocol(format!(
+                    "the WebSocket handshake with {url} failed: {e}"
+                )))
+            }
+        }
+    }
+
+    /// A loopback WebSocket server for a client that opens its own sockets:
+    /// every connection to it is forwarded to `upstream(path_and_query)`
+    /// through this wire, both ways, so its frames are recorded and what the
+    /// target sends passes through the mutation layer (as `E`).
+    pub async fn websocket_proxy<E: Editable + 'static>(
+        &self,
+        upstream: impl Fn(&str) -> String + Send + Sync + 'static,
+    ) -> Result<WsProxy, DriverError> {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(|e| DriverError::Internal(format!("cannot listen on loopback: {e}")))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| DriverError::Internal(format!("the loopback listener: {e}")))?;
+        let wire = self.clone();
+        let upstream = Arc::new(upstream);
+        let task = tokio::spawn(async move {
+            // Dropped with the accept loop, the forwarders end with it.
+            let mut forwarders = JoinSet::new();
+            while let Ok((socket, _)) = listener.accept().await {
+                let wire = wire.clone();
+                let upstream = upstream.clone();
+                forwarders.spawn(async move { wire.forward::<E>(socket, &*upstream).await });
+            }
+        });
+        Ok(WsProxy { addr, task })
+    }
+
+    async fn forward<E: Editable>(
+        &self,
+        socket: TcpStream,
+        upstream: &(dyn Fn(&str) -> String + Send + Sync),
+    ) {
+        let mut asked = String::new();
+        // The callback's signature is tungstenite's, large error type included.
+        #[allow(clippy::result_large_err)]
+        let callback = |req: &Request, resp: Response| {
+            asked = req
+                .uri()
+                .path_and_query()
+                .map(|p| p.as_str().to_owned())
+                .unwrap_or_default();
+            Ok(resp)
+        };
+        let Ok(client) = tokio_tungstenite::accept_hdr_async(socket, callback).await else {
+            self.note("the proxied client's WebSocket handshake failed");
+            return;
+        };
+        let (mut to_client, mut from_client) = client.split();
+        let (mut to_target, mut from_target) = match self.websocket::<E>(&upstream(&asked)).await {
+            Ok(pair) => pair,
+            Err(_) => {
+                let _ = to_client.close().await;
+                return;
+            }
+        };
+        let outbound = async {
+            while let Some(Ok(frame)) = from_client.next().await {
+                let message = match frame {
+                    WsMessage::Text(t) => Message::Text(t.to_string()),
+                    WsMessage::Binary(b) => Message::Binary(b.to_vec()),
+                    WsMessage::Close(_) => break,
+                    _ => continue,
+                };
+                if to_target.send(message).await.is_err() {
+                    break;
+                }
+            }
+            to_target.close().await;
+        };
+        let inbound = async {
+            while let WsEvent::Message(message) = from_target.recv().await {
+                if to_client.send(ws_message(message)).await.is_err() {
+                    return;
+                }
+            }
+            let _ = to_client.close().await;
+        };
+        tokio::select! {
+            () = outbound => {}
+            () = inbound => {}
+        }
+    }
+}
+
+fn ws_message(message: Message) -> WsMessage {
+    match message {
+        Message::Text(t) => WsMessage::text(t),
+        Message::Binary(b) => WsMessage::binary(b),
+    }
+}
+
+type WsStream = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// The sending half of a WebSocket on the wire.
+pub struct WsSender {
+    sink: SplitSink<WsStream, WsMessage>,
+    wire: Wire,
+}
+
+impl WsSender {
+    /// Records and sends one message.
+    pub async fn send(&mut self, message: Message) -> Result<(), DriverError> {
+        self.wire.record(Direction::Out, &message);
+        self.sink
+            .send(ws_message(message))
+            .await
+            .map_err(|e| DriverError::Closed(format!("sending over the WebSocket failed: {e}")))
+    }
+
+    /// Sends a close frame (errors mean it is closed already).
+    pub async fn close(&mut self) {
+        self.wire.note("closing the WebSocket");
+        let _ = self.sink.close().await;
+    }
+}
+
+/// What the receiving half of a WebSocket hands out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WsEvent {
+    /// A server message, after the mutation layer.
+    Message(Message),
+    /// The connection ended: the reason.
+    Closed(String),
+}
+
+/// The receiving half of a WebSocket on the wire: every frame is recorded
+/// as it came, then passed through the mutation layer as `E`.
+pub struct WsReceiver<E> {
+    stream: SplitStream<WsStream>,
+    wire: Wire,
+    pending: Delivery,
+    editable: PhantomData<fn() -> E>,
+}
+
+impl<E: Editable> WsReceiver<E> {
+    /// The next server message, or the end of the connection.
+    pub async fn recv(&mut self) -> WsEvent {
+        loop {
+            if let Some(message) = self.pending.next().await {
+                return WsEvent::Message(message);
+            }
+            let reason = match self.stream.next().await {
+                Some(Ok(WsMessage::Text(t))) => {
+                    self.take(Message::Text(t.to_string()));
+                    continue;
+                }
+                Some(Ok(WsMessage::Binary(b))) => {
+                    self.take(Message::Binary(b.to_vec()));
+                    continue;
+                }
+                Some(Ok(WsMessage::Close(frame))) => format!("WebSocket close frame {frame:?}"),
+                Some(Ok(_)) => continue,
+                Some(Err(e)) => format!("WebSocket error: {e}"),
+                None => "the WebSocket connection ended".to_owned(),
+            };
+            self.wire.note(&reason);
+            return WsEvent::Closed(reason);
+        }
+    }
+
+    fn take(&mut self, message: Message) {
+        self.wire.record(Direction::In, &message);
+        self.pending = self.wire.receive::<E>(message);
+    }
+}
+
+/// A running [`Wire::websocket_proxy`]; it stops when dropped.
+pub struct WsProxy {
+    addr: SocketAddr,
+    task: JoinHandle<()>,
+}
+
+impl WsProxy {
+    /// `ws://127.0.0.1:<port>`: where the client connects.
+    pub fn ws_base(&self) -> String {
+        format!("ws://{}", self.addr)
+    }
+
+    /// `http://127.0.0.1:<port>`, for clients that take an HTTP URL.
+    pub fn http_base(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+impl Drop for WsProxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
