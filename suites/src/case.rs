@@ -189,12 +189,12 @@ impl fmt::Debug for Case {
 }
 
 /// Everything a case may use: the target, its transcript, its waiting budget
-/// and the mutation (if any) that the drivers apply to what the target sends.
+/// and the mutation (if any) that the drivers' wire applies to what the target sends.
 #[derive(Clone)]
 pub struct Ctx {
     /// Where the target is and what it speaks.
     pub targets: Arc<Targets>,
-    /// The case's transcript; drivers record into it.
+    /// The case's transcript; the drivers' wire records into it.
     pub transcript: Transcript,
     /// How long a driver waits for one expected frame before the case fails.
     pub wait: Duration,

@@ -4,8 +4,9 @@
 //! mutation did not notice it; the kill matrix records which mutations each
 //! case notices.
 //!
-//! Drivers hand every message they receive to [`Mutator::apply`] before the
-//! case sees it, so the layer works for every protocol and every target.
+//! The wire (`crate::wire`) hands every message a driver receives to
+//! [`Mutator::apply`] before the driver sees it, so the layer works for
+//! every driver, every protocol and every target.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;

@@ -527,3 +527,150 @@ impl Drop for WsProxy {
         self.task.abort();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mutate::{MutationKind, PlainJson};
+
+    /// A loopback WebSocket server that answers every text frame with `{"event":<frame>}`.
+    async fn echo_server() -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((socket, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut ws = tokio_tungstenite::accept_async(socket).await.unwrap();
+                    while let Some(Ok(WsMessage::Text(t))) = ws.next().await {
+                        let answer = serde_json::json!({ "event": t.as_str() }).to_string();
+                        if ws.send(WsMessage::text(answer)).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        format!("ws://{addr}")
+    }
+
+    async fn round_trip(wire: &Wire, url: &str) -> WsEvent {
+        let (mut tx, mut rx) = wire.websocket::<PlainJson>(url).await.unwrap();
+        tx.send(Message::Text("hi".into())).await.unwrap();
+        rx.recv().await
+    }
+
+    fn frames(transcript: &Transcript) -> Vec<(Direction, String)> {
+        transcript
+            .entries()
+            .into_iter()
+            .filter(|e| e.dir != Direction::Note)
+            .map(|e| (e.dir, e.frame))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_bare_wire_passes_frames_as_they_are() {
+        let url = echo_server().await;
+        let wire = Link::bare(Duration::from_secs(1)).open("unrecorded");
+        assert_eq!(wire.conn(), 0);
+        assert_eq!(
+            round_trip(&wire, &url).await,
+            WsEvent::Message(Message::Text(r#"{"event":"hi"}"#.into()))
+        );
+        let mut one = wire.receive::<PlainJson>(Message::Text("x".into()));
+        assert_eq!(one.next().await, Some(Message::Text("x".into())));
+        assert_eq!(one.next().await, None);
+    }
+
+    #[tokio::test]
+    async fn a_wire_records_what_came_and_hands_out_what_the_mutation_made_of_it() {
+        let url = echo_server().await;
+        let transcript = Transcript::new();
+        let mutator = Arc::new(Mutator::new(MutationKind::RenameEvent, 0, Duration::ZERO));
+        let link = Link::bare(Duration::from_secs(1))
+            .recorded(transcript.clone())
+            .mutated(mutator.clone());
+        let wire = link.open("recorded");
+        assert_eq!(wire.conn(), 1);
+        assert_eq!(
+            round_trip(&wire, &url).await,
+            WsEvent::Message(Message::Text(r#"{"event":"hi-mutated"}"#.into()))
+        );
+        assert!(mutator.applied());
+        // The transcript holds the frames as they went over the network.
+        assert_eq!(
+            frames(&transcript),
+            [
+                (Direction::Out, "hi".to_owned()),
+                (Direction::In, r#"{"event":"hi"}"#.to_owned())
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn the_proxy_forwards_both_ways_through_the_wire() {
+        let url = echo_server().await;
+        let transcript = Transcript::new();
+        let mutator = Arc::new(Mutator::new(MutationKind::RenameEvent, 0, Duration::ZERO));
+        let link = Link::bare(Duration::from_secs(1))
+            .recorded(transcript.clone())
+            .mutated(mutator);
+        let wire = link.open("proxied");
+        let proxy = wire
+            .websocket_proxy::<PlainJson>(move |asked: &str| format!("{url}{asked}"))
+            .await
+            .unwrap();
+        // The client's own socket, as a stock client would open it.
+        let (mut client, _) =
+            tokio_tungstenite::connect_async(format!("{}/x?y=1", proxy.ws_base()))
+                .await
+                .unwrap();
+        client.send(WsMessage::text("hi")).await.unwrap();
+        let answer = client.next().await.unwrap().unwrap();
+        assert_eq!(answer, WsMessage::text(r#"{"event":"hi-mutated"}"#));
+        let entries = transcript.entries();
+        assert!(
+            entries.iter().any(|e| e.frame.ends_with("/x?y=1")),
+            "the upstream URL keeps the client's path and query: {entries:?}"
+        );
+        assert_eq!(
+            frames(&transcript),
+            [
+                (Direction::Out, "hi".to_owned()),
+                (Direction::In, r#"{"event":"hi"}"#.to_owned())
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_target_is_told_apart_from_a_refusing_one() {
+        let wire = Link::bare(Duration::from_secs(1)).open("nowhere");
+        let closed = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = closed.local_addr().unwrap();
+        drop(closed);
+        let err = wire
+            .websocket::<PlainJson>(&format!("ws://{addr}/"))
+            .await
+            .err()
+            .unwrap();
+        assert!(matches!(err, DriverError::Unreachable(_)), "{err:?}");
+        // A plain HTTP server is reachable but refuses the WebSocket handshake.
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut buf = [0u8; 1024];
+            let _ = socket.read(&mut buf).await;
+            let _ = socket
+                .write_all(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n")
+                .await;
+        });
+        let err = wire
+            .websocket::<PlainJson>(&format!("ws://{addr}/"))
+            .await
+            .err()
+            .unwrap();
+        assert!(matches!(err, DriverError::Protocol(_)), "{err:?}");
+    }
+}

@@ -4,5 +4,6 @@ mod cases;
 mod coverage;
 mod embedded;
 mod expect;
+mod invariants;
 mod killmatrix;
 mod output;
