@@ -388,7 +388,8 @@ impl Wire {
         let (mut to_client, mut from_client) = client.split();
         let (mut to_target, mut from_target) = match self.websocket::<E>(&upstream(&asked)).await {
             Ok(pair) => pair,
-            Err(_) => {
+            Err(e) => {
+                self.note(format_args!("the proxy could not reach the target: {e}"));
                 let _ = to_client.close().await;
                 return;
             }
