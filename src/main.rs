@@ -126,8 +126,11 @@ struct CasesArgs {
     #[arg(long = "protocol", short = 'p', value_name = "P")]
     protocols: Vec<Protocol>,
     /// Print the spec coverage (Markdown): every section and the cases that check it.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "json")]
     coverage: bool,
+    /// Print one JSON object per case: id, protocol, level, spec, title.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -192,6 +195,19 @@ fn cases(args: &CasesArgs) -> ExitCode {
         .collect();
     if args.coverage {
         print!("{}", suites::coverage::coverage(&selected).to_markdown());
+        return ExitCode::SUCCESS;
+    }
+    if args.json {
+        for c in &selected {
+            let line = serde_json::json!({
+                "id": c.id,
+                "protocol": c.protocol.id(),
+                "level": c.level,
+                "spec": c.spec,
+                "title": c.title,
+            });
+            println!("{line}");
+        }
         return ExitCode::SUCCESS;
     }
     let width = selected.iter().map(|c| c.id.len()).max().unwrap_or(0);
