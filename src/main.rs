@@ -241,13 +241,12 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             targets.apply_flag(flag)?;
         }
         embedded::check_reachable(&targets).await?;
-        let name = targets.name.clone().unwrap_or_else(|| {
-            targets
-                .socketio
-                .as_ref()
-                .map(|s| s.url.clone())
-                .unwrap_or_else(|| "target".into())
-        });
+        let urls: Vec<&str> = targets.sections().map(|(_, s)| s.url()).collect();
+        let name = match (&targets.name, urls.is_empty()) {
+            (Some(name), _) => name.clone(),
+            (None, false) => urls.join(", "),
+            (None, true) => "target".to_owned(),
+        };
         (targets, name)
     };
     let cases: Vec<_> = cases
@@ -255,7 +254,10 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         .filter(|c| targets.has(c.protocol))
         .collect();
     if cases.is_empty() {
-        anyhow::bail!("no case to run: no selected case has a target (suites exist for: socketio)");
+        anyhow::bail!(
+            "no case to run: no selected case has a target (suites exist for: {})",
+            suites::registry::protocol_list()
+        );
     }
     let options = RunOptions {
         jobs: args.jobs.unwrap_or(RunOptions::default().jobs),

@@ -166,8 +166,6 @@ pub struct Case {
     pub spec: &'static str,
     /// One sentence: the behaviour expected.
     pub title: &'static str,
-    /// True when the case needs the whole server to itself (runs alone).
-    pub exclusive: bool,
     /// The body.
     pub run: fn(Ctx) -> CaseFuture,
 }

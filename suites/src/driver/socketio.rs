@@ -68,7 +68,7 @@ impl SioClient {
         version: EioVersion,
         transport: Transport,
     ) -> Result<SioClient, Failure> {
-        let endpoint = Endpoint::of(ctx.targets.socketio.as_ref(), version)?;
+        let endpoint = Endpoint::of(ctx.targets.get::<crate::target::SocketioTarget>(), version)?;
         let eio = match transport {
             Transport::WebSocket => EioClient::websocket(ctx, endpoint, Options::default()).await?,
             Transport::Polling => EioClient::polling(ctx, endpoint, Options::default()).await?,

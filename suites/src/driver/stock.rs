@@ -45,8 +45,7 @@ impl StockClient {
     ) -> Result<StockClient, Failure> {
         let target = ctx
             .targets
-            .socketio
-            .as_ref()
+            .get::<crate::target::SocketioTarget>()
             .ok_or_else(|| Failure::Unimplemented("no socketio target".into()))?;
         if !target.engineio.contains(&4) {
             return Err(Failure::Unimplemented(
