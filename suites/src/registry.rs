@@ -4,14 +4,14 @@
 
 use std::sync::Arc;
 
-use linkme::DistributedSlice;
 use protocols::Protocol;
 
 use crate::case::Case;
+use crate::cases::CASES;
 use crate::target::{Listener, Section, SectionType, SocketioTarget, TargetError, Targets};
 
 /// Every suite, one per protocol.
-pub static SUITES: &[Suite] = &[Suite::new::<SocketioTarget>(&crate::cases::socketio::CASES)];
+pub static SUITES: &[Suite] = &[Suite::new::<SocketioTarget>()];
 
 /// A section built by its suite, or why it could not be.
 type Built = Result<Arc<dyn Section>, TargetError>;
@@ -20,7 +20,6 @@ type Built = Result<Arc<dyn Section>, TargetError>;
 pub struct Suite {
     /// The protocol it checks.
     pub protocol: Protocol,
-    cases: &'static DistributedSlice<[Case]>,
     /// Reads and checks the protocol's section of a target file.
     pub(crate) parse: fn(toml::Value) -> Built,
     /// Builds the section of a `--target P=URL` flag over the file's section.
@@ -29,20 +28,19 @@ pub struct Suite {
 }
 
 impl Suite {
-    /// The suite whose cases are registered in `cases` and whose target section is `S`.
-    pub const fn new<S: SectionType>(cases: &'static DistributedSlice<[Case]>) -> Suite {
+    /// The suite of the protocol whose target section is `S`.
+    pub const fn new<S: SectionType>() -> Suite {
         Suite {
             protocol: S::PROTOCOL,
-            cases,
             parse: parse::<S>,
             from_url: from_url::<S>,
             embedded: embedded::<S>,
         }
     }
 
-    /// The suite's cases, in no particular order.
-    pub fn cases(&self) -> &'static [Case] {
-        self.cases
+    /// The suite's cases (the declared cases of its protocol), in no particular order.
+    pub fn cases(&self) -> impl Iterator<Item = &'static Case> + '_ {
+        CASES.iter().filter(|c| c.protocol == self.protocol)
     }
 }
 

@@ -12,6 +12,7 @@ use crate::driver::stock::StockClient;
 use crate::ensure_eq;
 
 case! {
+    suite: socketio,
     name: "event.message-back",
     level: Must,
     spec: {
@@ -30,6 +31,7 @@ async fn message_back(ctx: Ctx, v: EioVersion) -> Outcome {
 }
 
 case! {
+    suite: socketio,
     name: "event.message-back-polling",
     level: Must,
     spec: {
@@ -48,6 +50,7 @@ async fn message_back_polling(ctx: Ctx, v: EioVersion) -> Outcome {
 }
 
 case! {
+    suite: socketio,
     name: "ack.message-with-ack",
     level: Must,
     spec: {
@@ -68,6 +71,7 @@ async fn message_with_ack(ctx: Ctx, v: EioVersion) -> Outcome {
 }
 
 case! {
+    suite: socketio,
     name: "binary.event",
     level: Must,
     spec: {
@@ -87,6 +91,7 @@ async fn binary_event(ctx: Ctx, v: EioVersion) -> Outcome {
 }
 
 case! {
+    suite: socketio,
     name: "binary.ack",
     level: Must,
     spec: {
@@ -108,6 +113,7 @@ async fn binary_ack(ctx: Ctx, v: EioVersion) -> Outcome {
 }
 
 case! {
+    suite: socketio,
     name: "interop.stock-client",
     level: Should,
     spec: { v4: "socket.io-protocol v5 §Sending and receiving data" },

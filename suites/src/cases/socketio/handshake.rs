@@ -14,6 +14,7 @@ use crate::{broken, ensure, ensure_eq};
 use EioVersion::V4;
 
 case! {
+    suite: socketio,
     name: "handshake.polling-open-packet",
     level: Must,
     spec: {
@@ -44,6 +45,7 @@ async fn polling_open_packet(ctx: Ctx, v: EioVersion) -> Outcome {
 }
 
 case! {
+    suite: socketio,
     name: "handshake.websocket-open-packet",
     level: Must,
     spec: {
@@ -62,6 +64,7 @@ async fn websocket_open_packet(ctx: Ctx, v: EioVersion) -> Outcome {
 }
 
 case! {
+    suite: socketio,
     name: "handshake.websocket-no-upgrades",
     level: Should,
     spec: {
@@ -83,6 +86,7 @@ async fn websocket_no_upgrades(ctx: Ctx, v: EioVersion) -> Outcome {
 }
 
 case! {
+    suite: socketio,
     name: "handshake.test-profile-timings",
     level: Info,
     spec: { v3 | v4: "specs/README.md §Facts: Socket.IO's own protocol test suites" },
@@ -105,6 +109,7 @@ async fn test_profile_timings(ctx: Ctx, v: EioVersion) -> Outcome {
 // v3 document only lists EIO among the reserved keys of an optional query
 // string and states no refusal, so for v3 the 400 is the project's choice.
 case! {
+    suite: socketio,
     name: "handshake.bad-eio-400",
     level: { v3: Info, v4: Must },
     spec: {
@@ -131,6 +136,7 @@ async fn bad_eio(ctx: Ctx, v: EioVersion) -> Outcome {
 }
 
 case! {
+    suite: socketio,
     name: "handshake.websocket-bad-eio-refused",
     level: { v3: Info, v4: Must },
     spec: {
@@ -154,6 +160,7 @@ async fn websocket_bad_eio(ctx: Ctx, v: EioVersion) -> Outcome {
 }
 
 case! {
+    suite: socketio,
     name: "handshake.bad-transport-400",
     level: Must,
     spec: {
@@ -174,6 +181,7 @@ async fn bad_transport(ctx: Ctx, v: EioVersion) -> Outcome {
 }
 
 case! {
+    suite: socketio,
     name: "handshake.post-without-sid-400",
     level: Must,
     spec: {
@@ -194,6 +202,7 @@ async fn post_without_sid(ctx: Ctx, v: EioVersion) -> Outcome {
 }
 
 case! {
+    suite: socketio,
     name: "handshake.unknown-sid-400",
     level: Must,
     spec: {
@@ -225,6 +234,7 @@ async fn unknown_sid(ctx: Ctx, v: EioVersion) -> Outcome {
 // ---------------------------------------------------------------- close
 
 case! {
+    suite: socketio,
     name: "close.polling",
     level: Must,
     spec: {
@@ -278,6 +288,7 @@ async fn close_polling(ctx: Ctx, v: EioVersion) -> Outcome {
 }
 
 case! {
+    suite: socketio,
     name: "close.websocket",
     level: Must,
     spec: {

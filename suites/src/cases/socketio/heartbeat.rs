@@ -11,6 +11,7 @@ use crate::driver::engineio::{EioClient, Event, Options};
 use crate::{broken, ensure};
 
 case! {
+    suite: socketio,
     name: "heartbeat.server-pings",
     level: Must,
     spec: { v4: "engine.io-protocol v4 §Heartbeat" },
@@ -42,6 +43,7 @@ async fn server_pings(ctx: Ctx, v: EioVersion) -> Outcome {
 }
 
 case! {
+    suite: socketio,
     name: "heartbeat.missed-pong-closes",
     level: Must,
     spec: { v4: "engine.io-protocol v4 §Heartbeat" },
@@ -72,6 +74,7 @@ async fn missed_pong_closes(ctx: Ctx, v: EioVersion) -> Outcome {
 }
 
 case! {
+    suite: socketio,
     name: "heartbeat.first-ping-after-interval",
     level: Should,
     spec: { v4: "engine.io-protocol v4 §Heartbeat" },
@@ -104,6 +107,7 @@ async fn first_ping_after_interval(ctx: Ctx, v: EioVersion) -> Outcome {
 }
 
 case! {
+    suite: socketio,
     name: "heartbeat.interval-as-announced",
     level: Should,
     spec: { v4: "engine.io-protocol v4 §Heartbeat" },
@@ -142,6 +146,7 @@ async fn interval_as_announced(ctx: Ctx, v: EioVersion) -> Outcome {
 }
 
 case! {
+    suite: socketio,
     name: "heartbeat.client-ping-answered",
     level: Must,
     spec: { v3: "engine.io-protocol v3 §2 ping" },
@@ -179,6 +184,7 @@ async fn client_ping_answered(ctx: Ctx, v: EioVersion) -> Outcome {
 }
 
 case! {
+    suite: socketio,
     name: "heartbeat.missing-ping-closes",
     level: Must,
     spec: { v3: "engine.io-protocol v3 §Timeouts" },

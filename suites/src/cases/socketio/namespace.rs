@@ -16,6 +16,7 @@ use crate::{broken, ensure, ensure_eq};
 use EioVersion::{V3, V4};
 
 case! {
+    suite: socketio,
     name: "namespace.connect-main",
     level: Must,
     spec: {
@@ -47,6 +48,7 @@ async fn connect_main(ctx: Ctx, v: EioVersion) -> Outcome {
 }
 
 case! {
+    suite: socketio,
     name: "namespace.auth-echoed",
     level: Must,
     spec: { v4: "socket.io-protocol v5 §Connection to a namespace" },
@@ -87,6 +89,7 @@ async fn auth_echoed(ctx: Ctx, v: EioVersion) -> Outcome {
 }
 
 case! {
+    suite: socketio,
     name: "namespace.connect-custom",
     level: Must,
     spec: {
@@ -119,6 +122,7 @@ async fn connect_custom(ctx: Ctx, v: EioVersion) -> Outcome {
 }
 
 case! {
+    suite: socketio,
     name: "namespace.unknown-refused",
     level: Must,
     spec: {
@@ -150,6 +154,7 @@ async fn unknown_namespace(ctx: Ctx, v: EioVersion) -> Outcome {
 }
 
 case! {
+    suite: socketio,
     name: "namespace.disconnect-one-keeps-other",
     level: Must,
     spec: {
@@ -187,6 +192,7 @@ async fn disconnect_one_keeps_other(ctx: Ctx, v: EioVersion) -> Outcome {
 }
 
 case! {
+    suite: socketio,
     name: "namespace.connect-timeout",
     level: Should,
     spec: { v4: "specs/README.md §Facts: Socket.IO's own protocol test suites" },
@@ -218,6 +224,7 @@ async fn connect_timeout(ctx: Ctx, v: EioVersion) -> Outcome {
 }
 
 case! {
+    suite: socketio,
     name: "namespace.auth-not-an-object-refused",
     level: Must,
     spec: { v4: "socket.io-protocol v5 §Connection to a namespace" },

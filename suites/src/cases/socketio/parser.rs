@@ -11,6 +11,7 @@ use crate::case::{Ctx, Outcome};
 use crate::driver::socketio::{SioClient, Transport};
 
 table! {
+    suite: socketio,
     level: Must,
     spec: { v3 | v4: "socket.io-protocol v5 §Test suite" },
     run: malformed,
@@ -62,6 +63,7 @@ async fn malformed(ctx: Ctx, v: EioVersion, packet: &'static str, connect_first:
 }
 
 table! {
+    suite: socketio,
     level: Must,
     spec: {
         v3: "socket.io-protocol v4 §5 - BINARY_EVENT",
@@ -92,6 +94,7 @@ table! {
 }
 
 case! {
+    suite: socketio,
     name: "parser.event-name-not-string",
     level: Must,
     spec: {

@@ -16,6 +16,7 @@ use crate::{broken, ensure, ensure_eq};
 use EioVersion::{V3, V4};
 
 case! {
+    suite: socketio,
     name: "polling.payload-encoding",
     level: Must,
     spec: {
@@ -118,6 +119,7 @@ async fn payload_encoding(ctx: Ctx, v: EioVersion) -> Outcome {
 }
 
 case! {
+    suite: socketio,
     name: "polling.binary-round-trip",
     level: Must,
     spec: {
@@ -189,6 +191,7 @@ async fn polling_binary(ctx: Ctx, v: EioVersion) -> Outcome {
 }
 
 case! {
+    suite: socketio,
     name: "polling.concurrent-polls-close",
     level: Should,
     spec: {
@@ -258,6 +261,7 @@ async fn concurrent_polls(ctx: Ctx, v: EioVersion) -> Outcome {
 // failed status check; the v4 document reserves 200 `ok` for success. So the
 // status is a SHOULD of its own, `bad-payload-refused`.
 case! {
+    suite: socketio,
     name: "polling.bad-payload-closes",
     level: Must,
     spec: {
@@ -283,6 +287,7 @@ async fn bad_payload_closes(ctx: Ctx, v: EioVersion) -> Outcome {
 }
 
 case! {
+    suite: socketio,
     name: "polling.bad-payload-refused",
     level: Should,
     spec: {
@@ -311,6 +316,7 @@ async fn bad_payload_refused(ctx: Ctx, v: EioVersion) -> Outcome {
 }
 
 case! {
+    suite: socketio,
     name: "polling.max-payload",
     level: Must,
     spec: { v4: "engine.io-protocol v4 §Handshake: maxPayload" },

@@ -11,6 +11,7 @@ use crate::{broken, ensure, ensure_eq};
 use EioVersion::V4;
 
 case! {
+    suite: socketio,
     name: "upgrade.probe-noop-upgrade",
     level: Must,
     spec: {
@@ -69,6 +70,7 @@ async fn upgrade_probe(ctx: Ctx, v: EioVersion) -> Outcome {
 }
 
 case! {
+    suite: socketio,
     name: "upgrade.polling-refused-after",
     level: Should,
     spec: {
@@ -89,6 +91,7 @@ async fn polling_refused_after_upgrade(ctx: Ctx, v: EioVersion) -> Outcome {
 }
 
 case! {
+    suite: socketio,
     name: "upgrade.second-websocket-refused",
     level: Should,
     spec: {
