@@ -1,8 +1,8 @@
 //! Every case chatspec knows, one module per protocol's suite, and the
 //! macros every suite declares its cases with.
 //!
-//! A case is declared with [`case!`] beside its body (refusal-style cases
-//! sharing a body: rows of a [`table!`]) and registered into the distributed
+//! A case is declared with `case!` beside its body (refusal-style cases
+//! sharing a body: rows of a `table!`) and registered into the distributed
 //! slice [`CASES`]; [`crate::registry::SUITES`] lists the suites, and a
 //! suite's cases are those of its protocol. A suite module
 //! `cases::<protocol id>` provides:

@@ -7,9 +7,9 @@
 //! `socketio.v3.*` speak Engine.IO 3 (Socket.IO v4 packets, or v5 packets
 //! where a modern server with Engine.IO 3 enabled sends those).
 //!
-//! Every case is declared with [`case!`] beside its body, one declaration
+//! Every case is declared with `case!` beside its body, one declaration
 //! for the v3 and the v4 case; refusal-style cases that share a body are
-//! rows of a [`table!`].
+//! rows of a `table!`.
 
 use protocols::Protocol;
 
@@ -17,7 +17,7 @@ use protocols::Protocol;
 pub const PROTOCOL: Protocol = Protocol::Socketio;
 
 /// The variants of this suite's cases: `v3` and `v4`, the Engine.IO version
-/// the case speaks (see [`case!`]).
+/// the case speaks (see `case!`).
 macro_rules! variant {
     (v3) => {
         protocols::engineio::EioVersion::V3
