@@ -1,13 +1,15 @@
 //! Wiring between the suites and the reference server: the embedded target,
 //! the faulty servers of the kill matrix, and the reachability check.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
-use reference_server::{Config, Fault, Running};
+use reference_server::{Addrs, Config, Fault, ListenerName, Running};
 use suites::case::Case;
 use suites::killmatrix::{FaultTarget, KillMatrix};
 use suites::runner::RunOptions;
-use suites::target::{SocketioTarget, Targets};
+use suites::target::Targets;
 
 /// A reference server started in process, and the targets pointing at it.
 pub struct Embedded {
@@ -28,43 +30,31 @@ pub async fn start(faults: &[Fault]) -> anyhow::Result<Embedded> {
     let mut config = Config::embedded();
     config.faults = faults.to_vec();
     let server = reference_server::start(config).await?;
-    let targets = Targets {
-        name: Some("chatspec reference server (embedded)".into()),
-        socketio: server.addrs.echo.map(|addr| SocketioTarget {
-            url: format!("http://{addr}"),
-            path: "/socket.io/".into(),
-            engineio: vec![3, 4],
-        }),
-    };
+    let targets = suites::registry::embedded_targets(
+        "chatspec reference server (embedded)",
+        &listeners(&server.addrs),
+    );
     Ok(Embedded { server, targets })
+}
+
+/// The running listeners as `(listener name, address)` pairs, as the suite registry takes them.
+fn listeners(addrs: &Addrs) -> Vec<(String, SocketAddr)> {
+    ListenerName::ALL
+        .into_iter()
+        .filter_map(|name| addrs.get(name).map(|addr| (name.as_str().to_owned(), addr)))
+        .collect()
 }
 
 /// Fails with a clear message when a target's port cannot be reached.
 pub async fn check_reachable(targets: &Targets) -> anyhow::Result<()> {
-    if let Some(s) = &targets.socketio {
-        let authority = s
-            .url
-            .split_once("://")
-            .map(|(_, rest)| rest)
-            .unwrap_or(&s.url);
-        let host_port = if authority.contains(':') {
-            authority.to_owned()
-        } else if s.url.starts_with("https") {
-            format!("{authority}:443")
-        } else {
-            format!("{authority}:80")
-        };
-        let connect = tokio::net::TcpStream::connect(&host_port);
-        match tokio::time::timeout(std::time::Duration::from_secs(5), connect).await {
+    for (protocol, section) in targets.sections() {
+        let url = section.url();
+        let what = || format!("cannot reach the {protocol} target {url}");
+        let connect = tokio::net::TcpStream::connect(suites::target::host_port(url));
+        match tokio::time::timeout(Duration::from_secs(5), connect).await {
             Ok(Ok(_)) => {}
-            Ok(Err(e)) => anyhow::bail!(
-                "cannot reach the socketio target {}: {e}; is the server running?",
-                s.url
-            ),
-            Err(_) => anyhow::bail!(
-                "cannot reach the socketio target {}: no answer within 5 s",
-                s.url
-            ),
+            Ok(Err(e)) => anyhow::bail!("{}: {e}; is the server running?", what()),
+            Err(_) => anyhow::bail!("{}: no answer within 5 s", what()),
         }
     }
     Ok(())

@@ -126,8 +126,11 @@ struct CasesArgs {
     #[arg(long = "protocol", short = 'p', value_name = "P")]
     protocols: Vec<Protocol>,
     /// Print the spec coverage (Markdown): every section and the cases that check it.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "json")]
     coverage: bool,
+    /// Print one JSON object per case: id, protocol, level, spec, title.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -194,6 +197,19 @@ fn cases(args: &CasesArgs) -> ExitCode {
         print!("{}", suites::coverage::coverage(&selected).to_markdown());
         return ExitCode::SUCCESS;
     }
+    if args.json {
+        for c in &selected {
+            let line = serde_json::json!({
+                "id": c.id,
+                "protocol": c.protocol.id(),
+                "level": c.level,
+                "spec": c.spec,
+                "title": c.title,
+            });
+            println!("{line}");
+        }
+        return ExitCode::SUCCESS;
+    }
     let width = selected.iter().map(|c| c.id.len()).max().unwrap_or(0);
     for c in &selected {
         println!("{:width$}  {:6}  {}", c.id, c.level.to_string(), c.spec);
@@ -225,13 +241,12 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             targets.apply_flag(flag)?;
         }
         embedded::check_reachable(&targets).await?;
-        let name = targets.name.clone().unwrap_or_else(|| {
-            targets
-                .socketio
-                .as_ref()
-                .map(|s| s.url.clone())
-                .unwrap_or_else(|| "target".into())
-        });
+        let urls: Vec<&str> = targets.sections().map(|(_, s)| s.url()).collect();
+        let name = match (&targets.name, urls.is_empty()) {
+            (Some(name), _) => name.clone(),
+            (None, false) => urls.join(", "),
+            (None, true) => "target".to_owned(),
+        };
         (targets, name)
     };
     let cases: Vec<_> = cases
@@ -239,7 +254,10 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         .filter(|c| targets.has(c.protocol))
         .collect();
     if cases.is_empty() {
-        anyhow::bail!("no case to run: no selected case has a target (suites exist for: socketio)");
+        anyhow::bail!(
+            "no case to run: no selected case has a target (suites exist for: {})",
+            suites::registry::protocol_list()
+        );
     }
     let options = RunOptions {
         jobs: args.jobs.unwrap_or(RunOptions::default().jobs),

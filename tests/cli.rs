@@ -142,6 +142,28 @@ fn cases_lists_every_case_with_level_and_section() {
 }
 
 #[test]
+fn cases_json_gives_every_case_with_its_title() {
+    let out = chatspec(&["cases", "--json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let cases: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let table = stdout(&chatspec(&["cases"]));
+    assert_eq!(cases.len(), table.lines().count() - 1);
+    let heartbeat = cases
+        .iter()
+        .find(|c| c["id"] == "socketio.v4.heartbeat.server-pings")
+        .unwrap_or_else(|| panic!("no heartbeat case in {cases:?}"));
+    assert_eq!(heartbeat["protocol"], "socketio");
+    assert_eq!(heartbeat["level"], "MUST");
+    assert_eq!(heartbeat["spec"], "engine.io-protocol v4 §Heartbeat");
+    assert!(heartbeat["title"]
+        .as_str()
+        .is_some_and(|t| t.contains("pingInterval")));
+}
+
+#[test]
 fn run_against_the_embedded_server_writes_every_report_format() {
     let out_dir = scratch("formats");
     let out = chatspec(&[

@@ -172,8 +172,6 @@ pub struct Case {
     pub spec: &'static str,
     /// One sentence: the behaviour expected.
     pub title: &'static str,
-    /// True when the case needs the whole server to itself (runs alone).
-    pub exclusive: bool,
     /// The body.
     pub run: fn(Ctx) -> CaseFuture,
 }
@@ -269,7 +267,7 @@ impl SioClient {
         version: EioVersion,
         transport: Transport,
     ) -> Result<SioClient, Failure> {
-        let endpoint = Endpoint::of(ctx.targets.socketio.as_ref(), version)?;
+        let endpoint = Endpoint::of(ctx.targets.get::<SocketioTarget>(), version)?;
         Ok(SioClient::open_at(ctx, endpoint, transport).await?)
     }
 
@@ -281,7 +279,7 @@ impl SioClient {
         transport: Transport,
         namespace: &str,
     ) -> Result<SioClient, Failure> {
-        let endpoint = Endpoint::of(ctx.targets.socketio.as_ref(), version)?;
+        let endpoint = Endpoint::of(ctx.targets.get::<SocketioTarget>(), version)?;
         Ok(SioClient::connected_at(ctx, endpoint, transport, namespace).await?)
     }
 }
@@ -296,8 +294,7 @@ impl StockClient {
     ) -> Result<StockClient, Failure> {
         let target = ctx
             .targets
-            .socketio
-            .as_ref()
+            .get::<SocketioTarget>()
             .ok_or_else(|| Failure::Unimplemented("no socketio target".into()))?;
         if !target.engineio.contains(&4) {
             return Err(Failure::Unimplemented(

@@ -14,6 +14,7 @@ pub mod expect;
 pub mod killmatrix;
 pub mod mutate;
 pub mod output;
+pub mod registry;
 pub mod report;
 pub mod runner;
 pub mod target;

@@ -143,7 +143,7 @@ pub async fn run_case(
     }
 }
 
-/// Runs the cases: shared ones `jobs` at a time, then exclusive ones alone.
+/// Runs the cases, `jobs` at a time.
 pub async fn run(
     cases: &[Case],
     targets: Arc<Targets>,
@@ -156,8 +156,7 @@ pub async fn run(
         .unwrap_or(0);
     let started = Instant::now();
     let bar = progress_bar(cases.len() as u64, options.progress);
-    let (shared, exclusive): (Vec<&Case>, Vec<&Case>) = cases.iter().partition(|c| !c.exclusive);
-    let mut results: Vec<CaseResult> = futures::stream::iter(shared)
+    let mut results: Vec<CaseResult> = futures::stream::iter(cases)
         .map(|case| {
             let targets = targets.clone();
             let bar = bar.clone();
@@ -171,10 +170,6 @@ pub async fn run(
         .buffer_unordered(options.jobs.max(1))
         .collect()
         .await;
-    for case in exclusive {
-        results.push(run_case(case, targets.clone(), options, None).await);
-        bar.inc(1);
-    }
     bar.finish_and_clear();
     results.sort_by(|a, b| a.id.cmp(&b.id));
     RunReport {

@@ -1,47 +1,66 @@
 //! Targets: where each protocol's server is and what it speaks, from
 //! `--target P=URL` flags or a TOML configuration file.
+//!
+//! A configuration is a map from [`Protocol`] to that protocol's section
+//! (`[socketio]`, ...). What a section holds is its suite's business: each
+//! section type implements [`SectionType`], and the suite registry
+//! ([`crate::registry`]) says which type belongs to which protocol.
 
+use std::any::Any;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::Arc;
 
 use protocols::Protocol;
-use serde::{Deserialize, Serialize};
+use serde::de::DeserializeOwned;
 
-/// The targets of one run, one optional section per protocol. A protocol
-/// without a target has its cases skipped.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+use crate::registry;
+
+mod socketio;
+
+pub use socketio::SocketioTarget;
+
+/// A listener of the reference server: its name (`echo`, `assa`, ...) and
+/// where it is bound.
+pub type Listener = (String, SocketAddr);
+
+/// One protocol's section of a target configuration, as the run sees it.
+pub trait Section: fmt::Debug + Send + Sync + 'static {
+    /// The server's URL, for reports and the reachability check.
+    fn url(&self) -> &str;
+    /// The section as `Any`, to get its own type back ([`Targets::get`]).
+    fn as_any(&self) -> &dyn Any;
+}
+
+/// A section type: how its suite reads, builds and checks it. The TOML
+/// section is its serde form.
+pub trait SectionType: Section + DeserializeOwned + Sized {
+    /// The protocol whose section this is (also the TOML section's name).
+    const PROTOCOL: Protocol;
+
+    /// The section a `--target P=URL` flag makes; `previous` is the same
+    /// protocol's section of the configuration file, whose other settings
+    /// the flag keeps.
+    fn from_url(url: &str, previous: Option<&Self>) -> Result<Self, TargetError>;
+
+    /// Refuses a section the suite cannot use (a URL without a host, ...).
+    fn validate(&self) -> Result<(), TargetError>;
+
+    /// The section pointing at the reference server, given its listeners as
+    /// `(listener name, address)` pairs; `None` when the listener the suite
+    /// needs does not run.
+    fn embedded(listeners: &[Listener]) -> Option<Self>;
+}
+
+/// The targets of one run: a name for the reports and one section per
+/// protocol. A protocol without a section has its cases skipped.
+#[derive(Debug, Clone, Default)]
 pub struct Targets {
     /// A free text naming the target in reports (e.g. "reference server", "node socket.io 4.8").
-    #[serde(default)]
     pub name: Option<String>,
-    /// The Engine.IO / Socket.IO echo application of the `socketio.*` suite.
-    #[serde(default)]
-    pub socketio: Option<SocketioTarget>,
-}
-
-/// A Socket.IO server running the echo application Socket.IO's own protocol
-/// test suites expect (see `specs/README.md`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SocketioTarget {
-    /// `http://host:port` (or `https://`).
-    pub url: String,
-    /// The Engine.IO path; `/socket.io/` by default.
-    #[serde(default = "default_socketio_path")]
-    pub path: String,
-    /// The Engine.IO versions the target speaks: 3 (Socket.IO v4 protocol),
-    /// 4 (Socket.IO v5 protocol) or both. Cases of a version the target does
-    /// not speak are `unimplemented`.
-    #[serde(default = "default_engineio_versions")]
-    pub engineio: Vec<u8>,
-}
-
-fn default_socketio_path() -> String {
-    "/socket.io/".into()
-}
-
-fn default_engineio_versions() -> Vec<u8> {
-    vec![3, 4]
+    sections: BTreeMap<Protocol, Arc<dyn Section>>,
 }
 
 /// A target could not be understood.
@@ -54,7 +73,10 @@ pub enum TargetError {
     #[error("`--target {0}`: {1}")]
     UnknownProtocol(String, protocols::UnknownProtocol),
     /// The protocol has no suite that takes a target yet.
-    #[error("`--target {0}`: chatspec has no suite for `{1}` yet; suites exist for: socketio")]
+    #[error(
+        "`--target {0}`: chatspec has no suite for `{1}` yet; suites exist for: {list}",
+        list = registry::protocol_list()
+    )]
     NoSuite(String, Protocol),
     /// The URL is not http(s)://host:port[/path].
     #[error("`{0}` is not a URL chatspec can use: {1}")]
@@ -75,6 +97,30 @@ pub enum TargetError {
         /// Why.
         source: toml::de::Error,
     },
+    /// The configuration file has a section no suite reads.
+    #[error(
+        "{path}: unknown section `{section}`; expected `name` or a section of: {list}",
+        list = registry::protocol_list()
+    )]
+    UnknownSection {
+        /// The file.
+        path: String,
+        /// The section's name.
+        section: String,
+    },
+    /// A section of the configuration file is not what its suite expects.
+    #[error("{path}: [{protocol}]: {source}")]
+    BadSection {
+        /// The file.
+        path: String,
+        /// The section's protocol.
+        protocol: Protocol,
+        /// Why.
+        source: Box<TargetError>,
+    },
+    /// A value of a section has the wrong shape.
+    #[error("{0}")]
+    Value(toml::de::Error),
 }
 
 impl Targets {
@@ -84,12 +130,38 @@ impl Targets {
             path: path.display().to_string(),
             source,
         })?;
-        let targets: Targets = toml::from_str(&text).map_err(|source| TargetError::Parse {
-            path: path.display().to_string(),
+        Targets::from_toml(&text, &path.display().to_string())
+    }
+
+    /// Parses a TOML target configuration; `path` names it in errors.
+    pub fn from_toml(text: &str, path: &str) -> Result<Targets, TargetError> {
+        #[derive(serde::Deserialize)]
+        struct File {
+            name: Option<String>,
+            #[serde(flatten)]
+            sections: BTreeMap<String, toml::Value>,
+        }
+        let file: File = toml::from_str(text).map_err(|source| TargetError::Parse {
+            path: path.to_owned(),
             source,
         })?;
-        if let Some(s) = &targets.socketio {
-            check_http_url(&s.url)?;
+        let mut targets = Targets {
+            name: file.name,
+            sections: BTreeMap::new(),
+        };
+        for (section, value) in file.sections {
+            let unknown = || TargetError::UnknownSection {
+                path: path.to_owned(),
+                section: section.clone(),
+            };
+            let protocol: Protocol = section.parse().map_err(|_| unknown())?;
+            let suite = registry::suite(protocol).ok_or_else(unknown)?;
+            let parsed = (suite.parse)(value).map_err(|e| TargetError::BadSection {
+                path: path.to_owned(),
+                protocol,
+                source: Box::new(e),
+            })?;
+            targets.sections.insert(protocol, parsed);
         }
         Ok(targets)
     }
@@ -102,39 +174,43 @@ impl Targets {
         let protocol: Protocol = protocol
             .parse()
             .map_err(|e| TargetError::UnknownProtocol(flag.to_owned(), e))?;
-        match protocol {
-            Protocol::Socketio => {
-                let (base, path) = check_http_url(url)?;
-                let previous = self.socketio.take();
-                self.socketio = Some(SocketioTarget {
-                    url: base,
-                    path: path.unwrap_or_else(|| {
-                        previous
-                            .as_ref()
-                            .map(|p| p.path.clone())
-                            .unwrap_or_else(default_socketio_path)
-                    }),
-                    engineio: previous
-                        .map(|p| p.engineio)
-                        .unwrap_or_else(default_engineio_versions),
-                });
-                Ok(())
-            }
-            other => Err(TargetError::NoSuite(flag.to_owned(), other)),
-        }
+        let suite = registry::suite(protocol)
+            .ok_or_else(|| TargetError::NoSuite(flag.to_owned(), protocol))?;
+        let section = (suite.from_url)(url, self.sections.get(&protocol).map(|s| &**s))?;
+        self.sections.insert(protocol, section);
+        Ok(())
+    }
+
+    /// Sets a protocol's section.
+    pub fn insert<S: SectionType>(&mut self, section: S) {
+        self.sections.insert(S::PROTOCOL, Arc::new(section));
+    }
+
+    /// The section of type `S`, if the configuration has one.
+    pub fn get<S: SectionType>(&self) -> Option<&S> {
+        self.sections
+            .get(&S::PROTOCOL)
+            .and_then(|s| s.as_any().downcast_ref())
     }
 
     /// Whether a protocol has a target in this configuration.
     pub fn has(&self, protocol: Protocol) -> bool {
-        match protocol {
-            Protocol::Socketio => self.socketio.is_some(),
-            _ => false,
-        }
+        self.sections.contains_key(&protocol)
+    }
+
+    /// Every section, in protocol order.
+    pub fn sections(&self) -> impl Iterator<Item = (Protocol, &dyn Section)> {
+        self.sections.iter().map(|(p, s)| (*p, &**s))
+    }
+
+    /// Sets a section already built by its suite.
+    pub(crate) fn insert_dyn(&mut self, protocol: Protocol, section: Arc<dyn Section>) {
+        self.sections.insert(protocol, section);
     }
 }
 
 /// Splits `http(s)://host:port[/path]` into the base URL and the path (if any).
-fn check_http_url(url: &str) -> Result<(String, Option<String>), TargetError> {
+pub(crate) fn check_http_url(url: &str) -> Result<(String, Option<String>), TargetError> {
     let bad = |why| TargetError::BadUrl(url.to_owned(), why);
     let rest = url
         .strip_prefix("http://")
@@ -156,6 +232,19 @@ fn check_http_url(url: &str) -> Result<(String, Option<String>), TargetError> {
     Ok((base, path))
 }
 
+/// The `host:port` a URL's server listens on (the scheme's port when the URL has none).
+pub fn host_port(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let authority = rest.split('/').next().unwrap_or(rest);
+    if authority.contains(':') {
+        authority.to_owned()
+    } else if scheme == "https" || scheme == "wss" {
+        format!("{authority}:443")
+    } else {
+        format!("{authority}:80")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -164,13 +253,28 @@ mod tests {
     fn target_flag_sets_url_and_path() {
         let mut t = Targets::default();
         t.apply_flag("socketio=http://127.0.0.1:3000").unwrap();
-        let s = t.socketio.as_ref().unwrap();
+        let s = t.get::<SocketioTarget>().unwrap();
         assert_eq!(s.url, "http://127.0.0.1:3000");
         assert_eq!(s.path, "/socket.io/");
         assert_eq!(s.engineio, vec![3, 4]);
         t.apply_flag("socketio=http://localhost:8080/custom/path")
             .unwrap();
-        assert_eq!(t.socketio.as_ref().unwrap().path, "/custom/path/");
+        assert_eq!(t.get::<SocketioTarget>().unwrap().path, "/custom/path/");
+    }
+
+    #[test]
+    fn target_flag_keeps_what_the_file_says_besides_the_url() {
+        let mut t = Targets::from_toml(
+            "[socketio]\nurl = \"http://a:1\"\npath = \"/p/\"\nengineio = [4]\n",
+            "t.toml",
+        )
+        .unwrap();
+        t.apply_flag("socketio=http://b:2").unwrap();
+        let s = t.get::<SocketioTarget>().unwrap();
+        assert_eq!(
+            (s.url.as_str(), s.path.as_str(), s.engineio.as_slice()),
+            ("http://b:2", "/p/", &[4][..])
+        );
     }
 
     #[test]
@@ -182,19 +286,53 @@ mod tests {
         assert!(e.contains("unknown protocol `irc`"), "{e}");
         let e = t.apply_flag("socketio=ws://x").unwrap_err().to_string();
         assert!(e.contains("must start with http://"), "{e}");
+        let e = t.apply_flag("assa=http://x").unwrap_err().to_string();
+        assert!(
+            e.contains("no suite for `assa` yet; suites exist for: socketio"),
+            "{e}"
+        );
     }
-}
 
-#[cfg(test)]
-mod example {
+    #[test]
+    fn unknown_sections_and_bad_values_are_refused() {
+        let e = Targets::from_toml("[irc]\nurl = \"http://x\"\n", "t.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("t.toml: unknown section `irc`"), "{e}");
+        // A protocol without a suite has no section either.
+        let e = Targets::from_toml("[assa]\nurl = \"http://x\"\n", "t.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("unknown section `assa`"), "{e}");
+        let e = Targets::from_toml("[socketio]\nurl = \"http://x\"\nport = 3\n", "t.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("[socketio]") && e.contains("port"), "{e}");
+        let e = Targets::from_toml("[socketio]\nurl = \"x\"\n", "t.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("must start with http://"), "{e}");
+        let e = Targets::from_toml("name = 3\n", "t.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("t.toml:"), "{e}");
+    }
+
+    #[test]
+    fn host_port_defaults_to_the_scheme_port() {
+        assert_eq!(host_port("http://a:3000"), "a:3000");
+        assert_eq!(host_port("http://a/x"), "a:80");
+        assert_eq!(host_port("https://a"), "a:443");
+    }
+
     /// The documented example configuration loads.
     #[test]
     fn example_configuration_loads() {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("targets.example.toml");
-        let t = super::Targets::load(&path).unwrap();
-        let s = t.socketio.unwrap();
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("targets.example.toml");
+        let t = Targets::load(&path).unwrap();
+        let s = t.get::<SocketioTarget>().unwrap();
         assert_eq!(
-            (s.url.as_str(), s.path.as_str(), s.engineio),
+            (s.url.as_str(), s.path.as_str(), s.engineio.clone()),
             ("http://127.0.0.1:3000", "/socket.io/", vec![3, 4])
         );
         assert_eq!(t.name.as_deref(), Some("staging chat cluster"));

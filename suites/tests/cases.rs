@@ -30,6 +30,81 @@ fn case_ids_are_unique_and_well_formed() {
     }
 }
 
+/// The suite registry: every protocol with a suite appears once, every
+/// declared case belongs to a registered suite (none is left out of a run)
+/// and its id starts with its protocol's id.
+#[test]
+fn every_suite_is_registered_once_and_owns_its_cases() {
+    let mut protocols = BTreeSet::new();
+    for suite in suites::registry::SUITES {
+        assert!(
+            protocols.insert(suite.protocol),
+            "{} is registered twice",
+            suite.protocol
+        );
+        assert!(
+            suite.cases().next().is_some(),
+            "the {} suite has no case",
+            suite.protocol
+        );
+        let found = suites::registry::suite(suite.protocol).map(|s| s.protocol);
+        assert_eq!(found, Some(suite.protocol));
+    }
+    for c in suites::cases::CASES {
+        assert!(
+            protocols.contains(&c.protocol),
+            "{} belongs to {}, which has no suite in the registry",
+            c.id,
+            c.protocol
+        );
+        assert!(
+            c.id.starts_with(&format!("{}.", c.protocol.id())),
+            "{} does not start with its suite's protocol id",
+            c.id
+        );
+    }
+    assert_eq!(suites::cases::all().len(), suites::cases::CASES.len());
+    // A protocol without a suite is refused with the registry's list.
+    let Some(missing) = protocols::Protocol::ALL
+        .into_iter()
+        .find(|p| !protocols.contains(p))
+    else {
+        return;
+    };
+    let e = suites::target::Targets::default()
+        .apply_flag(&format!("{missing}=http://127.0.0.1:1"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.ends_with(&format!(
+            "suites exist for: {}",
+            suites::registry::protocol_list()
+        )),
+        "{e}"
+    );
+}
+
+/// Every suite builds its target from the reference server's listeners, and
+/// a listener it does not need changes nothing.
+#[test]
+fn the_embedded_mapping_points_every_suite_at_its_listener() {
+    let addr: std::net::SocketAddr = "127.0.0.1:3000".parse().unwrap();
+    let none = suites::registry::embedded_targets("x", &[]);
+    assert_eq!(none.sections().count(), 0);
+    let targets = suites::registry::embedded_targets(
+        "x",
+        &[("echo".to_owned(), addr), ("elsewhere".to_owned(), addr)],
+    );
+    let s = targets
+        .get::<suites::target::SocketioTarget>()
+        .expect("the echo listener gives the socketio suite its target");
+    assert_eq!(
+        (s.url.as_str(), s.path.as_str(), s.engineio.as_slice()),
+        ("http://127.0.0.1:3000", "/socket.io/", &[3, 4][..])
+    );
+    assert_eq!(targets.name.as_deref(), Some("x"));
+}
+
 #[test]
 fn every_case_cites_a_known_section() {
     let coverage = suites::coverage::coverage(&suites::cases::all());

@@ -18,7 +18,6 @@ fn case(id: &'static str, protocol: Protocol, spec: &'static str) -> Case {
         level: Level::Must,
         spec,
         title: "a synthetic case",
-        exclusive: false,
         run: passes,
     }
 }

@@ -6,24 +6,33 @@ use std::time::Duration;
 
 use suites::expect::Expectations;
 use suites::runner::{run, RunOptions};
-use suites::target::{SocketioTarget, Targets};
+use suites::target::Targets;
 
-/// Starts the reference server on free loopback ports with `faults` on.
+/// Starts the reference server on free loopback ports with `faults` on, and
+/// the targets the suite registry points at its listeners.
 pub async fn start(faults: &[reference_server::Fault]) -> (reference_server::Running, Targets) {
     let mut config = reference_server::Config::embedded();
     config.faults = faults.to_vec();
     let server = reference_server::start(config)
         .await
         .expect("the reference server starts");
-    let echo = server.addrs.echo.expect("the echo app listens");
-    let targets = Targets {
-        name: Some("reference server (embedded)".into()),
-        socketio: Some(SocketioTarget {
-            url: format!("http://{echo}"),
-            path: "/socket.io/".into(),
-            engineio: vec![3, 4],
-        }),
-    };
+    let listeners: Vec<_> = reference_server::ListenerName::ALL
+        .into_iter()
+        .filter_map(|name| {
+            server
+                .addrs
+                .get(name)
+                .map(|addr| (name.as_str().to_owned(), addr))
+        })
+        .collect();
+    let targets = suites::registry::embedded_targets("reference server (embedded)", &listeners);
+    for suite in suites::registry::SUITES {
+        assert!(
+            targets.has(suite.protocol),
+            "the reference server gives the {} suite no target",
+            suite.protocol
+        );
+    }
     (server, targets)
 }
 

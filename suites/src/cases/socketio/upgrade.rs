@@ -1,0 +1,114 @@
+//! `socketio.*.upgrade.*`: the upgrade from polling to WebSocket and what
+//! the session refuses after it.
+
+use protocols::engineio::{EioVersion, Packet as EioPacket};
+
+use super::helpers::{endpoint, expect_websocket_refused, raw};
+use crate::case::{Ctx, Outcome};
+use crate::driver::engineio::{EioClient, Event, Options};
+use crate::{broken, ensure, ensure_eq};
+
+use EioVersion::V4;
+
+case! {
+    suite: socketio,
+    name: "upgrade.probe-noop-upgrade",
+    level: Must,
+    spec: {
+        v3: "engine.io-protocol v3 §Transport upgrading",
+        v4: "engine.io-protocol v4 §Upgrade",
+    },
+    title: "2probe is answered 3probe, the pending poll is ended (with a noop when nothing else is queued), and after 5 the session carries messages over WebSocket",
+    run: upgrade_probe,
+}
+async fn upgrade_probe(ctx: Ctx, v: EioVersion) -> Outcome {
+    let ep = endpoint(&ctx, v)?;
+    let mut eio = EioClient::polling(&ctx, ep, Options::default()).await?;
+    let polled = eio.upgrade().await?;
+    ensure!(
+        !polled.is_empty(),
+        "the poll pending during the upgrade was not ended (no noop, no packet)"
+    );
+    // Connect `/` and talk over the WebSocket. Socket.IO v5 (Engine.IO 4): the
+    // client sends CONNECT. Socket.IO v4 (Engine.IO 3): the server connected
+    // `/` on its own when the session opened and expects nothing from the
+    // client (socket.io-protocol v4 §Connection to the default namespace); its
+    // CONNECT is among the packets polled so far or still to come.
+    if v == V4 {
+        eio.send(EioPacket::message("0")).await?;
+    }
+    let mut sent = false;
+    loop {
+        match eio.next_event(ctx.wait).await? {
+            Some(Event::Packet(via, p))
+                if p.as_text().is_some_and(|t| t.contains("message-back")) =>
+            {
+                ensure_eq!(
+                    via,
+                    crate::driver::engineio::Via::WebSocket,
+                    "the transport of message-back"
+                );
+                return Ok(());
+            }
+            // Emit once `/` is connected.
+            Some(Event::Packet(_, p))
+                if !sent && p.as_text().is_some_and(|t| t.starts_with('0')) =>
+            {
+                eio.send(EioPacket::message("2[\"message\",\"upgraded\"]"))
+                    .await?;
+                sent = true;
+            }
+            Some(Event::Packet(..)) => continue,
+            Some(Event::Closed(via, why)) => {
+                return Err(broken!(
+                    "the {via:?} transport ended after the upgrade: {why}"
+                ))
+            }
+            None => return Err(broken!("no message-back over the upgraded WebSocket")),
+        }
+    }
+}
+
+case! {
+    suite: socketio,
+    name: "upgrade.polling-refused-after",
+    level: Should,
+    spec: {
+        v3: "engine.io-protocol v3 §Transport upgrading",
+        v4: "engine.io-protocol v4 §Upgrade",
+    },
+    title: "After the upgrade, a poll with the same sid is answered 400",
+    run: polling_refused_after_upgrade,
+}
+async fn polling_refused_after_upgrade(ctx: Ctx, v: EioVersion) -> Outcome {
+    let ep = endpoint(&ctx, v)?;
+    let mut eio = EioClient::polling(&ctx, ep.clone(), Options::default()).await?;
+    eio.upgrade().await?;
+    let url = ep.url(&ep.query("polling", Some(eio.sid())));
+    let reply = raw(&ctx, reqwest::Method::GET, &url, None).await?;
+    ensure_eq!(reply.status, 400, "a poll after the upgrade");
+    Ok(())
+}
+
+case! {
+    suite: socketio,
+    name: "upgrade.second-websocket-refused",
+    level: Should,
+    spec: {
+        v3: "engine.io-protocol v3 §Transport upgrading",
+        v4: "engine.io-protocol v4 §Upgrade",
+    },
+    title: "After the upgrade, a second WebSocket with the same sid is closed",
+    run: second_websocket_refused,
+}
+async fn second_websocket_refused(ctx: Ctx, v: EioVersion) -> Outcome {
+    let ep = endpoint(&ctx, v)?;
+    let mut eio = EioClient::polling(&ctx, ep.clone(), Options::default()).await?;
+    eio.upgrade().await?;
+    expect_websocket_refused(
+        &ctx,
+        &ep.ws_url(Some(eio.sid())),
+        "the second WebSocket with the same sid",
+    )
+    .await
+}
