@@ -4,9 +4,10 @@
 //! the [`HttpError`] Node answers it with); the driver then finds the
 //! session by sid and calls the matching `handle_*` method of
 //! [`ServerSession`]. [`ClientSession`] is the other end.
-
+mod client;
 mod server;
 
+pub use client::{ClientConfig, ClientEvent, ClientSession, ClientTransmit, Request};
 pub use server::{ServerConfig, ServerEvent, ServerSession, ServerTransmit};
 
 use std::collections::VecDeque;
