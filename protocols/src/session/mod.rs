@@ -21,6 +21,7 @@
 //!   attachments over an Engine.IO session, and [`socketio::Rooms`].
 
 pub mod engineio;
+pub mod socketio;
 
 use std::sync::Arc;
 
