@@ -989,6 +989,18 @@ fn the_upgrade_answers_a_pending_poll_with_a_noop_then_refuses_polling() {
         let mut s = lone_server(version, Transport::Polling, test_config());
         s.handle_poll(ms(1)).unwrap();
         s.handle_upgrade(ms(2)).unwrap();
+        s.send(Outbound::text("before the probe")).unwrap();
+        let before = if version == V4 {
+            "4before the probe"
+        } else {
+            "17:4before the probe"
+        };
+        assert_eq!(
+            poll_body(&mut s, ms(2)).as_deref(),
+            Some(before),
+            "polling goes on until the probe"
+        );
+        s.handle_poll(ms(2)).unwrap();
         s.handle_frame(ms(3), text("2probe"));
         assert_eq!(
             s.poll_transmit(ms(3)),
@@ -1458,4 +1470,181 @@ fn a_recipient_with_a_full_queue_is_closed_not_skipped() {
         Some(&ServerSioEvent::Closed(CloseReason::QueueFull(1)))
     );
     assert!(fast.is_connected("/"));
+}
+
+// ------------------------------------------------------------ arbitrary inputs
+
+mod arbitrary {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// One thing a driver can do to a server connection (quinn-proto's `Operation` sequences).
+    #[derive(Debug, Clone)]
+    enum Op {
+        Poll,
+        AbortPoll,
+        Post(Vec<u8>),
+        Upgrade,
+        Frame(bool, Vec<u8>),
+        WsClosed,
+        Advance(u16),
+        Send(Vec<u8>, bool),
+        Emit,
+        Close,
+    }
+
+    fn bytes() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            proptest::collection::vec(any::<u8>(), 0..24),
+            prop::sample::select(vec![
+                "2probe",
+                "3probe",
+                "5",
+                "2",
+                "3",
+                "1",
+                "6",
+                "40",
+                "40{\"a\":1}",
+                "42[\"m\",1]",
+                "451-[\"m\",{\"_placeholder\":true,\"num\":0}]",
+                "4",
+                "0",
+                "4\u{1e}4",
+                "1:2",
+                "2:40",
+                "b4AQI=",
+                "bAQI=",
+            ])
+            .prop_map(|s| s.as_bytes().to_vec()),
+        ]
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            Just(Op::Poll),
+            Just(Op::AbortPoll),
+            bytes().prop_map(Op::Post),
+            Just(Op::Upgrade),
+            (any::<bool>(), bytes()).prop_map(|(t, b)| Op::Frame(t, b)),
+            Just(Op::WsClosed),
+            (0u16..700).prop_map(Op::Advance),
+            (bytes(), any::<bool>()).prop_map(|(b, t)| Op::Send(b, t)),
+            Just(Op::Emit),
+            Just(Op::Close),
+        ]
+    }
+
+    proptest! {
+        /// No input sequence panics, a poll is only ever answered while one
+        /// is pending, and nothing happens after `Closed`.
+        #[test]
+        fn server_connection_survives_any_driver(
+            v3 in any::<bool>(),
+            websocket in any::<bool>(),
+            ops in proptest::collection::vec(op(), 0..40),
+        ) {
+            let version = if v3 { V3 } else { V4 };
+            let transport = if websocket { Transport::WebSocket } else { Transport::Polling };
+            let config = ServerConfig { max_queued_messages: 8, ..test_config() };
+            let engine = ServerSession::new(ms(0), version, "sid", transport, false, config);
+            let mut conn = ServerConnection::new(ms(0), engine, SioConfig::default());
+            let mut now = ms(0);
+            let mut pending = transport == Transport::Polling;
+            let mut closed = false;
+            for op in ops {
+                match op {
+                    Op::Poll => {
+                        if conn.engine_mut().handle_poll(now).is_ok() {
+                            prop_assert!(!pending, "a second poll accepted");
+                            pending = true;
+                        }
+                    }
+                    Op::AbortPoll => {
+                        conn.engine_mut().handle_poll_aborted(now);
+                        pending = false;
+                    }
+                    Op::Post(body) => {
+                        let resp = conn.engine_mut().handle_post(now, &body);
+                        prop_assert!([200, 400, 413].contains(&resp.status));
+                    }
+                    Op::Upgrade => {
+                        let _ = conn.engine_mut().handle_upgrade(now);
+                    }
+                    Op::Frame(text_frame, b) => {
+                        let frame = match (text_frame, String::from_utf8(b.clone())) {
+                            (true, Ok(t)) => WsFrame::Text(t.into()),
+                            _ => WsFrame::Binary(b.into()),
+                        };
+                        conn.engine_mut().handle_frame(now, frame);
+                    }
+                    Op::WsClosed => conn.engine_mut().handle_ws_closed(now),
+                    Op::Advance(d) => {
+                        now += ms(u64::from(d));
+                        if conn.poll_timeout().is_some_and(|t| t <= now) {
+                            conn.handle_timeout(now);
+                        }
+                    }
+                    Op::Send(b, text_message) => {
+                        let message = if text_message {
+                            Outbound::text(&String::from_utf8_lossy(&b))
+                        } else {
+                            Outbound::binary(b)
+                        };
+                        let _ = conn.engine_mut().send(message);
+                    }
+                    Op::Emit => {
+                        let _ = conn.emit("/", "news", vec![SioData::Binary(vec![1])], Some(1));
+                    }
+                    Op::Close => conn.close(now),
+                }
+                while let Some(t) = conn.poll_transmit(now) {
+                    if let ServerTransmit::Poll(resp) = t {
+                        prop_assert!(pending, "an answer without a pending poll");
+                        prop_assert_eq!(resp.status, 200);
+                        pending = false;
+                    }
+                }
+                while let Some(e) = conn.poll_event(now) {
+                    prop_assert!(!closed, "{:?} after Closed", e);
+                    closed = matches!(e, ServerSioEvent::Closed(_));
+                    if let ServerSioEvent::Connect { namespace, .. } = e {
+                        conn.accept(&namespace, "s");
+                    }
+                }
+            }
+        }
+
+        /// A client session fed any answers and frames never panics.
+        #[test]
+        fn client_session_survives_any_server(
+            v3 in any::<bool>(),
+            inputs in proptest::collection::vec((0u8..4, bytes()), 0..30),
+        ) {
+            let version = if v3 { V3 } else { V4 };
+            let mut c = ClientSession::new(ms(0), ClientConfig::new(version, Transport::Polling));
+            let mut now = ms(0);
+            let open = ServerSession::new(ms(0), version, "s", Transport::Polling, false, test_config())
+                .poll_transmit(ms(0));
+            if let Some(ServerTransmit::Poll(resp)) = open {
+                c.handle_poll_response(now, 200, &resp.body);
+            }
+            for (kind, b) in inputs {
+                while c.poll_transmit(now).is_some() {}
+                match kind {
+                    0 => c.handle_poll_response(now, 200, &b),
+                    1 => c.handle_ws_open(now),
+                    2 => c.handle_frame(now, match String::from_utf8(b.clone()) {
+                        Ok(t) => WsFrame::Text(t.into()),
+                        Err(_) => WsFrame::Binary(b.into()),
+                    }),
+                    _ => {
+                        now += ms(u64::from(b.first().copied().unwrap_or(0)) * 4);
+                        c.handle_timeout(now);
+                    }
+                }
+                while c.poll_event().is_some() {}
+            }
+        }
+    }
 }

@@ -436,7 +436,8 @@ impl ServerSession {
         if let Some(t) = self.transmits.pop_front() {
             return Some(t);
         }
-        if self.state == State::Closed || self.upgrade != Upgrade::None || self.queue.is_empty() {
+        // Once `3probe` is out, packets wait for the upgrade to complete (or fail).
+        if self.state == State::Closed || self.upgrade == Upgrade::Probed || self.queue.is_empty() {
             return None;
         }
         match self.transport {
