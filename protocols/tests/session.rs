@@ -867,6 +867,57 @@ fn a_poll_answer_is_batched_under_max_payload() {
 }
 
 #[test]
+fn a_payload_of_several_packets_is_read_and_echoed_in_order() {
+    let mut s = lone_server(V4, Transport::Polling, test_config());
+    assert_eq!(
+        s.handle_post(ms(1), b"4test1\x1e4test2\x1ebAQIDBA==")
+            .status,
+        200
+    );
+    let got = events(&mut s);
+    assert_eq!(
+        got,
+        [
+            ServerEvent::Message(Data::Text("test1".into())),
+            ServerEvent::Message(Data::Text("test2".into())),
+            ServerEvent::Message(Data::Binary(vec![1, 2, 3, 4])),
+        ]
+    );
+    for e in got {
+        let ServerEvent::Message(data) = e else {
+            unreachable!()
+        };
+        let echo = match data {
+            Data::Text(t) => Outbound::text(&t),
+            Data::Binary(b) => Outbound::binary(b),
+        };
+        s.send(echo).unwrap();
+    }
+    s.handle_poll(ms(2)).unwrap();
+    assert_eq!(
+        poll_body(&mut s, ms(2)).as_deref(),
+        Some("4test1\x1e4test2\x1ebAQIDBA==")
+    );
+}
+
+#[test]
+fn an_invalid_websocket_frame_closes_the_session() {
+    for bad in ["abc", "", "7", "1x"] {
+        let mut s = lone_server(V4, Transport::WebSocket, test_config());
+        s.handle_frame(ms(1), text(bad));
+        let closed = events(&mut s);
+        assert!(
+            matches!(
+                closed[..],
+                [ServerEvent::Closed(CloseReason::ParseError(_))]
+            ),
+            "{bad:?}: {closed:?}"
+        );
+        assert_eq!(s.poll_transmit(ms(1)), Some(ServerTransmit::CloseWebSocket));
+    }
+}
+
+#[test]
 fn a_malformed_post_closes_the_session() {
     for bad in [&b"abc"[..], b"4a\x1e", b"bnot base64!"] {
         let mut s = lone_server(V4, Transport::Polling, test_config());
@@ -1354,6 +1405,9 @@ fn malformed_packets_close_the_connection() {
         "4abc",                     // not a packet
         "42/custom,[\"message\"]",  // a namespace not joined
         "41[\"message\"]",          // DISCONNECT with a payload
+        "4/abc",                    // a namespace without its comma
+        "42[\"message\"]0",         // trailing bytes
+        "42abc[\"message\"]",       // not an ack id
     ] {
         let mut conn = joined_server(SioConfig::default());
         conn.engine_mut().handle_frame(ms(2), text(bad));
