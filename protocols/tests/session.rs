@@ -329,7 +329,7 @@ impl<S: ServerEnd, C: ClientEnd> Pair<S, C> {
                         self.poll_pending = true;
                         None
                     }
-                    Ok(Route::Poll { sid }) => match self.session(&sid) {
+                    Ok(Route::Poll { sid, .. }) => match self.session(&sid) {
                         None => Some(HttpError::UnknownSid.response()),
                         Some(s) => match s.eio().handle_poll(now) {
                             Ok(()) => {
@@ -339,7 +339,7 @@ impl<S: ServerEnd, C: ClientEnd> Pair<S, C> {
                             Err(resp) => Some(resp),
                         },
                     },
-                    Ok(Route::Post { sid }) => match self.session(&sid) {
+                    Ok(Route::Post { sid, .. }) => match self.session(&sid) {
                         None => Some(HttpError::UnknownSid.response()),
                         Some(s) => {
                             let resp = s.eio().handle_post(now, req.body.as_deref().unwrap());
@@ -377,7 +377,7 @@ impl<S: ServerEnd, C: ClientEnd> Pair<S, C> {
                         self.ws_open = true;
                         self.client.eio().handle_ws_open(now);
                     }
-                    Ok(Route::Upgrade { sid }) => {
+                    Ok(Route::Upgrade { sid, .. }) => {
                         let accepted = self
                             .session(&sid)
                             .is_some_and(|s| s.eio().handle_upgrade(now).is_ok());
@@ -580,7 +580,10 @@ fn requests_are_refused_with_node_codes_as_numbers() {
             true,
             &[V4]
         ),
-        Ok(Route::Upgrade { sid: "a+b".into() })
+        Ok(Route::Upgrade {
+            version: V4,
+            sid: "a+b".into()
+        })
     );
 }
 
@@ -984,6 +987,18 @@ fn closing_flushes_then_sends_a_close_packet() {
     );
     assert!(pair.server().is_closed());
 
+    let mut s = lone_server(V4, Transport::Polling, test_config());
+    s.close(ms(1));
+    assert_eq!(s.handle_post(ms(2), b"4late").status, 200);
+    assert_eq!(
+        events(&mut s),
+        [ServerEvent::Closed(CloseReason::Closed)],
+        "nothing after Closed"
+    );
+    s.handle_poll(ms(3)).unwrap();
+    assert_eq!(poll_body(&mut s, ms(3)).as_deref(), Some("1"));
+    assert!(s.is_closed());
+
     let mut pair = engine_pair(V4, Transport::WebSocket, false);
     let now = pair.now;
     pair.client.close(now);
@@ -1000,6 +1015,15 @@ fn a_full_send_queue_closes_the_session_with_a_reason() {
         max_queued_messages: 2,
         ..test_config()
     };
+    let mut s = lone_server(V4, Transport::Polling, config.clone());
+    for round in 0..3 {
+        s.send(Outbound::text("1")).unwrap();
+        s.send(Outbound::text("2")).unwrap();
+        assert_eq!(s.queued_messages(), 2);
+        s.handle_poll(ms(round)).unwrap();
+        assert_eq!(poll_body(&mut s, ms(round)).as_deref(), Some("41\x1e42"));
+        assert_eq!(s.queued_messages(), 0, "what was sent leaves the queue");
+    }
     let mut s = lone_server(V4, Transport::Polling, config);
     s.send(Outbound::text("1")).unwrap();
     s.send(Outbound::text("2")).unwrap();

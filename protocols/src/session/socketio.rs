@@ -525,6 +525,16 @@ impl ClientConnection {
         &mut self.engine
     }
 
+    /// The Engine.IO session.
+    pub fn engine(&self) -> &ClientSession {
+        &self.engine
+    }
+
+    /// Closes the connection after what is queued (a close packet).
+    pub fn close(&mut self, now: Duration) {
+        self.engine.close(now);
+    }
+
     /// Asks to join a namespace (v5 with an auth object).
     pub fn connect(&mut self, namespace: &str, auth: Option<Value>) {
         self.send(Encoded::packet(&Packet::connect(namespace, auth)));

@@ -162,6 +162,11 @@ impl ClientSession {
         self.handshake.as_ref()
     }
 
+    /// The Engine.IO revision.
+    pub fn version(&self) -> EioVersion {
+        self.config.version
+    }
+
     /// The transport packets go out on.
     pub fn transport(&self) -> Transport {
         self.transport
@@ -381,7 +386,8 @@ impl ClientSession {
                         .and_then(|h| h.max_payload)
                         .map_or(self.config.max_payload, |m| m as usize);
                     let (body, binary) =
-                        drain_payload(self.config.version, &mut self.queue, max, self.config.b64);
+                        drain_payload(self.config.version, &mut self.queue, max, self.config.b64)
+                            .payload;
                     self.post_in_flight = true;
                     self.transmits.push_back(ClientTransmit::Http(Request {
                         query: self.query(Transport::Polling),

@@ -43,16 +43,22 @@ pub enum Route {
     },
     /// A GET of an open session: [`ServerSession::handle_poll`].
     Poll {
+        /// The `EIO` version (the driver refuses one other than the session's with [`HttpError::BadRequest`]).
+        version: EioVersion,
         /// The session id.
         sid: String,
     },
     /// A POST to an open session: [`ServerSession::handle_post`].
     Post {
+        /// The `EIO` version (the driver refuses one other than the session's with [`HttpError::BadRequest`]).
+        version: EioVersion,
         /// The session id.
         sid: String,
     },
     /// A WebSocket for an open session, the upgrade: [`ServerSession::handle_upgrade`].
     Upgrade {
+        /// The `EIO` version (the driver refuses one other than the session's with [`HttpError::BadRequest`]).
+        version: EioVersion,
         /// The session id.
         sid: String,
     },
@@ -116,13 +122,11 @@ pub fn route(
     .filter(|v| versions.contains(v));
     match query_param(query, "sid") {
         Some(sid) => {
-            if version.is_none() {
-                return Err(HttpError::UnsupportedProtocolVersion);
-            }
+            let version = version.ok_or(HttpError::UnsupportedProtocolVersion)?;
             match (transport, method) {
-                (Transport::WebSocket, Method::Get) => Ok(Route::Upgrade { sid }),
-                (Transport::Polling, Method::Get) => Ok(Route::Poll { sid }),
-                (Transport::Polling, Method::Post) => Ok(Route::Post { sid }),
+                (Transport::WebSocket, Method::Get) => Ok(Route::Upgrade { version, sid }),
+                (Transport::Polling, Method::Get) => Ok(Route::Poll { version, sid }),
+                (Transport::Polling, Method::Post) => Ok(Route::Post { version, sid }),
                 _ => Err(HttpError::BadRequest),
             }
         }
@@ -221,18 +225,36 @@ pub(crate) fn drain_payload(
     queue: &mut VecDeque<Item>,
     max: usize,
     b64: bool,
-) -> (Vec<u8>, bool) {
+) -> Drained {
     let mut batch = Vec::new();
     let mut size = 0;
+    let (mut messages, mut bytes) = (0, 0);
     while let Some(item) = queue.front() {
         let len = encoded_len(version, item);
         if !batch.is_empty() && size + len > max {
             break;
         }
         size += len;
+        if let Item::Message(m) = item {
+            messages += 1;
+            bytes += m.len();
+        }
         batch.extend(queue.pop_front());
     }
-    encode_payload(version, &batch, b64)
+    Drained {
+        payload: encode_payload(version, &batch, b64),
+        messages,
+        bytes,
+    }
+}
+
+/// A payload taken from a send queue, and how many application messages
+/// (and their bytes) left the queue with it.
+pub(crate) struct Drained {
+    /// The body, and whether it is the v3 binary framing.
+    pub payload: (Vec<u8>, bool),
+    pub messages: usize,
+    pub bytes: usize,
 }
 
 /// Encodes packets as a polling payload; the flag says it is the binary framing.

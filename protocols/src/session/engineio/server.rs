@@ -442,21 +442,25 @@ impl ServerSession {
         }
         match self.transport {
             Transport::Polling if self.poll_pending => {
-                let payload = drain_payload(
+                let drained = drain_payload(
                     self.version,
                     &mut self.queue,
                     self.config.max_payload,
                     self.b64,
                 );
                 self.poll_pending = false;
-                self.recount();
+                self.queued_messages -= drained.messages;
+                self.queued_bytes -= drained.bytes;
                 self.finish_closing();
-                Some(ServerTransmit::Poll(payload_response(payload)))
+                Some(ServerTransmit::Poll(payload_response(drained.payload)))
             }
             Transport::Polling => None,
             Transport::WebSocket => {
                 let item = self.queue.pop_front()?;
-                self.recount();
+                if let Item::Message(m) = &item {
+                    self.queued_messages -= 1;
+                    self.queued_bytes -= m.len();
+                }
                 let frame = item.frame(self.version);
                 self.finish_closing();
                 if self.state == State::Closed {
@@ -473,6 +477,10 @@ impl ServerSession {
     }
 
     fn handle_packet(&mut self, now: Duration, packet: Packet) {
+        if self.state != State::Open {
+            // Closing: the application said its last word; nothing more is reported.
+            return;
+        }
         match (packet.packet_type, self.version) {
             (PacketType::Message, _) => {
                 let data = match packet.data {
@@ -521,18 +529,6 @@ impl ServerSession {
         self.upgrade_deadline = None;
         self.transmits.push_back(ServerTransmit::CloseWebSocket);
         self.events.push_back(ServerEvent::UpgradeFailed(why));
-    }
-
-    fn recount(&mut self) {
-        let (mut n, mut bytes) = (0, 0);
-        for item in &self.queue {
-            if let Item::Message(m) = item {
-                n += 1;
-                bytes += m.len();
-            }
-        }
-        self.queued_messages = n;
-        self.queued_bytes = bytes;
     }
 
     /// A closing session whose close packet went out is closed.
