@@ -663,6 +663,28 @@ fn v4_server_closes_when_no_pong_within_ping_timeout() {
 }
 
 #[test]
+fn v4_pong_is_due_ping_timeout_after_the_ping_left_not_when_it_was_queued() {
+    let mut s = lone_server(V4, Transport::WebSocket, test_config());
+    s.handle_timeout(ms(300));
+    assert_eq!(s.poll_timeout(), Some(ms(500)));
+    // The driver was busy and writes the ping only at 450.
+    assert_eq!(
+        s.poll_transmit(ms(450)),
+        Some(ServerTransmit::Frame(text("2")))
+    );
+    assert_eq!(s.poll_timeout(), Some(ms(650)));
+    s.handle_timeout(ms(600));
+    assert!(!s.is_closed());
+    s.handle_frame(ms(640), text("3"));
+    assert_eq!(
+        s.poll_timeout(),
+        Some(ms(940)),
+        "the next ping pingInterval after the pong"
+    );
+    assert!(events(&mut s).is_empty());
+}
+
+#[test]
 fn v4_client_closes_when_the_server_stops_pinging() {
     let mut pair = engine_pair(V4, Transport::WebSocket, false);
     // The server goes silent: its timers never run again.
@@ -1119,6 +1141,62 @@ fn a_bad_probe_fails_the_upgrade_but_not_the_session() {
     ));
     assert_eq!(s.transport(), Transport::Polling);
     s.handle_poll(ms(3)).unwrap();
+}
+
+#[test]
+fn an_upgrade_that_never_completes_is_given_up_after_the_upgrade_timeout() {
+    let config = ServerConfig {
+        ping_interval: Duration::from_secs(60),
+        ..test_config()
+    };
+    let mut s = lone_server(V4, Transport::Polling, config);
+    s.handle_upgrade(ms(100)).unwrap();
+    s.handle_frame(ms(110), text("2probe"));
+    assert_eq!(
+        s.poll_transmit(ms(110)),
+        Some(ServerTransmit::Frame(text("3probe")))
+    );
+    s.send(Outbound::text("held")).unwrap();
+    s.handle_poll(ms(300)).unwrap();
+    assert_eq!(
+        poll_body(&mut s, ms(300)),
+        None,
+        "held while the upgrade is under way"
+    );
+    assert_eq!(s.poll_timeout(), Some(ms(10_100)));
+    s.handle_timeout(ms(10_100));
+    assert_eq!(
+        s.poll_transmit(ms(10_100)),
+        Some(ServerTransmit::CloseWebSocket)
+    );
+    assert!(matches!(
+        events(&mut s)[..],
+        [ServerEvent::UpgradeFailed(_)]
+    ));
+    assert_eq!(s.transport(), Transport::Polling);
+    assert_eq!(poll_body(&mut s, ms(10_100)).as_deref(), Some("4held"));
+    assert!(!s.is_closed());
+}
+
+#[test]
+fn no_upgrade_is_offered_when_the_server_allows_none() {
+    let config = ServerConfig {
+        allow_upgrade: false,
+        ..test_config()
+    };
+    let mut pair: Pair<ServerSession, ClientSession> = Pair::new(
+        ClientSession::new(ms(0), ClientConfig::new(V4, Transport::Polling)),
+        config,
+        |_, s| s,
+    );
+    let Some(ClientEvent::Opened(h)) = pair.client_events.first() else {
+        panic!("{:?}", pair.client_events);
+    };
+    assert_eq!(h.upgrades, Some(vec![]));
+    assert!(pair.server().handle_upgrade(ms(1)).is_err());
+    pair.advance(ms(700));
+    assert_eq!(pair.client.transport(), Transport::Polling);
+    assert!(!pair.client.is_closed());
 }
 
 #[test]

@@ -155,6 +155,10 @@ pub(crate) enum Item {
 }
 
 impl Item {
+    fn is_ping(&self) -> bool {
+        matches!(self, Item::Control(p) if p.packet_type == PacketType::Ping)
+    }
+
     fn is_binary(&self) -> bool {
         matches!(
             self,
@@ -228,7 +232,7 @@ pub(crate) fn drain_payload(
 ) -> Drained {
     let mut batch = Vec::new();
     let mut size = 0;
-    let (mut messages, mut bytes) = (0, 0);
+    let (mut messages, mut bytes, mut ping) = (0, 0, false);
     while let Some(item) = queue.front() {
         let len = encoded_len(version, item);
         if !batch.is_empty() && size + len > max {
@@ -239,12 +243,14 @@ pub(crate) fn drain_payload(
             messages += 1;
             bytes += m.len();
         }
+        ping |= item.is_ping();
         batch.extend(queue.pop_front());
     }
     Drained {
         payload: encode_payload(version, &batch, b64),
         messages,
         bytes,
+        ping,
     }
 }
 
@@ -255,6 +261,8 @@ pub(crate) struct Drained {
     pub payload: (Vec<u8>, bool),
     pub messages: usize,
     pub bytes: usize,
+    /// Whether a ping went out with it.
+    pub ping: bool,
 }
 
 /// Encodes packets as a polling payload; the flag says it is the binary framing.
@@ -295,7 +303,10 @@ pub(crate) fn payload_response((body, binary): (Vec<u8>, bool)) -> HttpResponse 
     if binary {
         HttpResponse::binary(body)
     } else {
-        HttpResponse::text(String::from_utf8_lossy(&body).into_owned())
+        HttpResponse {
+            body,
+            ..HttpResponse::text("")
+        }
     }
 }
 

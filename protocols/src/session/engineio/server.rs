@@ -12,7 +12,8 @@ use crate::session::{CloseReason, Data, HttpError, HttpResponse, Outbound, Trans
 pub struct ServerConfig {
     /// `pingInterval`: v4, how often the server pings; v3, how often the client must.
     pub ping_interval: Duration,
-    /// `pingTimeout`: how long the answer may take.
+    /// `pingTimeout`: how long the answer may take (v4: counted from when
+    /// the ping left, or was queued if it never left).
     pub ping_timeout: Duration,
     /// `maxPayload`: the largest POST body or WebSocket frame accepted, and
     /// the size a poll's answer is batched under.
@@ -406,6 +407,10 @@ impl ServerSession {
     }
 
     /// Runs the timers due at `now`: a v4 ping, a lapsed heartbeat, an upgrade that took too long.
+    ///
+    /// Feed the session every input that has already arrived first: a pong
+    /// waiting unread in the driver's buffers then still counts, and a busy
+    /// server does not time out a client that answered in time.
     pub fn handle_timeout(&mut self, now: Duration) {
         if self.state == State::Closed {
             return;
@@ -432,7 +437,7 @@ impl ServerSession {
 
     /// What to send next: the answer to the pending poll once something is
     /// queued, or the next WebSocket frame.
-    pub fn poll_transmit(&mut self, _now: Duration) -> Option<ServerTransmit> {
+    pub fn poll_transmit(&mut self, now: Duration) -> Option<ServerTransmit> {
         if let Some(t) = self.transmits.pop_front() {
             return Some(t);
         }
@@ -451,6 +456,9 @@ impl ServerSession {
                 self.poll_pending = false;
                 self.queued_messages -= drained.messages;
                 self.queued_bytes -= drained.bytes;
+                if drained.ping {
+                    self.ping_sent(now);
+                }
                 self.finish_closing();
                 Some(ServerTransmit::Poll(payload_response(drained.payload)))
             }
@@ -460,6 +468,9 @@ impl ServerSession {
                 if let Item::Message(m) = &item {
                     self.queued_messages -= 1;
                     self.queued_bytes -= m.len();
+                }
+                if item.is_ping() {
+                    self.ping_sent(now);
                 }
                 let frame = item.frame(self.version);
                 self.finish_closing();
@@ -510,6 +521,14 @@ impl ServerSession {
             (PacketType::Noop, _) => {}
             (PacketType::Open, _) => self.close_with(CloseReason::UnexpectedPacket("open")),
             (PacketType::Upgrade, _) => self.close_with(CloseReason::UnexpectedPacket("upgrade")),
+        }
+    }
+
+    /// A v4 ping left: the pong is due `pingTimeout` after it left, not
+    /// after it was queued, so a backlog of our own does not time the client out.
+    fn ping_sent(&mut self, now: Duration) {
+        if self.version == EioVersion::V4 && self.heartbeat_deadline.is_some() {
+            self.heartbeat_deadline = Some(now + self.config.ping_timeout);
         }
     }
 
