@@ -1804,3 +1804,27 @@ mod arbitrary {
         }
     }
 }
+
+#[test]
+fn timers_that_never_fire_do_not_overflow() {
+    let config = ServerConfig {
+        ping_interval: Duration::MAX,
+        ping_timeout: Duration::MAX,
+        upgrade_timeout: Duration::MAX,
+        ..ServerConfig::default()
+    };
+    for version in [V3, V4] {
+        let mut s = lone_server(version, Transport::Polling, config.clone());
+        s.handle_upgrade(ms(5)).unwrap();
+        s.close(ms(6));
+        assert_eq!(s.poll_timeout(), Some(Duration::MAX));
+        let engine = lone_server(version, Transport::WebSocket, config.clone());
+        let sio = SioConfig {
+            connect_timeout: Duration::MAX,
+            ..SioConfig::default()
+        };
+        let mut conn = ServerConnection::new(ms(7), engine, sio);
+        conn.handle_timeout(ms(8));
+        assert!(!conn.engine().is_closed());
+    }
+}

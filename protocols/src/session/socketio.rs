@@ -219,7 +219,7 @@ impl ServerConnection {
                 pending: None,
             },
             namespaces: BTreeMap::new(),
-            connect_deadline: Some(now + config.connect_timeout),
+            connect_deadline: Some(now.saturating_add(config.connect_timeout)),
             events: VecDeque::new(),
             closed: false,
         };

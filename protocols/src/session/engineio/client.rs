@@ -129,7 +129,7 @@ impl ClientSession {
     pub fn new(now: Duration, config: ClientConfig) -> ClientSession {
         let mut session = ClientSession {
             transport: config.transport,
-            deadline: Some(now + config.connect_timeout),
+            deadline: Some(now.saturating_add(config.connect_timeout)),
             config,
             state: State::Handshaking,
             handshake: None,
@@ -311,7 +311,7 @@ impl ClientSession {
             self.next_ping = None;
             self.queue
                 .push_back(Item::Control(Packet::empty(PacketType::Ping)));
-            self.deadline = Some(now + self.ping_timeout());
+            self.deadline = Some(now.saturating_add(self.ping_timeout()));
         }
     }
 
@@ -437,11 +437,14 @@ impl ClientSession {
             self.handshake = Some(handshake.clone());
             match self.config.version {
                 EioVersion::V4 => {
-                    self.deadline = Some(now + self.ping_interval() + self.ping_timeout())
+                    self.deadline = Some(
+                        now.saturating_add(self.ping_interval())
+                            .saturating_add(self.ping_timeout()),
+                    )
                 }
                 EioVersion::V3 => {
                     self.deadline = None;
-                    self.next_ping = Some(now + self.ping_interval());
+                    self.next_ping = Some(now.saturating_add(self.ping_interval()));
                 }
             }
             self.events.push_back(ClientEvent::Opened(handshake));
@@ -462,13 +465,16 @@ impl ClientSession {
                 self.events.push_back(ClientEvent::Message(data));
             }
             (PacketType::Ping, EioVersion::V4) => {
-                self.deadline = Some(now + self.ping_interval() + self.ping_timeout());
+                self.deadline = Some(
+                    now.saturating_add(self.ping_interval())
+                        .saturating_add(self.ping_timeout()),
+                );
                 self.queue
                     .push_back(Item::Control(Packet::empty(PacketType::Pong)));
             }
             (PacketType::Pong, EioVersion::V3) => {
                 if self.deadline.take().is_some() {
-                    self.next_ping = Some(now + self.ping_interval());
+                    self.next_ping = Some(now.saturating_add(self.ping_interval()));
                 }
             }
             (PacketType::Ping, EioVersion::V3) | (PacketType::Pong, EioVersion::V4) => {

@@ -146,8 +146,14 @@ impl ServerSession {
             extra: serde_json::Map::new(),
         };
         let (next_ping, heartbeat_deadline) = match version {
-            EioVersion::V4 => (Some(now + config.ping_interval), None),
-            EioVersion::V3 => (None, Some(now + config.ping_interval + config.ping_timeout)),
+            EioVersion::V4 => (Some(now.saturating_add(config.ping_interval)), None),
+            EioVersion::V3 => (
+                None,
+                Some(
+                    now.saturating_add(config.ping_interval)
+                        .saturating_add(config.ping_timeout),
+                ),
+            ),
         };
         let mut session = ServerSession {
             version,
@@ -277,7 +283,7 @@ impl ServerSession {
             return Err(HttpError::BadRequest.response());
         }
         self.upgrade = Upgrade::Probing;
-        self.upgrade_deadline = Some(now + self.config.upgrade_timeout);
+        self.upgrade_deadline = Some(now.saturating_add(self.config.upgrade_timeout));
         Ok(())
     }
 
@@ -386,7 +392,7 @@ impl ServerSession {
         self.queue
             .push_back(Item::Control(Packet::empty(PacketType::Close)));
         self.state = State::Closing;
-        self.close_deadline = Some(now + self.config.ping_timeout);
+        self.close_deadline = Some(now.saturating_add(self.config.ping_timeout));
         self.next_ping = None;
         self.heartbeat_deadline = None;
         self.events
@@ -431,7 +437,7 @@ impl ServerSession {
             self.next_ping = None;
             self.queue
                 .push_back(Item::Control(Packet::empty(PacketType::Ping)));
-            self.heartbeat_deadline = Some(now + self.config.ping_timeout);
+            self.heartbeat_deadline = Some(now.saturating_add(self.config.ping_timeout));
         }
     }
 
@@ -502,12 +508,14 @@ impl ServerSession {
             }
             (PacketType::Pong, EioVersion::V4) => {
                 if self.heartbeat_deadline.take().is_some() {
-                    self.next_ping = Some(now + self.config.ping_interval);
+                    self.next_ping = Some(now.saturating_add(self.config.ping_interval));
                 }
             }
             (PacketType::Ping, EioVersion::V3) => {
-                self.heartbeat_deadline =
-                    Some(now + self.config.ping_interval + self.config.ping_timeout);
+                self.heartbeat_deadline = Some(
+                    now.saturating_add(self.config.ping_interval)
+                        .saturating_add(self.config.ping_timeout),
+                );
                 let pong = Packet {
                     packet_type: PacketType::Pong,
                     data: packet.data,
@@ -528,7 +536,7 @@ impl ServerSession {
     /// after it was queued, so a backlog of our own does not time the client out.
     fn ping_sent(&mut self, now: Duration) {
         if self.version == EioVersion::V4 && self.heartbeat_deadline.is_some() {
-            self.heartbeat_deadline = Some(now + self.config.ping_timeout);
+            self.heartbeat_deadline = Some(now.saturating_add(self.config.ping_timeout));
         }
     }
 
