@@ -12,6 +12,7 @@ pub mod assa;
 pub mod chatpot;
 pub mod circles;
 pub mod engineio;
+pub mod session;
 pub mod socketcluster;
 pub mod socketio;
 pub mod sockets;

@@ -1,0 +1,513 @@
+//! The client end of an Engine.IO session: handshake, polling, WebSocket, the upgrade, the heartbeat.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use super::{decode_frame, drain_payload, Item};
+use crate::engineio::{EioVersion, Handshake, Packet, PacketData, PacketType, Payload};
+use crate::session::{CloseReason, Data, HttpError, Outbound, Transport, WsFrame};
+
+/// How a client session connects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientConfig {
+    /// The Engine.IO revision (`EIO=`).
+    pub version: EioVersion,
+    /// The transport of the handshake.
+    pub transport: Transport,
+    /// Whether to upgrade to WebSocket when the server offers it.
+    pub upgrade: bool,
+    /// v3: ask for binary as base64 text (`b64=1`) instead of the XHR2 framing.
+    pub b64: bool,
+    /// How long the handshake may take.
+    pub connect_timeout: Duration,
+    /// The largest payload the client sends when the server announces no `maxPayload` (v3).
+    pub max_payload: usize,
+}
+
+impl ClientConfig {
+    /// A client of this revision over this transport, upgrading when offered.
+    pub fn new(version: EioVersion, transport: Transport) -> ClientConfig {
+        ClientConfig {
+            version,
+            transport,
+            upgrade: true,
+            b64: false,
+            connect_timeout: Duration::from_secs(20),
+            max_payload: 1_000_000,
+        }
+    }
+}
+
+/// An HTTP request the driver makes; its answer goes to
+/// [`ClientSession::handle_poll_response`] or [`ClientSession::handle_post_response`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    /// The query string (`EIO=4&transport=polling&sid=...`), without `?`.
+    pub query: String,
+    /// The body of a POST; `None` for a GET.
+    pub body: Option<Vec<u8>>,
+    /// The `Content-Type` of the body.
+    pub content_type: &'static str,
+}
+
+/// What the driver does next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientTransmit {
+    /// An HTTP GET (the handshake or a poll) or POST.
+    Http(Request),
+    /// Open a WebSocket with this query string; report it with
+    /// [`ClientSession::handle_ws_open`] or [`ClientSession::handle_ws_closed`].
+    OpenWebSocket(String),
+    /// A frame on the WebSocket.
+    Frame(WsFrame),
+    /// Close the WebSocket.
+    CloseWebSocket,
+}
+
+/// What happened in a client session.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ClientEvent {
+    /// The handshake arrived.
+    Opened(Handshake),
+    /// A message from the server.
+    Message(Data),
+    /// The session now runs over WebSocket.
+    Upgraded,
+    /// The upgrade failed; the session goes on over polling.
+    UpgradeFailed(String),
+    /// The session ended.
+    Closed(CloseReason),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Upgrade {
+    None,
+    /// The WebSocket is being opened.
+    Opening,
+    /// `2probe` sent.
+    Probing,
+    /// `3probe` received: waiting for the pending poll to come back, then `5`.
+    Pausing,
+    Done,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Handshaking,
+    Open,
+    Closed,
+}
+
+/// The client end of one Engine.IO session.
+///
+/// Over polling the session keeps one GET in flight (as stock clients do)
+/// and at most one POST; the driver makes each [`ClientTransmit::Http`]
+/// and hands its answer back.
+#[derive(Debug)]
+pub struct ClientSession {
+    config: ClientConfig,
+    state: State,
+    handshake: Option<Handshake>,
+    transport: Transport,
+    upgrade: Upgrade,
+    get_in_flight: bool,
+    post_in_flight: bool,
+    queue: VecDeque<Item>,
+    transmits: VecDeque<ClientTransmit>,
+    events: VecDeque<ClientEvent>,
+    /// v3: when the next ping goes out.
+    next_ping: Option<Duration>,
+    /// v3: when the pong must have come; v4: when the next ping must have
+    /// come; before the handshake: the connect timeout.
+    deadline: Option<Duration>,
+    /// The application closed the session; it ends once the close packet is out.
+    closing: bool,
+}
+
+impl ClientSession {
+    /// A session about to send its handshake (the first transmit).
+    pub fn new(now: Duration, config: ClientConfig) -> ClientSession {
+        let mut session = ClientSession {
+            transport: config.transport,
+            deadline: Some(now.saturating_add(config.connect_timeout)),
+            config,
+            state: State::Handshaking,
+            handshake: None,
+            upgrade: Upgrade::None,
+            get_in_flight: false,
+            post_in_flight: false,
+            queue: VecDeque::new(),
+            transmits: VecDeque::new(),
+            events: VecDeque::new(),
+            next_ping: None,
+            closing: false,
+        };
+        let query = session.query(session.config.transport);
+        session.transmits.push_back(match session.config.transport {
+            Transport::Polling => {
+                session.get_in_flight = true;
+                ClientTransmit::Http(Request {
+                    query,
+                    body: None,
+                    content_type: "text/plain;charset=UTF-8",
+                })
+            }
+            Transport::WebSocket => ClientTransmit::OpenWebSocket(query),
+        });
+        session
+    }
+
+    /// The handshake, once it arrived.
+    pub fn handshake(&self) -> Option<&Handshake> {
+        self.handshake.as_ref()
+    }
+
+    /// The Engine.IO revision.
+    pub fn version(&self) -> EioVersion {
+        self.config.version
+    }
+
+    /// The transport packets go out on.
+    pub fn transport(&self) -> Transport {
+        self.transport
+    }
+
+    /// Whether the session ended.
+    pub fn is_closed(&self) -> bool {
+        self.state == State::Closed
+    }
+
+    /// Queues a message (sent once the handshake is done).
+    pub fn send(&mut self, message: Outbound) -> Result<(), CloseReason> {
+        self.send_packet_item(Item::Message(message))
+    }
+
+    /// Queues any Engine.IO packet as it is, for tests that need to send
+    /// what a well-behaved client would not.
+    pub fn send_packet(&mut self, packet: Packet) -> Result<(), CloseReason> {
+        self.send_packet_item(Item::Control(packet))
+    }
+
+    fn send_packet_item(&mut self, item: Item) -> Result<(), CloseReason> {
+        if self.state == State::Closed {
+            return Err(CloseReason::TransportClosed);
+        }
+        self.queue.push_back(item);
+        Ok(())
+    }
+
+    /// Sends a close packet after what is queued and ends the session.
+    pub fn close(&mut self, now: Duration) {
+        if self.state != State::Open {
+            self.shut(CloseReason::Closed);
+            return;
+        }
+        self.queue
+            .push_back(Item::Control(Packet::empty(PacketType::Close)));
+        self.closing = true;
+        self.flush(now);
+    }
+
+    /// The answer to a GET (the handshake or a poll).
+    pub fn handle_poll_response(&mut self, now: Duration, status: u16, body: &[u8]) {
+        self.get_in_flight = false;
+        if self.state == State::Closed {
+            return;
+        }
+        if status != 200 {
+            return self.refused(status, body);
+        }
+        match Payload::decode(self.config.version, body) {
+            Ok(payload) => {
+                for packet in payload.packets {
+                    self.handle_packet(now, packet);
+                }
+            }
+            Err(e) => self.shut(CloseReason::ParseError(e.to_string())),
+        }
+    }
+
+    /// The answer to a POST.
+    pub fn handle_post_response(&mut self, _now: Duration, status: u16, body: &[u8]) {
+        self.post_in_flight = false;
+        if self.state != State::Closed && status != 200 {
+            self.refused(status, body);
+        }
+    }
+
+    /// The WebSocket asked for with [`ClientTransmit::OpenWebSocket`] is open.
+    pub fn handle_ws_open(&mut self, _now: Duration) {
+        if self.upgrade == Upgrade::Opening {
+            self.upgrade = Upgrade::Probing;
+            self.transmits
+                .push_back(ClientTransmit::Frame(WsFrame::Text(
+                    Packet::ping_probe().encode_text(self.config.version).into(),
+                )));
+        }
+    }
+
+    /// The WebSocket closed, or could not be opened.
+    pub fn handle_ws_closed(&mut self, _now: Duration) {
+        match (self.transport, self.upgrade) {
+            (Transport::Polling, Upgrade::Opening | Upgrade::Probing | Upgrade::Pausing) => {
+                self.upgrade = Upgrade::Done;
+                self.events.push_back(ClientEvent::UpgradeFailed(
+                    "the WebSocket closed".to_owned(),
+                ));
+            }
+            (Transport::WebSocket, _) => self.shut(CloseReason::TransportClosed),
+            _ => {}
+        }
+    }
+
+    /// A frame on the WebSocket.
+    pub fn handle_frame(&mut self, now: Duration, frame: WsFrame) {
+        if self.state == State::Closed {
+            return;
+        }
+        let packet = match decode_frame(self.config.version, &frame) {
+            Ok(p) => p,
+            Err(e) => return self.shut(CloseReason::ParseError(e.to_string())),
+        };
+        if self.transport == Transport::Polling {
+            if self.upgrade == Upgrade::Probing
+                && packet.packet_type == PacketType::Pong
+                && packet.is_probe()
+            {
+                self.upgrade = Upgrade::Pausing;
+            } else {
+                self.upgrade = Upgrade::Done;
+                self.transmits.push_back(ClientTransmit::CloseWebSocket);
+                self.events.push_back(ClientEvent::UpgradeFailed(format!(
+                    "{:?} instead of 3probe",
+                    packet.packet_type
+                )));
+            }
+            return;
+        }
+        self.handle_packet(now, packet);
+    }
+
+    /// When to call [`handle_timeout`](Self::handle_timeout).
+    pub fn poll_timeout(&self) -> Option<Duration> {
+        [self.next_ping, self.deadline].into_iter().flatten().min()
+    }
+
+    /// Runs the timers due at `now`.
+    pub fn handle_timeout(&mut self, now: Duration) {
+        if self.state == State::Closed {
+            return;
+        }
+        if self.deadline.is_some_and(|t| now >= t) {
+            self.deadline = None;
+            let reason = if self.state == State::Handshaking {
+                CloseReason::ConnectTimeout
+            } else {
+                CloseReason::PingTimeout
+            };
+            return self.shut(reason);
+        }
+        if self.next_ping.is_some_and(|t| now >= t) {
+            self.next_ping = None;
+            self.queue
+                .push_back(Item::Control(Packet::empty(PacketType::Ping)));
+            self.deadline = Some(now.saturating_add(self.ping_timeout()));
+        }
+    }
+
+    /// What to do next.
+    pub fn poll_transmit(&mut self, now: Duration) -> Option<ClientTransmit> {
+        self.flush(now);
+        self.transmits.pop_front()
+    }
+
+    /// What happened, in order.
+    pub fn poll_event(&mut self) -> Option<ClientEvent> {
+        self.events.pop_front()
+    }
+
+    fn ping_interval(&self) -> Duration {
+        Duration::from_millis(self.handshake.as_ref().map_or(0, |h| h.ping_interval))
+    }
+
+    fn ping_timeout(&self) -> Duration {
+        Duration::from_millis(self.handshake.as_ref().map_or(0, |h| h.ping_timeout))
+    }
+
+    fn query(&self, transport: Transport) -> String {
+        let mut q = format!(
+            "EIO={}&transport={}",
+            self.config.version.query_value(),
+            transport.query_value()
+        );
+        if let Some(h) = &self.handshake {
+            q.push_str("&sid=");
+            q.push_str(&h.sid);
+        }
+        if self.config.version == EioVersion::V3 && self.config.b64 {
+            q.push_str("&b64=1");
+        }
+        q
+    }
+
+    /// Moves what can go now into transmits: the `5` of a paused upgrade,
+    /// queued packets (one POST at a time, or frames), and a new poll.
+    fn flush(&mut self, _now: Duration) {
+        if self.state != State::Open {
+            return;
+        }
+        if self.upgrade == Upgrade::Pausing && !self.get_in_flight && !self.post_in_flight {
+            self.upgrade = Upgrade::Done;
+            self.transport = Transport::WebSocket;
+            self.transmits
+                .push_back(ClientTransmit::Frame(WsFrame::Text(
+                    Packet::empty(PacketType::Upgrade)
+                        .encode_text(self.config.version)
+                        .into(),
+                )));
+            self.events.push_back(ClientEvent::Upgraded);
+        }
+        let upgrading = matches!(self.upgrade, Upgrade::Probing | Upgrade::Pausing);
+        match self.transport {
+            Transport::WebSocket => {
+                while let Some(item) = self.queue.pop_front() {
+                    self.transmits
+                        .push_back(ClientTransmit::Frame(item.frame(self.config.version)));
+                }
+            }
+            Transport::Polling => {
+                if !self.post_in_flight
+                    && !self.queue.is_empty()
+                    && self.upgrade != Upgrade::Pausing
+                {
+                    let max = self
+                        .handshake
+                        .as_ref()
+                        .and_then(|h| h.max_payload)
+                        .map_or(self.config.max_payload, |m| m as usize);
+                    let (body, binary) =
+                        drain_payload(self.config.version, &mut self.queue, max, self.config.b64)
+                            .payload;
+                    self.post_in_flight = true;
+                    self.transmits.push_back(ClientTransmit::Http(Request {
+                        query: self.query(Transport::Polling),
+                        body: Some(body),
+                        content_type: if binary {
+                            "application/octet-stream"
+                        } else {
+                            "text/plain;charset=UTF-8"
+                        },
+                    }));
+                }
+                if !self.get_in_flight && !upgrading && !self.closing {
+                    self.get_in_flight = true;
+                    self.transmits.push_back(ClientTransmit::Http(Request {
+                        query: self.query(Transport::Polling),
+                        body: None,
+                        content_type: "text/plain;charset=UTF-8",
+                    }));
+                }
+            }
+        }
+        if self.closing && self.queue.is_empty() {
+            self.shut(CloseReason::Closed);
+        }
+    }
+
+    fn handle_packet(&mut self, now: Duration, packet: Packet) {
+        if self.state == State::Closed {
+            return;
+        }
+        if self.state == State::Handshaking {
+            let handshake = match (&packet.packet_type, &packet.data) {
+                (PacketType::Open, PacketData::Text(t)) => {
+                    Handshake::decode(self.config.version, t)
+                }
+                _ => return self.shut(CloseReason::UnexpectedPacket("non-open first")),
+            };
+            let handshake = match handshake {
+                Ok(h) => h,
+                Err(e) => return self.shut(CloseReason::ParseError(e.to_string())),
+            };
+            self.state = State::Open;
+            let offers_ws = handshake
+                .upgrades
+                .as_ref()
+                .is_some_and(|u| u.iter().any(|t| t == "websocket"));
+            self.handshake = Some(handshake.clone());
+            match self.config.version {
+                EioVersion::V4 => {
+                    self.deadline = Some(
+                        now.saturating_add(self.ping_interval())
+                            .saturating_add(self.ping_timeout()),
+                    )
+                }
+                EioVersion::V3 => {
+                    self.deadline = None;
+                    self.next_ping = Some(now.saturating_add(self.ping_interval()));
+                }
+            }
+            self.events.push_back(ClientEvent::Opened(handshake));
+            if self.transport == Transport::Polling && self.config.upgrade && offers_ws {
+                self.upgrade = Upgrade::Opening;
+                self.transmits.push_back(ClientTransmit::OpenWebSocket(
+                    self.query(Transport::WebSocket),
+                ));
+            }
+            return;
+        }
+        match (packet.packet_type, self.config.version) {
+            (PacketType::Message, _) => {
+                let data = match packet.data {
+                    PacketData::Text(t) => Data::Text(t),
+                    PacketData::Binary(b) => Data::Binary(b),
+                };
+                self.events.push_back(ClientEvent::Message(data));
+            }
+            (PacketType::Ping, EioVersion::V4) => {
+                self.deadline = Some(
+                    now.saturating_add(self.ping_interval())
+                        .saturating_add(self.ping_timeout()),
+                );
+                self.queue
+                    .push_back(Item::Control(Packet::empty(PacketType::Pong)));
+            }
+            (PacketType::Pong, EioVersion::V3) => {
+                if self.deadline.take().is_some() {
+                    self.next_ping = Some(now.saturating_add(self.ping_interval()));
+                }
+            }
+            (PacketType::Ping, EioVersion::V3) | (PacketType::Pong, EioVersion::V4) => {
+                self.shut(CloseReason::InvalidHeartbeatDirection)
+            }
+            (PacketType::Close, _) => self.shut(CloseReason::PeerClosed),
+            (PacketType::Noop, _) => {}
+            (PacketType::Open, _) => self.shut(CloseReason::UnexpectedPacket("second open")),
+            (PacketType::Upgrade, _) => self.shut(CloseReason::UnexpectedPacket("upgrade")),
+        }
+    }
+
+    fn refused(&mut self, status: u16, body: &[u8]) {
+        let why = match HttpError::from_response(status, body) {
+            Some(e) => format!("HTTP {status}: {e}"),
+            None => format!("HTTP {status}"),
+        };
+        self.shut(CloseReason::Refused(why));
+    }
+
+    fn shut(&mut self, reason: CloseReason) {
+        if self.state == State::Closed {
+            return;
+        }
+        self.state = State::Closed;
+        self.queue.clear();
+        self.next_ping = None;
+        self.deadline = None;
+        if self.transport == Transport::WebSocket
+            || matches!(self.upgrade, Upgrade::Probing | Upgrade::Pausing)
+        {
+            self.transmits.push_back(ClientTransmit::CloseWebSocket);
+        }
+        self.events.push_back(ClientEvent::Closed(reason));
+    }
+}
