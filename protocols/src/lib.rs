@@ -17,9 +17,12 @@ pub mod socketio;
 pub mod sockets;
 
 pub mod fuzzing;
+pub mod rules;
+pub mod timestamp;
 
 mod dialect;
 pub use dialect::{
-    json_frames, line_frames, validate_stream, Dialect, Frame, Protocol, Rule, UnknownProtocol,
-    Violation,
+    json_frames, line_frames, validate_stream, Dialect, Frame, Kind, Protocol, Rule, UnknownKind,
+    UnknownProtocol, Violation,
 };
+pub use rules::{CommonError, EncodeError, RuleInfo};
