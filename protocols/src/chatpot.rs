@@ -438,6 +438,9 @@ impl Rule for Error {
     }
 }
 
+/// Where the field rules come from: the section of the event the payload belongs to.
+const SPEC_FIELDS: &str = "000_407d4ff0bcbdf81c.txt (the event's section)";
+
 /// Every rule a Chatpot message can break.
 pub const RULES: &[RuleInfo] = &[
     rules::common(ids::INVALID_UTF8, SPEC_PACKET),
@@ -451,9 +454,9 @@ pub const RULES: &[RuleInfo] = &[
         "the event is the document's typo `messasge`; servers emit `message`",
     ),
     rules::common(ids::WRONG_ARGUMENT_COUNT, DOC_EVENTS),
-    rules::common(ids::MISSING_FIELD, DOC_EVENTS),
-    rules::common(ids::WRONG_TYPE, DOC_EVENTS),
-    rules::common(ids::OUT_OF_RANGE, DOC_EVENTS),
+    rules::common(ids::MISSING_FIELD, SPEC_FIELDS),
+    rules::common(ids::WRONG_TYPE, SPEC_FIELDS),
+    rules::common(ids::OUT_OF_RANGE, SPEC_FIELDS),
     rules::common(ids::EMPTY_VALUE, SPEC_POSTINIT),
     RuleInfo::new(
         "unknown-message-type",
