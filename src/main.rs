@@ -40,15 +40,17 @@ enum Command {
     ///
     /// Each FILE holds one message or a stream of them (JSON values one after
     /// another; lines of packets for the `socketio` transport). Every
-    /// violation is printed with its field, rule and spec section. Exit code
-    /// 0: all valid; 1: a violation; 2: bad usage or an unreadable file.
+    /// violation is printed with its field, rule and spec section (`chatspec
+    /// rules` lists them all). Exit code 0: all valid; 1: a violation; 2: bad
+    /// usage (an unknown protocol or kind) or an unreadable file.
     Validate {
         /// The protocol: socketio, chatpot, sockets, socketcluster, circles or assa.
         #[arg(long, short)]
         protocol: Protocol,
         /// The message kind, when the bytes alone do not say it (an event
-        /// payload without its event name, an Engine.IO version): see
-        /// `fixtures/<protocol>/README.md` for each protocol's kinds.
+        /// payload without its event name, an Engine.IO version). A kind the
+        /// protocol does not take is a usage error that lists the ones it does;
+        /// `fixtures/<protocol>/README.md` explains each.
         #[arg(long, short)]
         kind: Option<String>,
         /// Print one JSON object per message instead of text.
@@ -57,6 +59,19 @@ enum Command {
         /// Files to check; `-` reads standard input.
         #[arg(required = true)]
         files: Vec<PathBuf>,
+    },
+    /// List every validation rule: id, spec section, what it says.
+    ///
+    /// These are the ids `validate` reports and expectation files name. A rule
+    /// several protocols share (e.g. `missing-field`) has the same id and
+    /// meaning in each.
+    Rules {
+        /// Only this protocol's rules (repeatable).
+        #[arg(long = "protocol", short = 'p', value_name = "P")]
+        protocols: Vec<Protocol>,
+        /// Print one JSON object per rule instead of the table.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -154,6 +169,7 @@ fn main() -> ExitCode {
             json,
             files,
         } => validate(protocol, kind.as_deref(), json, &files),
+        Command::Rules { protocols, json } => rules(&protocols, json),
         Command::Cases(args) => cases(&args),
         Command::Run(args) => block_on(run(args)),
         Command::Serve(args) => {
@@ -335,7 +351,59 @@ fn read_input(path: &PathBuf) -> std::io::Result<Vec<u8>> {
     }
 }
 
+fn rules(protocols: &[Protocol], json: bool) -> ExitCode {
+    let selected: Vec<Protocol> = if protocols.is_empty() {
+        Protocol::ALL.to_vec()
+    } else {
+        protocols.to_vec()
+    };
+    let rows: Vec<(Protocol, &protocols::RuleInfo)> = selected
+        .iter()
+        .flat_map(|p| p.rules().iter().map(move |r| (*p, r)))
+        .collect();
+    if json {
+        for (protocol, rule) in &rows {
+            let line = serde_json::json!({
+                "protocol": protocol.id(),
+                "rule": rule.id,
+                "spec": rule.spec,
+                "description": rule.description,
+            });
+            println!("{line}");
+        }
+        return ExitCode::SUCCESS;
+    }
+    let width =
+        |f: fn(&(Protocol, &protocols::RuleInfo)) -> usize| rows.iter().map(f).max().unwrap_or(0);
+    let (pw, iw, sw) = (
+        width(|(p, _)| p.id().len()),
+        width(|(_, r)| r.id.len()),
+        width(|(_, r)| r.spec.chars().count()),
+    );
+    for (protocol, rule) in &rows {
+        let pad = sw - rule.spec.chars().count();
+        println!(
+            "{:pw$}  {:iw$}  {}{:pad$}  {}",
+            protocol.id(),
+            rule.id,
+            rule.spec,
+            "",
+            rule.description
+        );
+    }
+    ExitCode::SUCCESS
+}
+
 fn validate(protocol: Protocol, kind: Option<&str>, json: bool, files: &[PathBuf]) -> ExitCode {
+    if let Some(kind) = kind {
+        if let Err(e) = protocol.check_kind(kind) {
+            eprintln!(
+                "chatspec: {e} for {protocol}; its kinds are: {}",
+                protocol.kinds().join(", ")
+            );
+            return ExitCode::from(2);
+        }
+    }
     let mut invalid = false;
     for path in files {
         let input = match read_input(path) {

@@ -109,6 +109,80 @@ fn validate_usage_errors_exit_2_with_a_message() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read no/such/file.json"));
 }
 
+#[test]
+fn validate_refuses_an_unknown_kind_as_a_usage_error_listing_the_kinds() {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/assa/valid/s4.2-join-room-request.json");
+    let out = chatspec(&[
+        "validate",
+        "-p",
+        "assa",
+        "--kind",
+        "sideways",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr
+            .contains("unknown kind `sideways` for assa; its kinds are: client, server, envelope"),
+        "{stderr}"
+    );
+    assert!(stdout(&out).is_empty(), "no violation is printed");
+
+    let out = chatspec(&[
+        "validate",
+        "-p",
+        "assa",
+        "--kind",
+        "client",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+}
+
+#[test]
+fn rules_lists_every_rule_with_its_section_and_description() {
+    let out = chatspec(&["rules", "--protocol", "assa"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = stdout(&out);
+    let line = text
+        .lines()
+        .find(|l| l.split_whitespace().nth(1) == Some("message-too-long"))
+        .unwrap_or_else(|| panic!("no message-too-long in:\n{text}"));
+    assert!(
+        line.starts_with("assa ")
+            && line.contains("004_636ae579ed5d2364.txt §10.1")
+            && line.contains("5,000 characters"),
+        "{line}"
+    );
+    assert!(text.lines().all(|l| l.starts_with("assa ")), "{text}");
+
+    let out = chatspec(&["rules", "--json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let rows: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    for protocol in [
+        "socketio",
+        "chatpot",
+        "sockets",
+        "socketcluster",
+        "circles",
+        "assa",
+    ] {
+        assert!(
+            rows.iter()
+                .any(|r| r["protocol"] == protocol && r["rule"] == "missing-field"),
+            "{protocol} lists missing-field"
+        );
+    }
+    assert!(rows
+        .iter()
+        .all(|r| r["spec"].as_str().is_some_and(|s| !s.is_empty())));
+}
+
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("chatspec-cli-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);

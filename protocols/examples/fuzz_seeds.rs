@@ -6,7 +6,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use protocols::fuzzing;
+use protocols::{assa, chatpot, circles, fuzzing, socketcluster, socketio, sockets};
 
 /// Fixtures larger than this are left out (the targets run with a small -max_len).
 const MAX_SEED: usize = 16 * 1024;
@@ -14,17 +14,21 @@ const MAX_SEED: usize = 16 * 1024;
 fn main() -> std::io::Result<()> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let seeds = root.join("fuzz/seeds");
-    let targets: [(&str, &[Option<&str>]); 6] = [
-        ("socketio", fuzzing::SOCKETIO_KINDS),
-        ("chatpot", fuzzing::CHATPOT_KINDS),
-        ("sockets", fuzzing::SOCKETS_KINDS),
-        ("socketcluster", fuzzing::SOCKETCLUSTER_KINDS),
-        ("circles", fuzzing::CIRCLES_KINDS),
-        ("assa", fuzzing::ASSA_KINDS),
+    type KindByte = fn(Option<&str>) -> u8;
+    let targets: [(&str, KindByte); 6] = [
+        ("socketio", fuzzing::kind_byte::<socketio::Transport>),
+        ("chatpot", fuzzing::kind_byte::<chatpot::Chatpot>),
+        ("sockets", fuzzing::kind_byte::<sockets::Sockets>),
+        (
+            "socketcluster",
+            fuzzing::kind_byte::<socketcluster::SocketCluster>,
+        ),
+        ("circles", fuzzing::kind_byte::<circles::Circles>),
+        ("assa", fuzzing::kind_byte::<assa::Assa>),
     ];
     let mut assa_stream = Vec::new();
     let mut sio_frames = Vec::new();
-    for (target, kinds) in targets {
+    for (target, kind_byte) in targets {
         let dir = seeds.join(target);
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir)?;
@@ -37,8 +41,7 @@ fn main() -> std::io::Result<()> {
                 }
                 let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
                 let kind = stem.split_once('@').map(|(_, k)| k);
-                let index = kinds.iter().position(|k| *k == kind).unwrap_or(0);
-                let mut seed = vec![u8::try_from(index).unwrap()];
+                let mut seed = vec![kind_byte(kind)];
                 seed.extend_from_slice(&bytes);
                 fs::write(
                     dir.join(format!(

@@ -41,10 +41,14 @@
 //! Violation fields are dotted paths inside the payload (`from.nick.ko`), the same in both
 //! input forms; `""` names the whole message.
 
+use std::fmt;
+use std::str::FromStr;
+
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::{Dialect, Protocol, Rule, Violation};
+use crate::rules::{self, ids, CommonError, EncodeError, Need, RuleInfo, Walker};
+use crate::{Dialect, Protocol, Rule, UnknownKind, Violation};
 
 const SPEC_STATUS: &str = "000_407d4ff0bcbdf81c.txt §SocketIO 노드 연결";
 const SPEC_SERVER_ERROR: &str = "000_407d4ff0bcbdf81c.txt §SIGNAL: server_error";
@@ -131,7 +135,7 @@ impl Event {
     }
 
     /// The payload as JSON.
-    pub fn payload(&self) -> Value {
+    pub fn payload(&self) -> Result<Value, EncodeError> {
         let v = match self {
             Event::Status(p) => serde_json::to_value(p),
             Event::ServerError(p) => serde_json::to_value(p),
@@ -140,7 +144,7 @@ impl Event {
             Event::HealthReq(p) | Event::HealthRes(p) => serde_json::to_value(p),
             Event::Message(p) => serde_json::to_value(p),
         };
-        v.unwrap_or(Value::Null)
+        Ok(v?)
     }
 }
 
@@ -344,12 +348,10 @@ pub struct Reception {
 /// Why a Chatpot message is refused. Fields are dotted paths inside the payload.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Error {
-    /// The bytes are not UTF-8.
-    #[error("input is not valid UTF-8")]
-    InvalidUtf8,
-    /// The bytes are not one JSON value.
-    #[error("input is not JSON: {0}")]
-    InvalidJson(String),
+    /// A rule every codec shares: UTF-8, JSON, a missing field, a wrong type, an
+    /// out-of-range number, an empty value.
+    #[error(transparent)]
+    Common(#[from] CommonError),
     /// Without a kind the input must be an event argument array whose first element is the name.
     #[error("expected a Socket.IO event argument array [\"name\", ...]")]
     NotAnEventArray,
@@ -370,42 +372,6 @@ pub enum Error {
         /// How many arguments came.
         found: usize,
         /// The section the event is documented in.
-        spec: &'static str,
-    },
-    /// A required field is absent.
-    #[error("missing field `{field}`")]
-    MissingField {
-        /// Dotted path.
-        field: String,
-        /// The section that names the field.
-        spec: &'static str,
-    },
-    /// A value has the wrong JSON type.
-    #[error("`{field}` must be {expected}")]
-    WrongType {
-        /// Dotted path (`""` for the payload itself).
-        field: String,
-        /// What it must be.
-        expected: &'static str,
-        /// The section that shows the field.
-        spec: &'static str,
-    },
-    /// A number is outside its range (negative time or count, port above 65535).
-    #[error("`{field}` is out of range: {found}")]
-    OutOfRange {
-        /// Dotted path.
-        field: String,
-        /// The number as it came.
-        found: String,
-        /// The section that shows the field.
-        spec: &'static str,
-    },
-    /// A string that must carry something is empty.
-    #[error("`{field}` is empty")]
-    EmptyValue {
-        /// Dotted path.
-        field: String,
-        /// The section that names the field.
         spec: &'static str,
     },
     /// `type` is not `TEXT`, `IMAGE` or `NOTIFICATION`.
@@ -433,11 +399,8 @@ impl Error {
     /// The dotted path of the field the error is about (`""` for the whole message).
     pub fn field(&self) -> &str {
         match self {
-            Error::MissingField { field, .. }
-            | Error::WrongType { field, .. }
-            | Error::OutOfRange { field, .. }
-            | Error::EmptyValue { field, .. }
-            | Error::WrongValue { field, .. } => field,
+            Error::Common(e) => e.field(),
+            Error::WrongValue { field, .. } => field,
             Error::UnknownMessageType(_) => "type",
             Error::UnknownReceptionType(_) => "to.type",
             Error::UnknownErrorCode(_) => "code",
@@ -449,17 +412,12 @@ impl Error {
 impl Rule for Error {
     fn rule(&self) -> &'static str {
         match self {
-            Error::InvalidUtf8 => "invalid-utf8",
-            Error::InvalidJson(_) => "invalid-json",
-            Error::NotAnEventArray => "not-an-event-array",
-            Error::UnknownKind(_) => "unknown-kind",
-            Error::UnknownEvent(_) => "unknown-event",
+            Error::Common(e) => e.rule(),
+            Error::NotAnEventArray => ids::NOT_AN_EVENT_ARRAY,
+            Error::UnknownKind(_) => ids::UNKNOWN_KIND,
+            Error::UnknownEvent(_) => ids::UNKNOWN_EVENT,
             Error::MisspelledEvent(_) => "misspelled-event",
-            Error::WrongArgumentCount { .. } => "wrong-argument-count",
-            Error::MissingField { .. } => "missing-field",
-            Error::WrongType { .. } => "wrong-type",
-            Error::OutOfRange { .. } => "out-of-range",
-            Error::EmptyValue { .. } => "empty-value",
+            Error::WrongArgumentCount { .. } => ids::WRONG_ARGUMENT_COUNT,
             Error::UnknownMessageType(_) => "unknown-message-type",
             Error::UnknownReceptionType(_) => "unknown-reception-type",
             Error::UnknownErrorCode(_) => "unknown-error-code",
@@ -469,53 +427,103 @@ impl Rule for Error {
 
     fn spec(&self) -> &'static str {
         match self {
-            Error::InvalidUtf8 | Error::InvalidJson(_) | Error::NotAnEventArray => SPEC_PACKET,
+            Error::Common(e) => e.spec(),
+            Error::NotAnEventArray => SPEC_PACKET,
             Error::UnknownKind(_) | Error::UnknownEvent(_) => DOC_EVENTS,
             Error::MisspelledEvent(_) => SPEC_DEPLOYED,
-            Error::WrongArgumentCount { spec, .. }
-            | Error::MissingField { spec, .. }
-            | Error::WrongType { spec, .. }
-            | Error::OutOfRange { spec, .. }
-            | Error::EmptyValue { spec, .. }
-            | Error::WrongValue { spec, .. } => spec,
+            Error::WrongArgumentCount { spec, .. } | Error::WrongValue { spec, .. } => spec,
             Error::UnknownMessageType(_) | Error::UnknownReceptionType(_) => SPEC_MESSAGE,
             Error::UnknownErrorCode(_) => SPEC_SERVER_ERROR,
         }
     }
 }
 
+/// Where the field rules come from: the section of the event the payload belongs to.
+const SPEC_FIELDS: &str = "000_407d4ff0bcbdf81c.txt (the event's section)";
+
+/// Every rule a Chatpot message can break.
+pub const RULES: &[RuleInfo] = &[
+    rules::common(ids::INVALID_UTF8, SPEC_PACKET),
+    rules::common(ids::INVALID_JSON, SPEC_PACKET),
+    rules::common(ids::NOT_AN_EVENT_ARRAY, SPEC_PACKET),
+    rules::common(ids::UNKNOWN_KIND, DOC_EVENTS),
+    rules::common(ids::UNKNOWN_EVENT, DOC_EVENTS),
+    RuleInfo::new(
+        "misspelled-event",
+        SPEC_DEPLOYED,
+        "the event is the document's typo `messasge`; servers emit `message`",
+    ),
+    rules::common(ids::WRONG_ARGUMENT_COUNT, DOC_EVENTS),
+    rules::common(ids::MISSING_FIELD, SPEC_FIELDS),
+    rules::common(ids::WRONG_TYPE, SPEC_FIELDS),
+    rules::common(ids::OUT_OF_RANGE, SPEC_FIELDS),
+    rules::common(ids::EMPTY_VALUE, SPEC_POSTINIT),
+    RuleInfo::new(
+        "unknown-message-type",
+        SPEC_MESSAGE,
+        "`type` is not TEXT, IMAGE or NOTIFICATION",
+    ),
+    RuleInfo::new(
+        "unknown-reception-type",
+        SPEC_MESSAGE,
+        "`to.type` is not ROOM",
+    ),
+    RuleInfo::new(
+        "unknown-error-code",
+        SPEC_SERVER_ERROR,
+        "`server_error.code` is not a known code",
+    ),
+    RuleInfo::new(
+        "wrong-value",
+        SPEC_POSTINIT,
+        "a fixed value differs (`success` of postinit_res / init_res / server_error)",
+    ),
+];
+
 /// The document as a whole (its title heading): its sections are the list of events.
 const DOC_EVENTS: &str = "000_407d4ff0bcbdf81c.txt §SocketIO 통신 프로토콜 설명";
 
-/// The events (and the one non-event kind) this module knows.
+/// The events (and the one non-event kind, `status`) this module knows: the `kind` of
+/// a bare payload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
+pub enum Kind {
+    /// `GET /status` body.
     Status,
+    /// `server_error`.
     ServerError,
+    /// `postinit_req`.
     PostinitReq,
+    /// `postinit_res`.
     PostinitRes,
+    /// `init_res`.
     InitRes,
+    /// `health_req`.
     HealthReq,
+    /// `health_res`.
     HealthRes,
+    /// `message`.
     Message,
 }
 
 impl Kind {
+    /// Every kind.
+    pub const ALL: [Kind; 8] = [
+        Kind::Status,
+        Kind::ServerError,
+        Kind::PostinitReq,
+        Kind::PostinitRes,
+        Kind::InitRes,
+        Kind::HealthReq,
+        Kind::HealthRes,
+        Kind::Message,
+    ];
+
     fn parse(name: &str) -> Option<Kind> {
-        Some(match name {
-            "status" => Kind::Status,
-            "server_error" => Kind::ServerError,
-            "postinit_req" => Kind::PostinitReq,
-            "postinit_res" => Kind::PostinitRes,
-            "init_res" => Kind::InitRes,
-            "health_req" => Kind::HealthReq,
-            "health_res" => Kind::HealthRes,
-            "message" => Kind::Message,
-            _ => return None,
-        })
+        Kind::ALL.into_iter().find(|k| k.name() == name)
     }
 
-    fn name(self) -> &'static str {
+    /// The event name (`status` for the HTTP body).
+    pub fn name(self) -> &'static str {
         match self {
             Kind::Status => "status",
             Kind::ServerError => "server_error",
@@ -539,19 +547,31 @@ impl Kind {
     }
 }
 
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Kind {
+    type Err = UnknownKind;
+    fn from_str(s: &str) -> Result<Self, UnknownKind> {
+        Kind::parse(s).ok_or_else(|| UnknownKind::new(s))
+    }
+}
+
 fn is_misspelled(name: &str) -> bool {
     name == "messasge"
 }
 
 /// Reads the input down to (form, kind, payload), or the one error that stops reading.
 fn frame(kind: Option<&str>, input: &[u8]) -> Result<(Form, Kind, Value), Error> {
-    let text = std::str::from_utf8(input).map_err(|_| Error::InvalidUtf8)?;
     let named = match kind {
         Some(k) if is_misspelled(k) => return Err(Error::MisspelledEvent(k.to_owned())),
         Some(k) => Some(Kind::parse(k).ok_or_else(|| Error::UnknownKind(k.to_owned()))?),
         None => None,
     };
-    let value: Value = serde_json::from_str(text).map_err(|e| Error::InvalidJson(e.to_string()))?;
+    let value = rules::parse_json(input, SPEC_PACKET)?;
     if let Some(kind) = named {
         return Ok((Form::Bare, kind, value));
     }
@@ -580,207 +600,123 @@ fn frame(kind: Option<&str>, input: &[u8]) -> Result<(Form, Kind, Value), Error>
     Ok((Form::Args, kind, payload))
 }
 
-/// Collects every violation of one payload.
-struct Check {
-    spec: &'static str,
-    errors: Vec<Error>,
-}
+type Check = Walker<Error>;
 
-fn join(prefix: &str, key: &str) -> String {
-    if prefix.is_empty() {
-        key.to_owned()
-    } else {
-        format!("{prefix}.{key}")
-    }
-}
-
-impl Check {
-    fn wrong_type(&mut self, field: String, expected: &'static str) {
-        self.errors.push(Error::WrongType {
-            field,
-            expected,
-            spec: self.spec,
-        });
-    }
-
-    fn object<'a>(&mut self, value: &'a Value, field: &str) -> Option<&'a Map<String, Value>> {
+/// A field fixed to `want`: another boolean is `wrong-value`.
+fn fixed_bool(ck: &mut Check, map: &Map<String, Value>, key: &str, want: bool, required: bool) {
+    ck.with(map, "", key, required, |ck, value, field| {
         match value {
-            Value::Object(map) => Some(map),
-            _ => {
-                self.wrong_type(field.to_owned(), "an object");
-                None
-            }
-        }
-    }
-
-    fn field<'a>(&mut self, map: &'a Map<String, Value>, at: &str, key: &str) -> Option<&'a Value> {
-        let value = map.get(key);
-        if value.is_none() {
-            self.errors.push(Error::MissingField {
-                field: join(at, key),
-                spec: self.spec,
-            });
-        }
-        value
-    }
-
-    fn string<'a>(&mut self, map: &'a Map<String, Value>, at: &str, key: &str) -> Option<&'a str> {
-        match self.field(map, at, key)? {
-            Value::String(s) => Some(s),
-            _ => {
-                self.wrong_type(join(at, key), "a string");
-                None
-            }
-        }
-    }
-
-    fn nonempty(&mut self, map: &Map<String, Value>, at: &str, key: &str) {
-        if self.string(map, at, key).is_some_and(str::is_empty) {
-            self.errors.push(Error::EmptyValue {
-                field: join(at, key),
-                spec: self.spec,
-            });
-        }
-    }
-
-    fn unsigned(&mut self, map: &Map<String, Value>, at: &str, key: &str, max: u64) {
-        let Some(value) = self.field(map, at, key) else {
-            return;
-        };
-        let field = join(at, key);
-        match value {
-            Value::Number(n) if n.is_u64() => {
-                if n.as_u64().is_some_and(|n| n > max) {
-                    self.errors.push(Error::OutOfRange {
+            Value::Bool(b) if *b == want => {}
+            Value::Bool(_) => {
+                let spec = ck.spec;
+                ck.push(
+                    field.clone(),
+                    Error::WrongValue {
                         field,
-                        found: n.to_string(),
-                        spec: self.spec,
-                    });
-                }
+                        expected: if want { "true" } else { "false" },
+                        spec,
+                    },
+                );
             }
-            Value::Number(n) if n.is_i64() => self.errors.push(Error::OutOfRange {
-                field,
-                found: n.to_string(),
-                spec: self.spec,
-            }),
-            _ => self.wrong_type(field, "a non-negative integer"),
+            _ => ck.wrong_type(field, "a boolean"),
         }
-    }
-
-    fn fixed_bool(&mut self, map: &Map<String, Value>, key: &str, want: bool, required: bool) {
-        let value = if required {
-            self.field(map, "", key)
-        } else {
-            map.get(key)
-        };
-        match value {
-            None => {}
-            Some(Value::Bool(b)) if *b == want => {}
-            Some(Value::Bool(_)) => self.errors.push(Error::WrongValue {
-                field: key.to_owned(),
-                expected: if want { "true" } else { "false" },
-                spec: self.spec,
-            }),
-            Some(_) => self.wrong_type(key.to_owned(), "a boolean"),
-        }
-    }
+        Some(())
+    });
 }
 
-fn check_payload(kind: Kind, payload: &Value) -> Vec<Error> {
-    let mut ck = Check {
-        spec: kind.spec(),
-        errors: Vec::new(),
-    };
+/// A non-negative integer at most `max`.
+fn unsigned(ck: &mut Check, map: &Map<String, Value>, key: &str, max: u64) {
+    ck.unsigned(map, "", key, Need::Required, max, "a non-negative integer");
+}
+
+fn check_payload(kind: Kind, payload: &Value) -> Vec<(String, Error)> {
+    let mut ck = Check::new(kind.spec());
     let Some(map) = ck.object(payload, "") else {
-        return ck.errors;
+        return ck.into_found();
     };
     match kind {
         Kind::Status => {
-            ck.string(map, "", "host");
-            ck.unsigned(map, "", "port", u64::from(u16::MAX));
-            ck.unsigned(map, "", "num_connection", u64::MAX);
+            ck.string(map, "", "host", true);
+            unsigned(&mut ck, map, "port", u64::from(u16::MAX));
+            unsigned(&mut ck, map, "num_connection", u64::MAX);
         }
         Kind::ServerError => {
-            if let Some(code) = ck.string(map, "", "code") {
+            if let Some(code) = ck.string(map, "", "code", true) {
                 if !ErrorCode::ALL.iter().any(|c| c.as_str() == code) {
-                    ck.errors.push(Error::UnknownErrorCode(code.to_owned()));
+                    ck.push("code", Error::UnknownErrorCode(code.to_owned()));
                 }
             }
-            ck.string(map, "", "message");
+            ck.string(map, "", "message", true);
             ck.spec = SPEC_DEPLOYED;
-            ck.fixed_bool(map, "success", false, false);
+            fixed_bool(&mut ck, map, "success", false, false);
         }
-        Kind::PostinitReq => ck.nonempty(map, "", "token"),
-        Kind::PostinitRes | Kind::InitRes => ck.fixed_bool(map, "success", true, true),
+        Kind::PostinitReq => {
+            ck.nonempty(map, "", "token", true);
+        }
+        Kind::PostinitRes | Kind::InitRes => fixed_bool(&mut ck, map, "success", true, true),
         Kind::HealthReq | Kind::HealthRes => {}
         Kind::Message => check_message(&mut ck, map),
     }
-    ck.errors
+    ck.into_found()
 }
 
 fn check_message(ck: &mut Check, map: &Map<String, Value>) {
-    ck.string(map, "", "message_id");
-    let kind = match ck.string(map, "", "type") {
+    ck.string(map, "", "message_id", true);
+    let kind = match ck.string(map, "", "type", true) {
         Some(t) => match MessageType::ALL.iter().find(|k| k.as_str() == t) {
             Some(k) => Some(*k),
             None => {
-                ck.errors.push(Error::UnknownMessageType(t.to_owned()));
+                ck.push("type", Error::UnknownMessageType(t.to_owned()));
                 None
             }
         },
         None => None,
     };
-    match ck.field(map, "", "from") {
+    match ck.get(map, "", "from", Need::Required) {
         Some(Value::Null) if kind == Some(MessageType::Notification) => {}
         Some(Value::Null) if kind.is_none() => {}
         Some(Value::Null) => ck.wrong_type("from".into(), "an object (null only for NOTIFICATION)"),
         Some(from) => {
             if let Some(from) = ck.object(from, "from") {
-                ck.string(from, "from", "token");
-                if let Some(nick) = ck.field(from, "from", "nick") {
-                    if let Some(nick) = ck.object(nick, "from.nick") {
-                        for lang in ["en", "ko", "ja"] {
-                            ck.string(nick, "from.nick", lang);
-                        }
+                ck.string(from, "from", "token", true);
+                if let Some(nick) = ck.object_field(from, "from", "nick", true) {
+                    for lang in ["en", "ko", "ja"] {
+                        ck.string(nick, "from.nick", lang, true);
                     }
                 }
-                if let Some(avatar) = ck.field(from, "from", "avatar") {
-                    if let Some(avatar) = ck.object(avatar, "from.avatar") {
-                        ck.string(avatar, "from.avatar", "profile_img");
-                        ck.string(avatar, "from.avatar", "profile_thumb");
-                    }
+                if let Some(avatar) = ck.object_field(from, "from", "avatar", true) {
+                    ck.string(avatar, "from.avatar", "profile_img", true);
+                    ck.string(avatar, "from.avatar", "profile_thumb", true);
                 }
                 for key in ["region", "language", "gender"] {
-                    ck.string(from, "from", key);
+                    ck.string(from, "from", key, true);
                 }
             }
         }
         None => {}
     }
-    if let Some(to) = ck.field(map, "", "to") {
-        if let Some(to) = ck.object(to, "to") {
-            if let Some(t) = ck.string(to, "to", "type") {
-                if t != "ROOM" {
-                    ck.errors.push(Error::UnknownReceptionType(t.to_owned()));
-                }
+    if let Some(to) = ck.object_field(map, "", "to", true) {
+        if let Some(t) = ck.string(to, "to", "type", true) {
+            if t != "ROOM" {
+                ck.push("to.type", Error::UnknownReceptionType(t.to_owned()));
             }
-            ck.string(to, "to", "token");
         }
+        ck.string(to, "to", "token", true);
     }
-    if let Some(content) = ck.field(map, "", "content") {
+    if let Some(content) = ck.get(map, "", "content", Need::Required) {
         match (kind, content) {
             (Some(MessageType::Text), Value::String(_)) => {}
             (Some(MessageType::Text), _) => ck.wrong_type("content".into(), "a string for TEXT"),
             (Some(MessageType::Image), Value::Object(image)) => {
-                ck.string(image, "content", "image_url");
-                ck.string(image, "content", "thumb_url");
+                ck.string(image, "content", "image_url", true);
+                ck.string(image, "content", "thumb_url", true);
             }
             (Some(MessageType::Notification), Value::Object(_)) => {}
             (Some(_), _) => ck.wrong_type("content".into(), "an object for IMAGE and NOTIFICATION"),
             (None, _) => {}
         }
     }
-    ck.unsigned(map, "", "sent_time", u64::MAX);
+    unsigned(ck, map, "sent_time", u64::MAX);
 }
 
 fn build(kind: Kind, payload: Value) -> Result<Event, serde_json::Error> {
@@ -796,9 +732,10 @@ fn build(kind: Kind, payload: Value) -> Result<Event, serde_json::Error> {
     })
 }
 
-/// Reads one message: the message, or every error it has (never empty on failure).
-fn read(kind: Option<&str>, input: &[u8]) -> Result<Message, Vec<Error>> {
-    let (form, kind, payload) = frame(kind, input).map_err(|e| vec![e])?;
+/// Reads one message: the message, or every error it has with its field (never empty on failure).
+fn read(kind: Option<&str>, input: &[u8]) -> Result<Message, Vec<(String, Error)>> {
+    let whole = |e: Error| vec![(e.field().to_owned(), e)];
+    let (form, kind, payload) = frame(kind, input).map_err(whole)?;
     let errors = check_payload(kind, &payload);
     if !errors.is_empty() {
         return Err(errors);
@@ -808,31 +745,49 @@ fn read(kind: Option<&str>, input: &[u8]) -> Result<Message, Vec<Error>> {
     build(kind, payload)
         .map(|event| Message { form, event })
         .map_err(|_| {
-            vec![Error::WrongType {
-                field: String::new(),
-                expected: "a payload of the documented shape",
-                spec: kind.spec(),
-            }]
+            whole(
+                CommonError::WrongType {
+                    field: String::new(),
+                    expected: "a payload of the documented shape",
+                    spec: kind.spec(),
+                }
+                .into(),
+            )
         })
 }
 
 impl Dialect for Chatpot {
     const PROTOCOL: Protocol = Protocol::Chatpot;
+    const DOCUMENT: &'static str = "000_407d4ff0bcbdf81c.txt";
+    const ID_FIELDS: &'static [&'static str] = &["message_id", "token"];
+    type Kind = Kind;
     type Message = Message;
     type Error = Error;
 
-    fn decode(kind: Option<&str>, input: &[u8]) -> Result<Message, Error> {
-        read(kind, input)
-            .map_err(|errors| errors.into_iter().next().unwrap_or(Error::NotAnEventArray))
+    fn kinds() -> &'static [Kind] {
+        &Kind::ALL
     }
 
-    fn encode(message: &Message) -> Vec<u8> {
-        let payload = message.event.payload();
+    fn rules() -> &'static [RuleInfo] {
+        RULES
+    }
+
+    fn decode(kind: Option<&str>, input: &[u8]) -> Result<Message, Error> {
+        read(kind, input).map_err(|errors| {
+            errors
+                .into_iter()
+                .next()
+                .map_or(Error::NotAnEventArray, |(_, e)| e)
+        })
+    }
+
+    fn encode(message: &Message) -> Result<Vec<u8>, EncodeError> {
+        let payload = message.event.payload()?;
         let value = match (message.form, &message.event) {
             (Form::Bare, _) | (_, Event::Status(_)) => payload,
             (Form::Args, event) => Value::Array(vec![Value::from(event.name()), payload]),
         };
-        serde_json::to_vec(&value).unwrap_or_default()
+        Ok(serde_json::to_vec(&value)?)
     }
 
     fn validate(kind: Option<&str>, input: &[u8]) -> Vec<Violation> {
@@ -840,7 +795,7 @@ impl Dialect for Chatpot {
             Ok(_) => Vec::new(),
             Err(errors) => errors
                 .iter()
-                .map(|e| Violation::from_error(e.field(), e))
+                .map(|(field, e)| Violation::from_error(field.clone(), e))
                 .collect(),
         }
     }

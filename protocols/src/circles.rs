@@ -59,10 +59,14 @@
 //! Violation fields are dotted paths inside the payload (`media_list[0]`); `""` names the
 //! whole message.
 
+use std::fmt;
+use std::str::FromStr;
+
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::{Dialect, Protocol, Rule, Violation};
+use crate::rules::{self, ids, CommonError, EncodeError, RuleInfo, Walker};
+use crate::{Dialect, Protocol, Rule, UnknownKind, Violation};
 
 const SPEC_BASICS: &str = "003_415bfb4e4fd8fc5e.txt §Basics";
 const SPEC_LISTENED: &str = "003_415bfb4e4fd8fc5e.txt §Listened Channels";
@@ -202,13 +206,13 @@ impl Event {
     }
 
     /// The payload as JSON; `None` for events without arguments.
-    pub fn payload(&self) -> Option<Value> {
+    pub fn payload(&self) -> Result<Option<Value>, EncodeError> {
         let v = match self {
             Event::Connect
             | Event::Disconnect
             | Event::WebrtcCredentials
             | Event::WebrtcStunInfo
-            | Event::WebrtcTurnInfo => return None,
+            | Event::WebrtcTurnInfo => return Ok(None),
             Event::Authenticate(p) => serde_json::to_value(p),
             Event::JoinConversation(p) | Event::LeaveConversation(p) => serde_json::to_value(p),
             Event::JoinCircle(p) | Event::LeaveCircle(p) => serde_json::to_value(p),
@@ -226,7 +230,7 @@ impl Event {
             Event::WebrtcConfig(p) => serde_json::to_value(p),
             Event::WebrtcForwarded(p) => serde_json::to_value(p),
         };
-        Some(v.unwrap_or(Value::Null))
+        Ok(Some(v?))
     }
 
     fn channel(&self) -> Channel {
@@ -676,12 +680,10 @@ pub struct Forwarded {
 /// Why a Circles message is refused. Fields are dotted paths inside the payload.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Error {
-    /// The bytes are not UTF-8.
-    #[error("input is not valid UTF-8")]
-    InvalidUtf8,
-    /// The bytes are not one JSON value.
-    #[error("input is not JSON: {0}")]
-    InvalidJson(String),
+    /// A rule every codec shares: UTF-8, JSON, a missing field, a wrong type, a bad id, an
+    /// out-of-range port, an empty value, a value outside its set.
+    #[error(transparent)]
+    Common(#[from] CommonError),
     /// Without a channel kind the input must be an argument array whose first element is the name.
     #[error("expected a Socket.IO event argument array [\"name\", ...]")]
     NotAnEventArray,
@@ -706,64 +708,6 @@ pub enum Error {
         /// The section the channel is listed in.
         spec: &'static str,
     },
-    /// A required field is absent.
-    #[error("missing field `{field}`")]
-    MissingField {
-        /// Dotted path.
-        field: String,
-        /// The section that names the field.
-        spec: &'static str,
-    },
-    /// A value has the wrong JSON type.
-    #[error("`{field}` must be {expected}")]
-    WrongType {
-        /// Dotted path (`""` for the payload itself).
-        field: String,
-        /// What it must be.
-        expected: &'static str,
-        /// The section that shows the field.
-        spec: &'static str,
-    },
-    /// An id that is not a non-negative integer (negative, fractional).
-    #[error("`{field}` is not a valid id: {found}")]
-    BadId {
-        /// Dotted path.
-        field: String,
-        /// The value as it came.
-        found: String,
-        /// The section that shows the id.
-        spec: &'static str,
-    },
-    /// A port outside 0–65535.
-    #[error("`{field}` is out of range: {found}")]
-    OutOfRange {
-        /// Dotted path.
-        field: String,
-        /// The value as it came.
-        found: String,
-        /// The section that shows the field.
-        spec: &'static str,
-    },
-    /// A string that must carry something is empty.
-    #[error("`{field}` is empty")]
-    EmptyValue {
-        /// Dotted path.
-        field: String,
-        /// The section that names the field.
-        spec: &'static str,
-    },
-    /// A string field holds a value outside its set (`event`, `type`, `status`).
-    #[error("`{field}` is `{found}`; expected {expected}")]
-    UnknownValue {
-        /// Dotted path.
-        field: String,
-        /// The value as it came.
-        found: String,
-        /// The values allowed.
-        expected: &'static str,
-        /// The section that lists the values.
-        spec: &'static str,
-    },
     /// `webrtc_forward` names no recipient (`email`, `user_id` or `device_id`).
     #[error("webrtc_forward names no recipient: one of email, user_id, device_id is required")]
     MissingRecipient,
@@ -783,14 +727,19 @@ impl Error {
     /// The dotted path of the field the error is about (`""` for the whole message).
     pub fn field(&self) -> &str {
         match self {
-            Error::MissingField { field, .. }
-            | Error::WrongType { field, .. }
-            | Error::BadId { field, .. }
-            | Error::OutOfRange { field, .. }
-            | Error::EmptyValue { field, .. }
-            | Error::UnknownValue { field, .. } => field,
+            Error::Common(e) => e.field(),
             Error::ConflictingFields { first, .. } => first,
             _ => "",
+        }
+    }
+}
+
+impl Error {
+    /// The same error about `prefix` joined with its field (for items of a list).
+    pub fn prefixed(self, prefix: &str) -> Self {
+        match self {
+            Error::Common(e) => Error::Common(e.prefixed(prefix)),
+            other => other,
         }
     }
 }
@@ -798,19 +747,12 @@ impl Error {
 impl Rule for Error {
     fn rule(&self) -> &'static str {
         match self {
-            Error::InvalidUtf8 => "invalid-utf8",
-            Error::InvalidJson(_) => "invalid-json",
-            Error::NotAnEventArray => "not-an-event-array",
-            Error::UnknownKind(_) => "unknown-kind",
-            Error::UnknownEvent(_) => "unknown-event",
+            Error::Common(e) => e.rule(),
+            Error::NotAnEventArray => ids::NOT_AN_EVENT_ARRAY,
+            Error::UnknownKind(_) => ids::UNKNOWN_KIND,
+            Error::UnknownEvent(_) => ids::UNKNOWN_EVENT,
             Error::ReservedEvent(_) => "reserved-event",
-            Error::WrongArgumentCount { .. } => "wrong-argument-count",
-            Error::MissingField { .. } => "missing-field",
-            Error::WrongType { .. } => "wrong-type",
-            Error::BadId { .. } => "bad-id",
-            Error::OutOfRange { .. } => "out-of-range",
-            Error::EmptyValue { .. } => "empty-value",
-            Error::UnknownValue { .. } => "unknown-value",
+            Error::WrongArgumentCount { .. } => ids::WRONG_ARGUMENT_COUNT,
             Error::MissingRecipient => "missing-recipient",
             Error::ConflictingFields { .. } => "conflicting-fields",
         }
@@ -818,22 +760,59 @@ impl Rule for Error {
 
     fn spec(&self) -> &'static str {
         match self {
-            Error::InvalidUtf8 | Error::InvalidJson(_) | Error::NotAnEventArray => SPEC_PACKET,
+            Error::Common(e) => e.spec(),
+            Error::NotAnEventArray => SPEC_PACKET,
             Error::UnknownKind(_) | Error::UnknownEvent(_) | Error::MissingRecipient => {
                 SPEC_LISTENED
             }
             Error::ReservedEvent(_) => SPEC_BASICS,
-            Error::WrongArgumentCount { spec, .. }
-            | Error::MissingField { spec, .. }
-            | Error::WrongType { spec, .. }
-            | Error::BadId { spec, .. }
-            | Error::OutOfRange { spec, .. }
-            | Error::EmptyValue { spec, .. }
-            | Error::UnknownValue { spec, .. }
-            | Error::ConflictingFields { spec, .. } => spec,
+            Error::WrongArgumentCount { spec, .. } | Error::ConflictingFields { spec, .. } => spec,
         }
     }
 }
+
+/// Every rule a Circles message can break.
+pub const RULES: &[RuleInfo] = &[
+    rules::common(ids::INVALID_UTF8, SPEC_PACKET),
+    rules::common(ids::INVALID_JSON, SPEC_PACKET),
+    rules::common(ids::NOT_AN_EVENT_ARRAY, SPEC_PACKET),
+    rules::common(ids::UNKNOWN_KIND, SPEC_LISTENED),
+    rules::common(ids::UNKNOWN_EVENT, SPEC_LISTENED),
+    RuleInfo::new(
+        "reserved-event",
+        SPEC_BASICS,
+        "`connect` / `disconnect` sent as an EVENT: they are the Socket.IO connection itself",
+    ),
+    rules::common(ids::WRONG_ARGUMENT_COUNT, SPEC_LISTENED),
+    rules::common(
+        ids::MISSING_FIELD,
+        "003_415bfb4e4fd8fc5e.txt (the channel's section)",
+    ),
+    rules::common(
+        ids::WRONG_TYPE,
+        "003_415bfb4e4fd8fc5e.txt (the channel's section)",
+    ),
+    rules::common(
+        ids::BAD_ID,
+        "003_415bfb4e4fd8fc5e.txt (the channel's section)",
+    ),
+    rules::common(ids::OUT_OF_RANGE, SPEC_WEBRTC),
+    rules::common(ids::EMPTY_VALUE, SPEC_LISTENED),
+    rules::common(
+        ids::UNKNOWN_VALUE,
+        "003_415bfb4e4fd8fc5e.txt (the channel's section)",
+    ),
+    RuleInfo::new(
+        "missing-recipient",
+        SPEC_LISTENED,
+        "webrtc_forward names no recipient (email, user_id or device_id)",
+    ),
+    RuleInfo::new(
+        "conflicting-fields",
+        SPEC_MESSAGES,
+        "two fields that exclude each other are both present (`status` and `event`)",
+    ),
+];
 
 /// Every channel, per direction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -984,38 +963,82 @@ impl Channel {
     }
 }
 
-/// What the kind says about the input.
+/// What the kind says about the input (see the module docs): an argument array read in
+/// one direction, or the bare payload of one channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Kind(Reading);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Reading {
     Args(Option<Direction>),
     Bare(Channel),
 }
 
-fn reading(kind: Option<&str>) -> Result<Reading, Error> {
-    let Some(kind) = kind else {
-        return Ok(Reading::Args(None));
+impl Kind {
+    /// Every kind: `client`, `server`, then each channel's bare payload.
+    pub const ALL: [Kind; 2 + Channel::CLIENT.len() + Channel::SERVER.len()] = {
+        let mut all = [Kind(Reading::Args(Some(Direction::Client))); 25];
+        all[1] = Kind(Reading::Args(Some(Direction::Server)));
+        let mut i = 0;
+        while i < Channel::CLIENT.len() {
+            all[2 + i] = Kind(Reading::Bare(Channel::CLIENT[i]));
+            i += 1;
+        }
+        let mut j = 0;
+        while j < Channel::SERVER.len() {
+            all[2 + i + j] = Kind(Reading::Bare(Channel::SERVER[j]));
+            j += 1;
+        }
+        all
     };
-    let unknown = || Error::UnknownKind(kind.to_owned());
-    match kind {
-        "client" => return Ok(Reading::Args(Some(Direction::Client))),
-        "server" => return Ok(Reading::Args(Some(Direction::Server))),
-        _ => {}
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Reading::Args(Some(Direction::Client)) => f.write_str("client"),
+            Reading::Args(Some(Direction::Server)) => f.write_str("server"),
+            Reading::Args(None) => Ok(()),
+            Reading::Bare(channel) => f.write_str(channel.kind()),
+        }
     }
-    let (direction, name) = match kind.split_once([':', '.']) {
-        Some(("client", name)) => (Some(Direction::Client), name),
-        Some(("server", name)) => (Some(Direction::Server), name),
-        Some(_) => return Err(unknown()),
-        None => (None, kind),
-    };
-    Channel::lookup(direction, name)
-        .map(Reading::Bare)
-        .ok_or_else(unknown)
+}
+
+impl FromStr for Kind {
+    type Err = UnknownKind;
+    fn from_str(kind: &str) -> Result<Self, UnknownKind> {
+        let unknown = || UnknownKind::new(kind);
+        match kind {
+            "client" => return Ok(Kind(Reading::Args(Some(Direction::Client)))),
+            "server" => return Ok(Kind(Reading::Args(Some(Direction::Server)))),
+            _ => {}
+        }
+        let (direction, name) = match kind.split_once([':', '.']) {
+            Some(("client", name)) => (Some(Direction::Client), name),
+            Some(("server", name)) => (Some(Direction::Server), name),
+            Some(_) => return Err(unknown()),
+            None => (None, kind),
+        };
+        Channel::lookup(direction, name)
+            .map(|c| Kind(Reading::Bare(c)))
+            .ok_or_else(unknown)
+    }
+}
+
+fn reading(kind: Option<&str>) -> Result<Reading, Error> {
+    match kind.map(str::parse::<Kind>) {
+        None => Ok(Reading::Args(None)),
+        Some(Ok(Kind(reading))) => Ok(reading),
+        Some(Err(e)) => Err(Error::UnknownKind(e.kind)),
+    }
 }
 
 /// Reads the input down to (form, channel, payload), or the one error that stops reading.
 fn frame(kind: Option<&str>, input: &[u8]) -> Result<(Form, Channel, Option<Value>), Error> {
-    let text = std::str::from_utf8(input).map_err(|_| Error::InvalidUtf8)?;
+    let text =
+        std::str::from_utf8(input).map_err(|_| CommonError::InvalidUtf8 { spec: SPEC_PACKET })?;
     let parse = |text: &str| -> Result<Value, Error> {
-        serde_json::from_str(text).map_err(|e| Error::InvalidJson(e.to_string()))
+        Ok(rules::parse_json(text.as_bytes(), SPEC_PACKET)?)
     };
     let direction = match reading(kind)? {
         Reading::Bare(channel) if channel.arguments() == 0 => {
@@ -1058,201 +1081,67 @@ fn frame(kind: Option<&str>, input: &[u8]) -> Result<(Form, Channel, Option<Valu
     Ok((Form::Args, channel, payload))
 }
 
-/// Collects every violation of one payload.
-struct Check {
-    spec: &'static str,
-    errors: Vec<Error>,
+type Check = Walker<Error>;
+
+/// What an id that is not a number must be.
+const ID: &str = "an integer id";
+
+/// The array of objects at `key`.
+fn objects(ck: &mut Check, map: &Map<String, Value>, key: &str, required: bool) {
+    ck.with(map, "", key, required, |ck, value, field| {
+        match value {
+            Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    ck.object(item, &rules::index(&field, i));
+                }
+            }
+            _ => ck.wrong_type(field, "an array of objects"),
+        }
+        Some(())
+    });
 }
 
-impl Check {
-    fn wrong_type(&mut self, field: String, expected: &'static str) {
-        self.errors.push(Error::WrongType {
-            field,
-            expected,
-            spec: self.spec,
-        });
-    }
-
-    fn missing(&mut self, field: String) {
-        self.errors.push(Error::MissingField {
-            field,
-            spec: self.spec,
-        });
-    }
-
-    fn object<'a>(&mut self, value: &'a Value, field: &str) -> Option<&'a Map<String, Value>> {
-        match value {
-            Value::Object(map) => Some(map),
-            _ => {
-                self.wrong_type(field.to_owned(), "an object");
-                None
-            }
-        }
-    }
-
-    /// Checks `key` with `f` when present; reports it missing when `required`.
-    fn with<'a, T>(
-        &mut self,
-        map: &'a Map<String, Value>,
-        key: &str,
-        required: bool,
-        f: impl FnOnce(&mut Self, &'a Value, String) -> Option<T>,
-    ) -> Option<T> {
-        match map.get(key) {
-            Some(value) => f(self, value, key.to_owned()),
-            None => {
-                if required {
-                    self.missing(key.to_owned());
-                }
-                None
-            }
-        }
-    }
-
-    fn string<'a>(
-        &mut self,
-        map: &'a Map<String, Value>,
-        key: &str,
-        required: bool,
-    ) -> Option<&'a str> {
-        self.with(map, key, required, |ck, value, field| match value {
-            Value::String(s) => Some(s.as_str()),
-            _ => {
-                ck.wrong_type(field, "a string");
-                None
-            }
-        })
-    }
-
-    fn boolean(&mut self, map: &Map<String, Value>, key: &str, required: bool) -> Option<bool> {
-        self.with(map, key, required, |ck, value, field| match value {
-            Value::Bool(b) => Some(*b),
-            _ => {
-                ck.wrong_type(field, "a boolean");
-                None
-            }
-        })
-    }
-
-    fn id_value(&mut self, value: &Value, field: String) -> Option<u64> {
-        match value {
-            Value::Number(n) => match n.as_u64() {
-                Some(id) => Some(id),
-                None => {
-                    self.errors.push(Error::BadId {
-                        field,
-                        found: n.to_string(),
-                        spec: self.spec,
-                    });
-                    None
-                }
-            },
-            _ => {
-                self.wrong_type(field, "an integer id");
-                None
-            }
-        }
-    }
-
-    fn id(&mut self, map: &Map<String, Value>, key: &str, required: bool) -> Option<u64> {
-        self.with(map, key, required, |ck, value, field| {
-            ck.id_value(value, field)
-        })
-    }
-
-    fn one_of<T: Copy>(
-        &mut self,
-        map: &Map<String, Value>,
-        key: &str,
-        required: bool,
-        values: &[(T, &str)],
-        expected: &'static str,
-    ) -> Option<T> {
-        let found = self.string(map, key, required)?;
-        match values.iter().find(|(_, s)| *s == found) {
-            Some((v, _)) => Some(*v),
-            None => {
-                self.errors.push(Error::UnknownValue {
-                    field: key.to_owned(),
-                    found: found.to_owned(),
-                    expected,
-                    spec: self.spec,
-                });
-                None
-            }
-        }
-    }
-
-    fn objects(&mut self, map: &Map<String, Value>, key: &str, required: bool) {
-        self.with(map, key, required, |ck, value, field| {
-            match value {
-                Value::Array(items) => {
-                    for (i, item) in items.iter().enumerate() {
-                        ck.object(item, &format!("{field}[{i}]"));
-                    }
-                }
-                _ => ck.wrong_type(field, "an array of objects"),
-            }
-            Some(())
-        });
-    }
-
-    fn object_field(&mut self, map: &Map<String, Value>, key: &str, required: bool) {
-        self.with(map, key, required, |ck, value, field| {
-            ck.object(value, &field).map(|_| ())
-        });
-    }
-}
-
-fn check_payload(channel: Channel, payload: Option<&Value>) -> Vec<Error> {
-    let mut ck = Check {
-        spec: channel.spec(),
-        errors: Vec::new(),
-    };
+fn check_payload(channel: Channel, payload: Option<&Value>) -> Vec<(String, Error)> {
+    let mut ck = Check::new(channel.spec());
     let Some(payload) = payload else {
-        return ck.errors;
+        return ck.into_found();
     };
     match channel {
         Channel::Error => {
             if !payload.is_string() {
                 ck.wrong_type(String::new(), "a string");
             }
-            return ck.errors;
+            return ck.into_found();
         }
         Channel::Success => {
             if !payload.is_string() && !payload.is_object() {
                 ck.wrong_type(String::new(), "a string or an object");
             }
-            return ck.errors;
+            return ck.into_found();
         }
         Channel::WebrtcConfig => {
             check_webrtc_config(&mut ck, payload);
-            return ck.errors;
+            return ck.into_found();
         }
         _ => {}
     }
     let Some(map) = ck.object(payload, "") else {
-        return ck.errors;
+        return ck.into_found();
     };
     match channel {
         Channel::Authenticate => {
-            if ck.string(map, "token", true).is_some_and(str::is_empty) {
-                ck.errors.push(Error::EmptyValue {
-                    field: "token".into(),
-                    spec: ck.spec,
-                });
-            }
+            ck.nonempty(map, "", "token", true);
         }
         Channel::JoinConversation | Channel::LeaveConversation => {
-            ck.id(map, "conversation_id", true);
+            ck.id(map, "", "conversation_id", true, ID);
         }
         Channel::JoinCircle | Channel::LeaveCircle => {
-            ck.id(map, "circle_id", true);
+            ck.id(map, "", "circle_id", true, ID);
         }
         Channel::SendMessage => {
-            ck.id(map, "conversation_id", true);
-            ck.string(map, "text_message", false);
-            ck.with(map, "files", false, |ck, value, field| {
+            ck.id(map, "", "conversation_id", true, ID);
+            ck.string(map, "", "text_message", false);
+            ck.with(map, "", "files", false, |ck, value, field| {
                 match value {
                     Value::Array(items) => {
                         for (i, item) in items.iter().enumerate() {
@@ -1267,42 +1156,44 @@ fn check_payload(channel: Channel, payload: Option<&Value>) -> Vec<Error> {
             });
         }
         Channel::Writing => {
-            ck.id(map, "conversation_id", true);
-            ck.boolean(map, "is_writing", true);
+            ck.id(map, "", "conversation_id", true, ID);
+            ck.boolean(map, "", "is_writing", true);
         }
         Channel::WebrtcForward => {
-            ck.string(map, "email", false);
-            ck.id(map, "user_id", false);
-            ck.id(map, "device_id", false);
+            ck.string(map, "", "email", false);
+            ck.id(map, "", "user_id", false, ID);
+            ck.id(map, "", "device_id", false, ID);
             let present = ["email", "user_id", "device_id"]
                 .iter()
                 .any(|k| map.contains_key(*k));
             if !present {
-                ck.errors.push(Error::MissingRecipient);
+                ck.push("", Error::MissingRecipient);
             }
         }
         Channel::CircleInvite => {
-            ck.one_of(map, "event", true, &[((), "invite")], "`invite`");
-            ck.id(map, "circle_id", true);
+            ck.one_of(map, "", "event", true, &[((), "invite")], "`invite`");
+            ck.id(map, "", "circle_id", true, ID);
         }
         Channel::Circle => check_circle(&mut ck, map),
         Channel::Conversation => {
-            ck.id(map, "conversation_id", true);
+            ck.id(map, "", "conversation_id", true, ID);
             let events: Vec<_> = ConversationEvent::ALL
                 .iter()
                 .map(|e| ((), e.as_str()))
                 .collect();
             ck.one_of(
                 map,
+                "",
                 "event",
                 false,
                 &events,
                 "update, invite, promoted, kick, quit or device",
             );
-            ck.string(map, "user", false);
-            ck.string(map, "from", false);
+            ck.string(map, "", "user", false);
+            ck.string(map, "", "from", false);
             ck.one_of(
                 map,
+                "",
                 "type",
                 false,
                 &[((), "add"), ((), "remove")],
@@ -1311,14 +1202,14 @@ fn check_payload(channel: Channel, payload: Option<&Value>) -> Vec<Error> {
         }
         Channel::MessageNotice => check_message_notice(&mut ck, map),
         Channel::WritingNotice => {
-            ck.id(map, "conversation_id", true);
-            let device = ck.boolean(map, "device", true);
-            ck.string(map, "user", device == Some(false));
-            ck.boolean(map, "is_writing", true);
+            ck.id(map, "", "conversation_id", true, ID);
+            let device = ck.boolean(map, "", "device", true);
+            ck.string(map, "", "user", device == Some(false));
+            ck.boolean(map, "", "is_writing", true);
         }
         Channel::Media => {
-            ck.objects(map, "media_list", true);
-            ck.id(map, "message_id", true);
+            objects(&mut ck, map, "media_list", true);
+            ck.id(map, "", "message_id", true, ID);
         }
         Channel::WebrtcForwarded => check_forwarded(&mut ck, map),
         Channel::Connect
@@ -1330,19 +1221,20 @@ fn check_payload(channel: Channel, payload: Option<&Value>) -> Vec<Error> {
         | Channel::Success
         | Channel::WebrtcConfig => {}
     }
-    ck.errors
+    ck.into_found()
 }
 
 fn check_circle(ck: &mut Check, map: &Map<String, Value>) {
     let events: Vec<_> = CircleEvent::ALL.iter().map(|e| (*e, e.as_str())).collect();
     let event = ck.one_of(
         map,
+        "",
         "event",
         true,
         &events,
         "join, quit, kick, update, connect, disconnect, device or delete",
     );
-    ck.id(map, "circle_id", true);
+    ck.id(map, "", "circle_id", true, ID);
     let needs_user = matches!(
         event,
         Some(
@@ -1353,18 +1245,26 @@ fn check_circle(ck: &mut Check, map: &Map<String, Value>) {
                 | CircleEvent::Disconnect
         )
     );
-    ck.string(map, "user", needs_user);
-    ck.string(map, "from", event == Some(CircleEvent::Kick));
+    ck.string(map, "", "user", needs_user);
+    ck.string(map, "", "from", event == Some(CircleEvent::Kick));
     let device = event == Some(CircleEvent::Device);
     let types: Vec<_> = DeviceEvent::ALL.iter().map(|e| ((), e.as_str())).collect();
-    ck.one_of(map, "type", device, &types, "update, connect or disconnect");
-    ck.id(map, "device_id", device);
+    ck.one_of(
+        map,
+        "",
+        "type",
+        device,
+        &types,
+        "update, connect or disconnect",
+    );
+    ck.id(map, "", "device_id", device, ID);
 }
 
 fn check_message_notice(ck: &mut Check, map: &Map<String, Value>) {
-    ck.id(map, "conversation_id", true);
+    ck.id(map, "", "conversation_id", true, ID);
     let status = ck.one_of(
         map,
+        "",
         "status",
         false,
         &[
@@ -1375,6 +1275,7 @@ fn check_message_notice(ck: &mut Check, map: &Map<String, Value>) {
     );
     let event = ck.one_of(
         map,
+        "",
         "event",
         false,
         &[
@@ -1386,31 +1287,37 @@ fn check_message_notice(ck: &mut Check, map: &Map<String, Value>) {
     let has_status = map.contains_key("status");
     let has_event = map.contains_key("event");
     if has_status && has_event {
-        ck.errors.push(Error::ConflictingFields {
-            first: "event",
-            second: "status",
-            spec: ck.spec,
-        });
+        let spec = ck.spec;
+        ck.push(
+            "event",
+            Error::ConflictingFields {
+                first: "event",
+                second: "status",
+                spec,
+            },
+        );
     } else if !has_status && !has_event {
         ck.missing("status".into());
     }
     let sent = has_status && !has_event;
-    ck.object_field(map, "message", sent && status.is_some());
+    ck.object_field(map, "", "message", sent && status.is_some());
     let done = sent && status == Some(MessageStatus::Done);
-    ck.string(map, "time", done);
-    ck.object_field(map, "sender", done);
-    ck.objects(map, "media_list", done);
+    ck.string(map, "", "time", done);
+    ck.object_field(map, "", "sender", done);
+    objects(ck, map, "media_list", done);
     ck.id(
         map,
+        "",
         "message_id",
         has_event && !has_status && event.is_some(),
+        ID,
     );
 }
 
 fn check_forwarded(ck: &mut Check, map: &Map<String, Value>) {
-    ck.id(map, "sender_id", true);
-    ck.boolean(map, "is_device", true);
-    ck.object_field(map, "content", true);
+    ck.id(map, "", "sender_id", true, ID);
+    ck.boolean(map, "", "is_device", true);
+    ck.object_field(map, "", "content", true);
 }
 
 fn check_webrtc_config(ck: &mut Check, payload: &Value) {
@@ -1421,26 +1328,11 @@ fn check_webrtc_config(ck: &mut Check, payload: &Value) {
                 let Some(server) = ck.object(server, &at) else {
                     continue;
                 };
-                let before = ck.errors.len();
-                ck.string(server, "domain", true);
-                ck.string(server, "ip", true);
-                ck.with(server, "port", true, |ck, value, field| {
-                    match value {
-                        Value::Number(n) if n.as_u64().is_some_and(|p| p <= 65_535) => {}
-                        Value::Number(n) if n.is_u64() || n.is_i64() => {
-                            ck.errors.push(Error::OutOfRange {
-                                field,
-                                found: n.to_string(),
-                                spec: ck.spec,
-                            })
-                        }
-                        _ => ck.wrong_type(field, "an integer port"),
-                    }
-                    Some(())
-                });
-                for error in &mut ck.errors[before..] {
-                    prefix_field(error, &at);
-                }
+                let before = ck.len();
+                ck.string(server, "", "domain", true);
+                ck.string(server, "", "ip", true);
+                ck.unsigned(server, "", "port", true, 65_535, "an integer port");
+                ck.prefix_since(before, &at, Error::prefixed);
             }
         }
         Value::Object(map) => {
@@ -1450,20 +1342,11 @@ fn check_webrtc_config(ck: &mut Check, payload: &Value) {
             if forwarded {
                 check_forwarded(ck, map);
             } else {
-                ck.string(map, "username", true);
-                ck.string(map, "password", true);
+                ck.string(map, "", "username", true);
+                ck.string(map, "", "password", true);
             }
         }
         _ => ck.wrong_type(String::new(), "a server list or an object"),
-    }
-}
-
-fn prefix_field(error: &mut Error, prefix: &str) {
-    match error {
-        Error::MissingField { field, .. }
-        | Error::WrongType { field, .. }
-        | Error::OutOfRange { field, .. } => *field = format!("{prefix}.{field}"),
-        _ => {}
     }
 }
 
@@ -1502,9 +1385,10 @@ fn build(channel: Channel, payload: Option<Value>) -> Result<Event, serde_json::
     })
 }
 
-/// Reads one message: the message, or every error it has (never empty on failure).
-fn read(kind: Option<&str>, input: &[u8]) -> Result<Message, Vec<Error>> {
-    let (form, channel, payload) = frame(kind, input).map_err(|e| vec![e])?;
+/// Reads one message: the message, or every error it has with its field (never empty on failure).
+fn read(kind: Option<&str>, input: &[u8]) -> Result<Message, Vec<(String, Error)>> {
+    let whole = |e: Error| vec![(e.field().to_owned(), e)];
+    let (form, channel, payload) = frame(kind, input).map_err(whole)?;
     let errors = check_payload(channel, payload.as_ref());
     if !errors.is_empty() {
         return Err(errors);
@@ -1514,37 +1398,62 @@ fn read(kind: Option<&str>, input: &[u8]) -> Result<Message, Vec<Error>> {
     build(channel, payload)
         .map(|event| Message { form, event })
         .map_err(|_| {
-            vec![Error::WrongType {
-                field: String::new(),
-                expected: "a payload of the documented shape",
-                spec: channel.spec(),
-            }]
+            whole(
+                CommonError::WrongType {
+                    field: String::new(),
+                    expected: "a payload of the documented shape",
+                    spec: channel.spec(),
+                }
+                .into(),
+            )
         })
 }
 
 impl Dialect for Circles {
     const PROTOCOL: Protocol = Protocol::Circles;
+    const DOCUMENT: &'static str = "003_415bfb4e4fd8fc5e.txt";
+    const ID_FIELDS: &'static [&'static str] = &[
+        "circle_id",
+        "conversation_id",
+        "message_id",
+        "device_id",
+        "user_id",
+        "sender_id",
+    ];
+    type Kind = Kind;
     type Message = Message;
     type Error = Error;
 
-    fn decode(kind: Option<&str>, input: &[u8]) -> Result<Message, Error> {
-        read(kind, input)
-            .map_err(|errors| errors.into_iter().next().unwrap_or(Error::NotAnEventArray))
+    fn kinds() -> &'static [Kind] {
+        &Kind::ALL
     }
 
-    fn encode(message: &Message) -> Vec<u8> {
-        let payload = message.event.payload();
+    fn rules() -> &'static [RuleInfo] {
+        RULES
+    }
+
+    fn decode(kind: Option<&str>, input: &[u8]) -> Result<Message, Error> {
+        read(kind, input).map_err(|errors| {
+            errors
+                .into_iter()
+                .next()
+                .map_or(Error::NotAnEventArray, |(_, e)| e)
+        })
+    }
+
+    fn encode(message: &Message) -> Result<Vec<u8>, EncodeError> {
+        let payload = message.event.payload()?;
         let bare = message.form == Form::Bare
             || matches!(message.event, Event::Connect | Event::Disconnect);
         if bare {
-            return match payload {
-                Some(value) => serde_json::to_vec(&value).unwrap_or_default(),
+            return Ok(match payload {
+                Some(value) => serde_json::to_vec(&value)?,
                 None => Vec::new(),
-            };
+            });
         }
         let mut args = vec![Value::from(message.event.name())];
         args.extend(payload);
-        serde_json::to_vec(&Value::Array(args)).unwrap_or_default()
+        Ok(serde_json::to_vec(&Value::Array(args))?)
     }
 
     fn validate(kind: Option<&str>, input: &[u8]) -> Vec<Violation> {
@@ -1552,7 +1461,7 @@ impl Dialect for Circles {
             Ok(_) => Vec::new(),
             Err(errors) => errors
                 .iter()
-                .map(|e| Violation::from_error(e.field(), e))
+                .map(|(field, e)| Violation::from_error(field.clone(), e))
                 .collect(),
         }
     }

@@ -1,7 +1,10 @@
 //! The contract every protocol module fulfils, and the protocol registry.
 
 use std::fmt;
+use std::marker::PhantomData;
 use std::str::FromStr;
+
+use crate::rules::{EncodeError, RuleInfo};
 
 /// One broken rule: which field, which rule, which section of which document.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -51,22 +54,67 @@ pub trait Rule {
     fn spec(&self) -> &'static str;
 }
 
-/// One protocol's codec: decode, encode, validate.
+/// The kind handed to a codec is none it knows: the caller's mistake, not the message's.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown kind `{kind}`")]
+pub struct UnknownKind {
+    /// The kind given.
+    pub kind: String,
+}
+
+impl UnknownKind {
+    /// The error for `kind`.
+    pub fn new(kind: &str) -> Self {
+        UnknownKind {
+            kind: kind.to_owned(),
+        }
+    }
+}
+
+/// A dialect's message kinds: listed once ([`Dialect::KINDS`]), parsed once (`FromStr`),
+/// written back with `Display` (`kind.to_string().parse() == Ok(kind)`).
+pub trait Kind:
+    Copy + fmt::Debug + fmt::Display + PartialEq + FromStr<Err = UnknownKind> + 'static
+{
+}
+
+impl<T> Kind for T where
+    T: Copy + fmt::Debug + fmt::Display + PartialEq + FromStr<Err = UnknownKind> + 'static
+{
+}
+
+/// One protocol's codec: decode, encode, validate, and what it knows about itself
+/// (its document, kinds, rules and id fields).
 pub trait Dialect {
     /// Which protocol this is.
     const PROTOCOL: Protocol;
+    /// The document that specifies it.
+    const DOCUMENT: &'static str;
+    /// The names of the fields that carry ids (call ids, session ids, room ids...),
+    /// wherever they sit in a message: what a mutation layer changes to test that a
+    /// peer checks them.
+    const ID_FIELDS: &'static [&'static str];
+    /// What `kind` may say; absent means "infer it from the content".
+    type Kind: Kind;
     /// A decoded message.
     type Message: fmt::Debug + PartialEq;
     /// The codec's error: the first reason a message is refused.
     type Error: std::error::Error + PartialEq + Rule;
 
+    /// Every kind, in a stable order.
+    fn kinds() -> &'static [Self::Kind];
+
+    /// Every rule the codec's errors can name, each id once.
+    fn rules() -> &'static [RuleInfo];
+
     /// Decodes one message. `kind` names the message when its bytes alone do
     /// not (a Socket.IO event payload shown without its event name, the
-    /// Engine.IO version of a packet); `None` infers it from the content.
+    /// Engine.IO version of a packet); `None` infers it from the content. A
+    /// kind that does not parse as [`Dialect::Kind`] is refused as `unknown-kind`.
     fn decode(kind: Option<&str>, input: &[u8]) -> Result<Self::Message, Self::Error>;
 
     /// Encodes a message to the bytes the wire carries.
-    fn encode(message: &Self::Message) -> Vec<u8>;
+    fn encode(message: &Self::Message) -> Result<Vec<u8>, EncodeError>;
 
     /// Every rule the message breaks; empty when it is valid.
     fn validate(kind: Option<&str>, input: &[u8]) -> Vec<Violation>;
@@ -150,56 +198,120 @@ fn trim_end_ws(bytes: &[u8]) -> &[u8] {
     &bytes[..end]
 }
 
-/// The protocols chatspec knows, by their ids.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Protocol {
+/// What the registry reaches in every dialect, without naming its types.
+trait Codec: Sync {
+    fn document(&self) -> &'static str;
+    fn kinds(&self) -> Vec<String>;
+    fn check_kind(&self, kind: &str) -> Result<(), UnknownKind>;
+    fn rules(&self) -> &'static [RuleInfo];
+    fn id_fields(&self) -> &'static [&'static str];
+    fn validate_stream<'a>(
+        &self,
+        kind: Option<&str>,
+        input: &'a [u8],
+    ) -> Vec<(Frame<'a>, Vec<Violation>)>;
+}
+
+struct Erased<D>(PhantomData<fn() -> D>);
+
+impl<D> Erased<D> {
+    const CODEC: Self = Erased(PhantomData);
+}
+
+impl<D: Dialect> Codec for Erased<D> {
+    fn document(&self) -> &'static str {
+        D::DOCUMENT
+    }
+    fn kinds(&self) -> Vec<String> {
+        D::kinds().iter().map(ToString::to_string).collect()
+    }
+    fn check_kind(&self, kind: &str) -> Result<(), UnknownKind> {
+        kind.parse::<D::Kind>().map(|_| ())
+    }
+    fn rules(&self) -> &'static [RuleInfo] {
+        D::rules()
+    }
+    fn id_fields(&self) -> &'static [&'static str] {
+        D::ID_FIELDS
+    }
+    fn validate_stream<'a>(
+        &self,
+        kind: Option<&str>,
+        input: &'a [u8],
+    ) -> Vec<(Frame<'a>, Vec<Violation>)> {
+        validate_stream::<D>(kind, input)
+    }
+}
+
+/// The protocol registry: one line per protocol (its variant, its id, its dialect).
+/// Everything the CLI and the suites ask of a protocol goes through the table it builds.
+macro_rules! registry {
+    ($( $(#[$doc:meta])* $variant:ident => $id:literal, $dialect:ty; )*) => {
+        /// The protocols chatspec knows, by their ids.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Protocol {
+            $( $(#[$doc])* $variant, )*
+        }
+
+        impl Protocol {
+            /// Every protocol, in a stable order.
+            pub const ALL: [Protocol; [$(Protocol::$variant),*].len()] = [$(Protocol::$variant),*];
+
+            /// The id used in case ids, ports and folders.
+            pub fn id(self) -> &'static str {
+                match self {
+                    $( Protocol::$variant => $id, )*
+                }
+            }
+
+            fn codec(self) -> &'static dyn Codec {
+                match self {
+                    $( Protocol::$variant => &Erased::<$dialect>::CODEC, )*
+                }
+            }
+        }
+    };
+}
+
+registry! {
     /// Engine.IO v3/v4 and Socket.IO v4/v5: the transport three protocols share.
-    Socketio,
+    Socketio => "socketio", crate::socketio::Transport;
     /// `000_407d4ff0bcbdf81c.txt`, Chatpot over Socket.IO.
-    Chatpot,
+    Chatpot => "chatpot", crate::chatpot::Chatpot;
     /// `001_13ce220237596520.txt`, the "Sockets" memo over Socket.IO.
-    Sockets,
+    Sockets => "sockets", crate::sockets::Sockets;
     /// `002_57bad640c3a657d6.txt`, SocketCluster protocol V1 over WebSocket.
-    Socketcluster,
+    Socketcluster => "socketcluster", crate::socketcluster::SocketCluster;
     /// `003_415bfb4e4fd8fc5e.txt`, Circles (Flask-SocketIO).
-    Circles,
+    Circles => "circles", crate::circles::Circles;
     /// `004_636ae579ed5d2364.txt`, ASSA over TCP.
-    Assa,
+    Assa => "assa", crate::assa::Assa;
 }
 
 impl Protocol {
-    /// Every protocol, in a stable order.
-    pub const ALL: [Protocol; 6] = [
-        Protocol::Socketio,
-        Protocol::Chatpot,
-        Protocol::Sockets,
-        Protocol::Socketcluster,
-        Protocol::Circles,
-        Protocol::Assa,
-    ];
-
-    /// The id used in case ids, ports and folders.
-    pub fn id(self) -> &'static str {
-        match self {
-            Protocol::Socketio => "socketio",
-            Protocol::Chatpot => "chatpot",
-            Protocol::Sockets => "sockets",
-            Protocol::Socketcluster => "socketcluster",
-            Protocol::Circles => "circles",
-            Protocol::Assa => "assa",
-        }
-    }
-
     /// The document that specifies it.
     pub fn document(self) -> &'static str {
-        match self {
-            Protocol::Socketio => "Engine.IO / Socket.IO protocol specifications",
-            Protocol::Chatpot => "000_407d4ff0bcbdf81c.txt",
-            Protocol::Sockets => "001_13ce220237596520.txt",
-            Protocol::Socketcluster => "002_57bad640c3a657d6.txt",
-            Protocol::Circles => "003_415bfb4e4fd8fc5e.txt",
-            Protocol::Assa => "004_636ae579ed5d2364.txt",
-        }
+        self.codec().document()
+    }
+
+    /// Every kind its dialect takes, as `--kind` spells them.
+    pub fn kinds(self) -> Vec<String> {
+        self.codec().kinds()
+    }
+
+    /// Checks that `kind` is one of [`Protocol::kinds`].
+    pub fn check_kind(self, kind: &str) -> Result<(), UnknownKind> {
+        self.codec().check_kind(kind)
+    }
+
+    /// Every rule its dialect can report, each id once.
+    pub fn rules(self) -> &'static [RuleInfo] {
+        self.codec().rules()
+    }
+
+    /// The fields that carry ids in its messages (see [`Dialect::ID_FIELDS`]).
+    pub fn id_fields(self) -> &'static [&'static str] {
+        self.codec().id_fields()
     }
 
     /// Validates a captured stream with this protocol's dialect.
@@ -208,16 +320,7 @@ impl Protocol {
         kind: Option<&str>,
         input: &'a [u8],
     ) -> Vec<(Frame<'a>, Vec<Violation>)> {
-        match self {
-            Protocol::Socketio => validate_stream::<crate::socketio::Transport>(kind, input),
-            Protocol::Chatpot => validate_stream::<crate::chatpot::Chatpot>(kind, input),
-            Protocol::Sockets => validate_stream::<crate::sockets::Sockets>(kind, input),
-            Protocol::Socketcluster => {
-                validate_stream::<crate::socketcluster::SocketCluster>(kind, input)
-            }
-            Protocol::Circles => validate_stream::<crate::circles::Circles>(kind, input),
-            Protocol::Assa => validate_stream::<crate::assa::Assa>(kind, input),
-        }
+        self.codec().validate_stream(kind, input)
     }
 }
 

@@ -7,11 +7,35 @@
 
 use crate::{assa, chatpot, circles, socketcluster, socketio, sockets, Dialect};
 
-/// The first byte of a fuzz input picks one of these kinds; the rest is the message.
-fn pick<'a>(kinds: &[Option<&'a str>], data: &'a [u8]) -> (Option<&'a str>, &'a [u8]) {
+/// Every kind of a dialect as `decode` takes it, `None` (infer) first.
+pub fn kinds<D: Dialect>() -> Vec<Option<String>> {
+    std::iter::once(None)
+        .chain(D::kinds().iter().map(|k| Some(k.to_string())))
+        .collect()
+}
+
+/// The first byte of a fuzz input that selects `kind` (`0`: none, or a kind the
+/// dialect does not know); what the seed corpora start with.
+pub fn kind_byte<D: Dialect>(kind: Option<&str>) -> u8 {
+    kind.and_then(|k| k.parse::<D::Kind>().ok())
+        .and_then(|k| D::kinds().iter().position(|x| *x == k))
+        .and_then(|i| u8::try_from(i + 1).ok())
+        .unwrap_or(0)
+}
+
+/// The first byte of a fuzz input picks one of the dialect's kinds (or none); the
+/// rest is the message. Runs [`dialect`] on it.
+fn pick_and_check<D: Dialect>(data: &[u8]) {
     match data.split_first() {
-        Some((k, rest)) => (kinds[usize::from(*k) % kinds.len()], rest),
-        None => (None, data),
+        Some((k, rest)) => {
+            let kinds = D::kinds();
+            let kind = match usize::from(*k) % (kinds.len() + 1) {
+                0 => None,
+                i => Some(kinds[i - 1].to_string()),
+            };
+            dialect::<D>(kind.as_deref(), rest);
+        }
+        None => dialect::<D>(None, data),
     }
 }
 
@@ -24,7 +48,10 @@ pub fn dialect<D: Dialect>(kind: Option<&str>, data: &[u8]) {
                 violations.is_empty(),
                 "decoded, yet validate reports {violations:?}"
             );
-            let encoded = D::encode(&message);
+            let encoded = match D::encode(&message) {
+                Ok(encoded) => encoded,
+                Err(e) => panic!("a decoded message does not encode: {e}"),
+            };
             match D::decode(kind, &encoded) {
                 Ok(again) => assert_eq!(again, message, "decode(encode(x)) != x"),
                 Err(e) => panic!("the re-encoded message is refused: {e}"),
@@ -43,110 +70,34 @@ pub fn dialect<D: Dialect>(kind: Option<&str>, data: &[u8]) {
     }
 }
 
-/// Kinds of the Engine.IO / Socket.IO transport dialect.
-pub const SOCKETIO_KINDS: &[Option<&str>] = &[
-    None,
-    Some("eio4"),
-    Some("eio3"),
-    Some("eio4-binary"),
-    Some("eio3-binary"),
-    Some("eio4-raw"),
-    Some("eio3-raw"),
-    Some("eio4-payload"),
-    Some("eio3-payload"),
-    Some("eio4-raw-payload"),
-    Some("eio3-raw-payload"),
-    Some("eio4-handshake"),
-    Some("eio3-handshake"),
-    Some("sio5"),
-    Some("sio4"),
-];
-
-/// Kinds of the Chatpot dialect.
-pub const CHATPOT_KINDS: &[Option<&str>] = &[
-    None,
-    Some("status"),
-    Some("server_error"),
-    Some("postinit_req"),
-    Some("postinit_res"),
-    Some("init_res"),
-    Some("health_req"),
-    Some("health_res"),
-    Some("message"),
-];
-
-/// Kinds of the Sockets dialect.
-pub const SOCKETS_KINDS: &[Option<&str>] = &[
-    None,
-    Some("register"),
-    Some("message"),
-    Some("register-ack"),
-    Some("notice"),
-];
-
-/// Kinds of the SocketCluster dialect.
-pub const SOCKETCLUSTER_KINDS: &[Option<&str>] = &[
-    None,
-    Some("v1"),
-    Some("v2"),
-    Some("client"),
-    Some("server"),
-    Some("v2+server"),
-    Some("v2+client"),
-    Some("handshake-response"),
-];
-
-/// Kinds of the Circles dialect.
-pub const CIRCLES_KINDS: &[Option<&str>] = &[
-    None,
-    Some("client"),
-    Some("server"),
-    Some("message"),
-    Some("client:message"),
-    Some("writing"),
-    Some("circle"),
-    Some("conversation"),
-    Some("webrtc_config"),
-    Some("authenticate"),
-];
-
-/// Kinds of the ASSA dialect.
-pub const ASSA_KINDS: &[Option<&str>] = &[None, Some("client"), Some("server"), Some("envelope")];
-
 /// Fuzz target `socketio`.
 pub fn socketio(data: &[u8]) {
-    let (kind, rest) = pick(SOCKETIO_KINDS, data);
-    dialect::<socketio::Transport>(kind, rest);
+    pick_and_check::<socketio::Transport>(data);
 }
 
 /// Fuzz target `chatpot`.
 pub fn chatpot(data: &[u8]) {
-    let (kind, rest) = pick(CHATPOT_KINDS, data);
-    dialect::<chatpot::Chatpot>(kind, rest);
+    pick_and_check::<chatpot::Chatpot>(data);
 }
 
 /// Fuzz target `sockets`.
 pub fn sockets(data: &[u8]) {
-    let (kind, rest) = pick(SOCKETS_KINDS, data);
-    dialect::<sockets::Sockets>(kind, rest);
+    pick_and_check::<sockets::Sockets>(data);
 }
 
 /// Fuzz target `socketcluster`.
 pub fn socketcluster(data: &[u8]) {
-    let (kind, rest) = pick(SOCKETCLUSTER_KINDS, data);
-    dialect::<socketcluster::SocketCluster>(kind, rest);
+    pick_and_check::<socketcluster::SocketCluster>(data);
 }
 
 /// Fuzz target `circles`.
 pub fn circles(data: &[u8]) {
-    let (kind, rest) = pick(CIRCLES_KINDS, data);
-    dialect::<circles::Circles>(kind, rest);
+    pick_and_check::<circles::Circles>(data);
 }
 
 /// Fuzz target `assa`.
 pub fn assa(data: &[u8]) {
-    let (kind, rest) = pick(ASSA_KINDS, data);
-    dialect::<assa::Assa>(kind, rest);
+    pick_and_check::<assa::Assa>(data);
 }
 
 /// Fuzz target `assa_framing`: the stream decoder in both framings, fed

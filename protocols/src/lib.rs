@@ -6,7 +6,9 @@
 //!
 //! Every protocol module implements [`Dialect`]: decode one message, encode it
 //! back, and validate a message against every rule of its document, returning
-//! all [`Violation`]s rather than stopping at the first.
+//! all [`Violation`]s rather than stopping at the first. The JSON codecs share
+//! one validation kernel ([`rules`]: field paths, the field walker, the common
+//! rules); [`Protocol`] is the registry that reaches every dialect by id.
 
 pub mod assa;
 pub mod chatpot;
@@ -18,9 +20,12 @@ pub mod socketio;
 pub mod sockets;
 
 pub mod fuzzing;
+pub mod rules;
+pub mod timestamp;
 
 mod dialect;
 pub use dialect::{
-    json_frames, line_frames, validate_stream, Dialect, Frame, Protocol, Rule, UnknownProtocol,
-    Violation,
+    json_frames, line_frames, validate_stream, Dialect, Frame, Kind, Protocol, Rule, UnknownKind,
+    UnknownProtocol, Violation,
 };
+pub use rules::{CommonError, EncodeError, RuleInfo};

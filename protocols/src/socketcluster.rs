@@ -42,10 +42,7 @@
 //! JSON values and the `#1` / `#2` tokens. Protocol-2 pings (empty messages) cannot be seen in
 //! such a stream.
 //!
-//! Rule ids: `unknown-kind`, `invalid-utf8`, `not-json`, `empty-message`,
-//! `wrong-protocol-version`, `wrong-direction`, `not-an-object`, `empty-batch`,
-//! `ambiguous-packet`, `missing-event-or-rid`, `missing-field`, `wrong-type`, `empty-field`,
-//! `unknown-reserved-event`, `bad-close-code`.
+//! Rule ids: [`RULES`] (`chatspec rules --protocol socketcluster`).
 
 use std::fmt;
 use std::str::FromStr;
@@ -53,7 +50,8 @@ use std::str::FromStr;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Number, Value};
 
-use crate::{Dialect, Frame, Protocol, Rule, Violation};
+use crate::rules::{self, ids, CommonError, EncodeError, Need, RuleInfo, Walker};
+use crate::{Dialect, Frame, Protocol, Rule, UnknownKind, Violation};
 
 /// The document, for `spec()` strings.
 pub const DOCUMENT: &str = "002_57bad640c3a657d6.txt";
@@ -78,7 +76,7 @@ pub enum Section {
 
 impl Section {
     /// The document and section, as cited by violations.
-    pub fn spec(self) -> &'static str {
+    pub const fn spec(self) -> &'static str {
         match self {
             Section::EmittedEvents => "002_57bad640c3a657d6.txt §The event layer: Emitted events",
             Section::EventResponses => "002_57bad640c3a657d6.txt §The event layer: Event responses",
@@ -164,10 +162,49 @@ pub struct Kind {
     pub handshake_response: bool,
 }
 
-impl FromStr for Kind {
-    type Err = Error;
+impl Kind {
+    /// Every kind, each once (`v1` stands for the default version).
+    pub const ALL: [Kind; 12] = {
+        let mut all = [Kind {
+            version: ProtocolVersion::V1,
+            direction: None,
+            handshake_response: false,
+        }; 12];
+        let versions = [ProtocolVersion::V1, ProtocolVersion::V2];
+        let directions = [None, Some(Direction::Client), Some(Direction::Server)];
+        let mut i = 0;
+        while i < 12 {
+            all[i] = Kind {
+                version: versions[i / 6],
+                direction: directions[(i / 2) % 3],
+                handshake_response: i % 2 == 1,
+            };
+            i += 1;
+        }
+        all
+    };
+}
 
-    fn from_str(s: &str) -> Result<Self, Error> {
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self.version {
+            ProtocolVersion::V1 => "v1",
+            ProtocolVersion::V2 => "v2",
+        })?;
+        if let Some(direction) = self.direction {
+            write!(f, "+{direction}")?;
+        }
+        if self.handshake_response {
+            f.write_str("+handshake-response")?;
+        }
+        Ok(())
+    }
+}
+
+impl FromStr for Kind {
+    type Err = UnknownKind;
+
+    fn from_str(s: &str) -> Result<Self, UnknownKind> {
         let mut kind = Kind::default();
         let (mut version, mut direction, mut handshake) = (false, false, false);
         for token in s.split('+') {
@@ -192,10 +229,10 @@ impl FromStr for Kind {
                     kind.handshake_response = true;
                     &mut handshake
                 }
-                _ => return Err(Error::UnknownKind(s.to_owned())),
+                _ => return Err(UnknownKind::new(s)),
             };
             if std::mem::replace(seen, true) {
-                return Err(Error::UnknownKind(s.to_owned()));
+                return Err(UnknownKind::new(s));
             }
         }
         Ok(kind)
@@ -446,23 +483,22 @@ impl EventBody {
     }
 
     /// The `data` field on the wire (`None`: absent).
-    pub fn data(&self) -> Option<Value> {
-        fn value<T: Serialize>(t: &T) -> Option<Value> {
-            // Serializing these plain structs into a Value cannot fail.
-            Some(serde_json::to_value(t).unwrap_or(Value::Null))
+    pub fn data(&self) -> Result<Option<Value>, EncodeError> {
+        fn value<T: Serialize>(t: &T) -> Result<Option<Value>, EncodeError> {
+            Ok(Some(serde_json::to_value(t)?))
         }
         match self {
             EventBody::Handshake(d) => value(d),
             EventBody::Publish(d) => value(d),
             EventBody::Subscribe(d) => value(d),
             EventBody::Unsubscribe(s) | EventBody::Authenticate(s) => {
-                Some(Value::String(s.clone()))
+                Ok(Some(Value::String(s.clone())))
             }
             EventBody::SetAuthToken(d) => value(d),
-            EventBody::RemoveAuthToken(d) => d.clone(),
+            EventBody::RemoveAuthToken(d) => Ok(d.clone()),
             EventBody::KickOut(d) => value(d),
             EventBody::Disconnect(d) => value(d),
-            EventBody::Custom { data, .. } => data.clone(),
+            EventBody::Custom { data, .. } => Ok(data.clone()),
         }
     }
 }
@@ -781,9 +817,9 @@ pub enum Error {
     /// The kind hint is not a `+`-joined list of `v1`, `v2`, `client`, `server`, `handshake-response`.
     #[error("unknown kind `{0}`: expected `+`-joined v1|v2, client|server, handshake-response")]
     UnknownKind(String),
-    /// WebSocket text messages are UTF-8.
-    #[error("message is not valid UTF-8")]
-    InvalidUtf8,
+    /// A rule every codec shares: UTF-8, JSON, a missing field, a wrong type, an empty value.
+    #[error(transparent)]
+    Common(#[from] CommonError),
     /// An empty message under protocol 1 (the empty string is protocol 2's ping and pong).
     #[error("empty message: protocol 1 pings with `#1` and pongs with `#2`")]
     EmptyMessage,
@@ -803,16 +839,6 @@ pub enum Error {
         /// Who sent it.
         sender: Direction,
     },
-    /// The message is not JSON (nor ping or pong).
-    #[error("not JSON: {reason}")]
-    NotJson {
-        /// Line of the syntax error.
-        line: usize,
-        /// Column of the syntax error.
-        column: usize,
-        /// What serde_json said.
-        reason: String,
-    },
     /// A packet is JSON but not an object (nor, at the top, an array of objects).
     #[error("a packet is a JSON object, found {found}")]
     NotAnObject {
@@ -828,32 +854,6 @@ pub enum Error {
     /// A packet with neither `event` nor `rid`.
     #[error("a packet needs `event` (an emitted event) or `rid` (a response)")]
     MissingEventOrRid,
-    /// A required field is absent.
-    #[error("missing field `{field}`")]
-    MissingField {
-        /// The field's path.
-        field: String,
-        /// Where the rule comes from.
-        section: Section,
-    },
-    /// A field has the wrong JSON type.
-    #[error("`{field}` must be {expected}")]
-    WrongType {
-        /// The field's path.
-        field: String,
-        /// What it must be.
-        expected: &'static str,
-        /// Where the rule comes from.
-        section: Section,
-    },
-    /// A string field that must name something is empty.
-    #[error("`{field}` must not be empty")]
-    EmptyField {
-        /// The field's path.
-        field: String,
-        /// Where the rule comes from.
-        section: Section,
-    },
     /// An event name starting with `#` that is none of the reserved events.
     #[error("unknown reserved event `{0}`: `#` names belong to the protocol")]
     UnknownReservedEvent(String),
@@ -865,19 +865,15 @@ pub enum Error {
 impl Rule for Error {
     fn rule(&self) -> &'static str {
         match self {
-            Error::UnknownKind(_) => "unknown-kind",
-            Error::InvalidUtf8 => "invalid-utf8",
+            Error::Common(e) => e.rule(),
+            Error::UnknownKind(_) => ids::UNKNOWN_KIND,
             Error::EmptyMessage => "empty-message",
             Error::WrongProtocolVersion { .. } => "wrong-protocol-version",
-            Error::WrongDirection { .. } => "wrong-direction",
-            Error::NotJson { .. } => "not-json",
-            Error::NotAnObject { .. } => "not-an-object",
+            Error::WrongDirection { .. } => ids::WRONG_DIRECTION,
+            Error::NotAnObject { .. } => ids::NOT_AN_OBJECT,
             Error::EmptyBatch => "empty-batch",
             Error::AmbiguousPacket => "ambiguous-packet",
             Error::MissingEventOrRid => "missing-event-or-rid",
-            Error::MissingField { .. } => "missing-field",
-            Error::WrongType { .. } => "wrong-type",
-            Error::EmptyField { .. } => "empty-field",
             Error::UnknownReservedEvent(_) => "unknown-reserved-event",
             Error::BadCloseCode(_) => "bad-close-code",
         }
@@ -885,9 +881,8 @@ impl Rule for Error {
 
     fn spec(&self) -> &'static str {
         match self {
-            Error::UnknownKind(_) | Error::InvalidUtf8 | Error::NotJson { .. } => {
-                Section::EmittedEvents.spec()
-            }
+            Error::Common(e) => e.spec(),
+            Error::UnknownKind(_) => Section::EmittedEvents.spec(),
             Error::EmptyMessage | Error::WrongProtocolVersion { .. } => Section::PingPong.spec(),
             Error::WrongDirection { what, .. } => {
                 if what == "ping" || what == "pong" {
@@ -904,61 +899,97 @@ impl Rule for Error {
             Error::EmptyBatch | Error::UnknownReservedEvent(_) | Error::BadCloseCode(_) => {
                 Section::Implementation.spec()
             }
-            Error::MissingField { section, .. }
-            | Error::WrongType { section, .. }
-            | Error::EmptyField { section, .. } => section.spec(),
         }
     }
 }
 
+/// Every rule a SocketCluster message can break.
+pub const RULES: &[RuleInfo] = &[
+    rules::common(
+        ids::UNKNOWN_KIND,
+        Section::EmittedEvents.spec(),
+    ),
+    rules::common(
+        ids::INVALID_UTF8,
+        Section::EmittedEvents.spec(),
+    ),
+    rules::common(
+        ids::INVALID_JSON,
+        Section::EmittedEvents.spec(),
+    ),
+    RuleInfo::new(
+        "empty-message",
+        Section::PingPong.spec(),
+        "an empty message under protocol 1 (which pings with #1 and pongs with #2)",
+    ),
+    RuleInfo::new(
+        "wrong-protocol-version",
+        Section::PingPong.spec(),
+        "#1 or #2 under protocol 2, whose ping and pong are empty messages",
+    ),
+    rules::common(
+        ids::WRONG_DIRECTION,
+        "002_57bad640c3a657d6.txt §The event layer: Ping and pong, The SocketCluster handshake; specs/README.md §Facts: SocketCluster",
+    ),
+    rules::common(
+        ids::NOT_AN_OBJECT,
+        Section::EventResponses.spec(),
+    ),
+    RuleInfo::new(
+        "empty-batch",
+        Section::Implementation.spec(),
+        "a batch (JSON array) without packets",
+    ),
+    RuleInfo::new(
+        "ambiguous-packet",
+        Section::EventResponses.spec(),
+        "a packet with both `event` and `rid`",
+    ),
+    RuleInfo::new(
+        "missing-event-or-rid",
+        Section::EventResponses.spec(),
+        "a packet with neither `event` nor `rid`",
+    ),
+    rules::common(ids::MISSING_FIELD, DOCUMENT),
+    rules::common(ids::WRONG_TYPE, DOCUMENT),
+    rules::common(ids::EMPTY_VALUE, DOCUMENT),
+    RuleInfo::new(
+        "unknown-reserved-event",
+        Section::Implementation.spec(),
+        "an event name starting with # that is none of the reserved events",
+    ),
+    RuleInfo::new(
+        "bad-close-code",
+        Section::Implementation.spec(),
+        "a #disconnect code outside the WebSocket close code range 1000-4999",
+    ),
+];
+
 /// Collects every problem of one message.
 struct Checker {
-    problems: Vec<(String, Error)>,
+    w: Walker<Error>,
 }
 
-fn join(prefix: &str, field: &str) -> String {
-    if prefix.is_empty() {
-        field.to_owned()
-    } else if field.starts_with('[') {
-        format!("{prefix}{field}")
-    } else {
-        format!("{prefix}.{field}")
-    }
-}
-
-fn type_name(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
+use rules::join;
 
 impl Checker {
     fn push(&mut self, field: impl Into<String>, error: Error) {
-        self.problems.push((field.into(), error));
+        self.w.push(field, error);
     }
 
     fn missing(&mut self, field: String, section: Section) {
-        self.push(field.clone(), Error::MissingField { field, section });
+        self.w.spec = section.spec();
+        self.w.missing(field);
     }
 
     fn wrong(&mut self, field: String, expected: &'static str, section: Section) {
-        self.push(
-            field.clone(),
-            Error::WrongType {
-                field,
-                expected,
-                section,
-            },
-        );
+        self.w.spec = section.spec();
+        self.w.wrong_type(field, expected);
     }
 
     fn empty(&mut self, field: String, section: Section) {
-        self.push(field.clone(), Error::EmptyField { field, section });
+        self.w.spec = section.spec();
+        self.w.empty(field);
     }
 
     /// A required, non-empty string field.
@@ -969,22 +1000,10 @@ impl Checker {
         key: &str,
         section: Section,
     ) -> Option<String> {
-        let field = join(prefix, key);
-        match map.get(key) {
-            None => {
-                self.missing(field, section);
-                None
-            }
-            Some(Value::String(s)) if s.is_empty() => {
-                self.empty(field, section);
-                None
-            }
-            Some(Value::String(s)) => Some(s.clone()),
-            Some(_) => {
-                self.wrong(field, "a string", section);
-                None
-            }
-        }
+        self.w.spec = section.spec();
+        self.w
+            .nonempty(map, prefix, key, Need::Required)
+            .map(str::to_owned)
     }
 
     /// A required string field (may be empty).
@@ -995,18 +1014,10 @@ impl Checker {
         key: &str,
         section: Section,
     ) -> Option<String> {
-        let field = join(prefix, key);
-        match map.get(key) {
-            None => {
-                self.missing(field, section);
-                None
-            }
-            Some(Value::String(s)) => Some(s.clone()),
-            Some(_) => {
-                self.wrong(field, "a string", section);
-                None
-            }
-        }
+        self.w.spec = section.spec();
+        self.w
+            .string(map, prefix, key, Need::Required)
+            .map(str::to_owned)
     }
 
     /// An optional call id field.
@@ -1335,7 +1346,7 @@ impl Checker {
             self.push(
                 prefix,
                 Error::NotAnObject {
-                    found: type_name(value),
+                    found: rules::json_type(value),
                 },
             );
             return None;
@@ -1358,15 +1369,17 @@ impl Checker {
     }
 
     fn message(&mut self, kind: Option<&str>, input: &[u8]) -> Option<Message> {
-        let kind = match kind.map(str::parse::<Kind>).transpose() {
-            Ok(k) => k.unwrap_or_default(),
-            Err(e) => {
-                self.push("", e);
+        let kind = match kind.map(str::parse::<Kind>) {
+            None => Kind::default(),
+            Some(Ok(kind)) => kind,
+            Some(Err(e)) => {
+                self.push("", Error::UnknownKind(e.kind));
                 return None;
             }
         };
+        let spec = Section::EmittedEvents.spec();
         let Ok(text) = std::str::from_utf8(input) else {
-            self.push("", Error::InvalidUtf8);
+            self.w.common(CommonError::InvalidUtf8 { spec });
             return None;
         };
         let version = kind.version;
@@ -1422,14 +1435,10 @@ impl Checker {
         let value: Value = match serde_json::from_str(text) {
             Ok(v) => v,
             Err(e) => {
-                self.push(
-                    "",
-                    Error::NotJson {
-                        line: e.line(),
-                        column: e.column(),
-                        reason: e.to_string(),
-                    },
-                );
+                self.w.common(CommonError::InvalidJson {
+                    reason: e.to_string(),
+                    spec,
+                });
                 return None;
             }
         };
@@ -1465,18 +1474,23 @@ fn rest(map: &Map<String, Value>, known: &[&str]) -> Map<String, Value> {
 
 fn check(kind: Option<&str>, input: &[u8]) -> (Option<Message>, Vec<(String, Error)>) {
     let mut checker = Checker {
-        problems: Vec::new(),
+        w: Walker::new(Section::EmittedEvents.spec()),
     };
     let message = checker.message(kind, input);
-    if checker.problems.is_empty() {
-        (message, checker.problems)
+    let problems = checker.w.into_found();
+    if problems.is_empty() {
+        (message, problems)
     } else {
-        (None, checker.problems)
+        (None, problems)
     }
 }
 
 /// Writes a JSON object with `fields` first (skipping absent ones), then `extra` minus those keys.
-fn write_object(out: &mut Vec<u8>, fields: &[(&str, Option<Value>)], extra: &Map<String, Value>) {
+fn write_object(
+    out: &mut Vec<u8>,
+    fields: &[(&str, Option<Value>)],
+    extra: &Map<String, Value>,
+) -> Result<(), EncodeError> {
     let known: Vec<&str> = fields.iter().map(|(k, _)| *k).collect();
     let present = fields
         .iter()
@@ -1490,57 +1504,70 @@ fn write_object(out: &mut Vec<u8>, fields: &[(&str, Option<Value>)], extra: &Map
         if i > 0 {
             out.push(b',');
         }
-        // Writing strings and Values into a Vec cannot fail.
-        let _ = serde_json::to_writer(&mut *out, key);
+        serde_json::to_writer(&mut *out, key)?;
         out.push(b':');
-        let _ = serde_json::to_writer(&mut *out, value);
+        serde_json::to_writer(&mut *out, value)?;
     }
     out.push(b'}');
+    Ok(())
 }
 
-fn write_event(out: &mut Vec<u8>, event: &Event) {
+fn write_event(out: &mut Vec<u8>, event: &Event) -> Result<(), EncodeError> {
     write_object(
         out,
         &[
             ("event", Some(Value::String(event.body.name().to_owned()))),
-            ("data", event.body.data()),
+            ("data", event.body.data()?),
             ("cid", event.cid.as_ref().map(CallId::to_value)),
         ],
         &event.extra,
-    );
+    )
 }
 
-fn write_response(out: &mut Vec<u8>, response: &Response) {
+fn write_response(out: &mut Vec<u8>, response: &Response) -> Result<(), EncodeError> {
+    let error = response
+        .error
+        .as_ref()
+        .map(serde_json::to_value)
+        .transpose()?;
     write_object(
         out,
         &[
             ("rid", Some(response.rid.to_value())),
             ("data", response.data.clone()),
-            (
-                "error",
-                response
-                    .error
-                    .as_ref()
-                    .map(|e| serde_json::to_value(e).unwrap_or(Value::Null)),
-            ),
+            ("error", error),
         ],
         &response.extra,
-    );
+    )
 }
 
 impl SocketCluster {
     /// Parses a kind hint.
     pub fn kind(kind: Option<&str>) -> Result<Kind, Error> {
-        kind.map(str::parse)
-            .transpose()
-            .map(Option::unwrap_or_default)
+        match kind.map(str::parse::<Kind>) {
+            None => Ok(Kind::default()),
+            Some(Ok(kind)) => Ok(kind),
+            Some(Err(e)) => Err(Error::UnknownKind(e.kind)),
+        }
     }
 }
 
 impl Dialect for SocketCluster {
     const PROTOCOL: Protocol = Protocol::Socketcluster;
+    const DOCUMENT: &'static str = DOCUMENT;
+    /// `cid` of an event, `rid` of its response, `id` of the handshake status.
+    const ID_FIELDS: &'static [&'static str] = &["cid", "rid", "id"];
+    type Kind = Kind;
     type Message = Message;
     type Error = Error;
+
+    fn kinds() -> &'static [Kind] {
+        &Kind::ALL
+    }
+
+    fn rules() -> &'static [RuleInfo] {
+        RULES
+    }
 
     fn decode(kind: Option<&str>, input: &[u8]) -> Result<Message, Error> {
         match check(kind, input) {
@@ -1551,24 +1578,21 @@ impl Dialect for SocketCluster {
         }
     }
 
-    fn encode(message: &Message) -> Vec<u8> {
+    fn encode(message: &Message) -> Result<Vec<u8>, EncodeError> {
         let mut out = Vec::new();
         match message {
             Message::Ping(v) => out.extend_from_slice(v.ping().as_bytes()),
             Message::Pong(v) => out.extend_from_slice(v.pong().as_bytes()),
-            Message::Event(e) => write_event(&mut out, e),
-            Message::Response(r) => write_response(&mut out, r),
+            Message::Event(e) => write_event(&mut out, e)?,
+            Message::Response(r) => write_response(&mut out, r)?,
             Message::HandshakeResponse(h) => write_object(
                 &mut out,
                 &[
                     ("rid", Some(h.rid.to_value())),
-                    (
-                        "data",
-                        Some(serde_json::to_value(&h.data).unwrap_or(Value::Null)),
-                    ),
+                    ("data", Some(serde_json::to_value(&h.data)?)),
                 ],
                 &h.extra,
-            ),
+            )?,
             Message::Batch(packets) => {
                 out.push(b'[');
                 for (i, packet) in packets.iter().enumerate() {
@@ -1576,14 +1600,14 @@ impl Dialect for SocketCluster {
                         out.push(b',');
                     }
                     match packet {
-                        Packet::Event(e) => write_event(&mut out, e),
-                        Packet::Response(r) => write_response(&mut out, r),
+                        Packet::Event(e) => write_event(&mut out, e)?,
+                        Packet::Response(r) => write_response(&mut out, r)?,
                     }
                 }
                 out.push(b']');
             }
         }
-        out
+        Ok(out)
     }
 
     fn validate(kind: Option<&str>, input: &[u8]) -> Vec<Violation> {

@@ -33,8 +33,12 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use std::fmt;
+use std::str::FromStr;
+
 use crate::engineio::{self, EioVersion, Handshake, PacketData};
-use crate::{line_frames, Dialect, Frame, Protocol, Rule, Violation};
+use crate::rules::{self, ids, EncodeError, RuleInfo};
+use crate::{line_frames, Dialect, Frame, Protocol, Rule, UnknownKind, Violation};
 
 /// The Socket.IO protocol revision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -1230,58 +1234,286 @@ impl Message {
     }
 }
 
+/// Every rule the transport dialect can report: the Engine.IO layer's and the Socket.IO layer's.
+pub const RULES: &[RuleInfo] = &[
+    rules::common(ids::UNKNOWN_KIND, "socket.io-protocol v5 §Packet encoding"),
+    RuleInfo::new(
+        "empty-packet",
+        "engine.io-protocol v4 §Protocol; socket.io-protocol v5 §Exchange protocol",
+        "a packet with no bytes at all, not even its type",
+    ),
+    RuleInfo::new(
+        "empty-payload",
+        "engine.io-protocol v4 §Packet encoding",
+        "a polling payload with no bytes",
+    ),
+    RuleInfo::new(
+        "unknown-packet-type",
+        "engine.io-protocol v4 §Protocol; socket.io-protocol v5 §Exchange protocol",
+        "the packet type is none the protocol defines",
+    ),
+    rules::common(ids::INVALID_UTF8, "engine.io-protocol v4 §Packet encoding"),
+    RuleInfo::new(
+        "invalid-base64",
+        "engine.io-protocol v4 §Packet encoding",
+        "a `b` packet whose data is not canonical padded base64",
+    ),
+    RuleInfo::new(
+        "invalid-length",
+        "engine.io-protocol v3 §Payload",
+        "a v3 length prefix that is empty, not decimal, too long, or ends inside a character",
+    ),
+    RuleInfo::new(
+        "truncated",
+        "engine.io-protocol v3 §Payload",
+        "the payload ends before the packet its length announces",
+    ),
+    RuleInfo::new(
+        "invalid-payload-header",
+        "engine.io-protocol v3 §Payload",
+        "a v3 XHR2 packet header that is neither 0x00 nor 0x01",
+    ),
+    RuleInfo::new(
+        "payload-too-large",
+        "engine.io-protocol v4 §Handshake",
+        "a payload larger than maxPayload",
+    ),
+    RuleInfo::new(
+        "unexpected-data",
+        "engine.io-protocol v4 §Heartbeat, §Upgrade",
+        "data on a packet type that carries none",
+    ),
+    RuleInfo::new(
+        "binary-not-message",
+        "engine.io-protocol v4 §Message",
+        "binary data on a packet that is not a message",
+    ),
+    rules::common(ids::INVALID_JSON, "engine.io-protocol v4 §Handshake; socket.io-protocol v5 §Format"),
+    rules::common(ids::MISSING_FIELD, "engine.io-protocol v4 §Handshake; socket.io-protocol v5 §Difference between v5 and v4"),
+    rules::common(ids::WRONG_TYPE, "engine.io-protocol v4 §Handshake; socket.io-protocol v4 §Packet format, v5 §Exchange protocol"),
+    RuleInfo::new(
+        "packet-too-large",
+        "engine.io-protocol v4 §Handshake",
+        "the text part is longer than the configured bound",
+    ),
+    RuleInfo::new(
+        "invalid-attachments",
+        "socket.io-protocol v5 §Format",
+        "a binary type whose attachment count is not digits followed by `-`",
+    ),
+    RuleInfo::new(
+        "too-many-attachments",
+        "socket.io-protocol v5 §Format",
+        "more attachments announced than the configured bound",
+    ),
+    RuleInfo::new(
+        "attachment-count-mismatch",
+        "socket.io-protocol v5 §Format",
+        "the announced attachment count differs from the placeholders or the attachments",
+    ),
+    RuleInfo::new(
+        "invalid-placeholder",
+        "socket.io-protocol v5 §Format",
+        "a placeholder that is not {\"_placeholder\":true,\"num\":n} with n an unused index in range",
+    ),
+    RuleInfo::new(
+        "placeholder-without-attachments",
+        "socket.io-protocol v5 §Format",
+        "placeholders in a packet that announces no attachments",
+    ),
+    RuleInfo::new(
+        "invalid-namespace",
+        "socket.io-protocol v5 §Format",
+        "a namespace that does not start with `/` or is not terminated by `,`",
+    ),
+    RuleInfo::new(
+        "invalid-ack-id",
+        "socket.io-protocol v5 §Format",
+        "an ack id with a leading zero",
+    ),
+    RuleInfo::new(
+        "ack-id-too-large",
+        "socket.io-protocol v5 §Acknowledgement",
+        "an ack id above 2^53 - 1",
+    ),
+    RuleInfo::new(
+        "unexpected-ack-id",
+        "socket.io-protocol v5 §Acknowledgement; v4 §0 - CONNECT, §1 - DISCONNECT",
+        "an ack id on a packet type that carries none",
+    ),
+    RuleInfo::new(
+        "missing-ack-id",
+        "socket.io-protocol v5 §Acknowledgement",
+        "an acknowledgement without the id it acknowledges",
+    ),
+    RuleInfo::new(
+        "trailing-data",
+        "socket.io-protocol v5 §Format",
+        "bytes after the JSON payload",
+    ),
+    RuleInfo::new(
+        "missing-payload",
+        "socket.io-protocol v5 §Sending and receiving data, §Difference between v5 and v4",
+        "a packet type that needs a payload has none",
+    ),
+    RuleInfo::new(
+        "unexpected-payload",
+        "socket.io-protocol v4 §0 - CONNECT, §1 - DISCONNECT",
+        "a payload on a packet type that carries none in this version",
+    ),
+    RuleInfo::new(
+        "empty-event",
+        "socket.io-protocol v5 §Sending and receiving data",
+        "an event whose payload is an empty array",
+    ),
+    RuleInfo::new(
+        "invalid-event-name",
+        "socket.io-protocol v5 §Sending and receiving data",
+        "an event name that is not a string",
+    ),
+    RuleInfo::new(
+        "reserved-event-name",
+        "socket.io-protocol v5 §Sending and receiving data",
+        "an event name the implementations reserve",
+    ),
+    RuleInfo::new(
+        "attachment-expected",
+        "socket.io-protocol v5 §Format",
+        "a text part while attachments of the previous packet are still expected",
+    ),
+    RuleInfo::new(
+        "unexpected-attachment",
+        "socket.io-protocol v5 §Format",
+        "a binary frame when no packet expects attachments",
+    ),
+];
+
 /// The Socket.IO transport dialect (Engine.IO v3/v4, Socket.IO v4/v5).
 pub struct Transport;
 
+/// What the input is: an Engine.IO packet, a polling payload, a handshake, or a
+/// Socket.IO packet alone (see the fixtures' README for each).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
+pub enum Kind {
+    /// `eio4`, `eio3` (`-binary`: a binary frame; `-raw`: the message data is not Socket.IO).
     Packet {
+        /// The Engine.IO version.
         version: EioVersion,
+        /// The message data is opaque, not a Socket.IO packet.
         raw: bool,
+        /// The packet came in a binary frame.
         binary: bool,
     },
+    /// `eio4-payload`, `eio3-payload`, `eio4-raw-payload`, `eio3-raw-payload`: a polling body.
     Payload {
+        /// The Engine.IO version.
         version: EioVersion,
+        /// The message data is opaque, not Socket.IO packets.
         raw: bool,
     },
+    /// `eio4-handshake`, `eio3-handshake`: the open packet's JSON.
     Handshake(EioVersion),
+    /// `sio5`, `sio4`: a Socket.IO packet's text without its Engine.IO type.
     Socket(SioVersion),
 }
 
+impl Kind {
+    /// Every kind, in the order `chatspec validate --kind` lists them.
+    pub const ALL: [Kind; 14] = {
+        use EioVersion::{V3, V4};
+        const fn packet(version: EioVersion, raw: bool, binary: bool) -> Kind {
+            Kind::Packet {
+                version,
+                raw,
+                binary,
+            }
+        }
+        [
+            packet(V4, false, false),
+            packet(V3, false, false),
+            packet(V4, false, true),
+            packet(V3, false, true),
+            packet(V4, true, false),
+            packet(V3, true, false),
+            Kind::Payload {
+                version: V4,
+                raw: false,
+            },
+            Kind::Payload {
+                version: V3,
+                raw: false,
+            },
+            Kind::Payload {
+                version: V4,
+                raw: true,
+            },
+            Kind::Payload {
+                version: V3,
+                raw: true,
+            },
+            Kind::Handshake(V4),
+            Kind::Handshake(V3),
+            Kind::Socket(SioVersion::V5),
+            Kind::Socket(SioVersion::V4),
+        ]
+    };
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let eio = |v: EioVersion| match v {
+            EioVersion::V3 => "eio3",
+            EioVersion::V4 => "eio4",
+        };
+        match *self {
+            Kind::Packet {
+                version,
+                raw,
+                binary,
+            } => {
+                f.write_str(eio(version))?;
+                match (raw, binary) {
+                    (true, true) => f.write_str("-raw-binary"),
+                    (true, false) => f.write_str("-raw"),
+                    (false, true) => f.write_str("-binary"),
+                    (false, false) => Ok(()),
+                }
+            }
+            Kind::Payload { version, raw } => {
+                write!(
+                    f,
+                    "{}{}",
+                    eio(version),
+                    if raw { "-raw-payload" } else { "-payload" }
+                )
+            }
+            Kind::Handshake(version) => write!(f, "{}-handshake", eio(version)),
+            Kind::Socket(SioVersion::V5) => f.write_str("sio5"),
+            Kind::Socket(SioVersion::V4) => f.write_str("sio4"),
+        }
+    }
+}
+
+impl FromStr for Kind {
+    type Err = UnknownKind;
+    fn from_str(kind: &str) -> Result<Self, UnknownKind> {
+        Kind::ALL
+            .into_iter()
+            .find(|k| k.to_string() == kind)
+            .ok_or_else(|| UnknownKind::new(kind))
+    }
+}
+
 fn parse_kind(kind: Option<&str>) -> Result<Kind, Error> {
-    let Some(kind) = kind else {
-        return Ok(Kind::Packet {
+    match kind.map(str::parse::<Kind>) {
+        None => Ok(Kind::Packet {
             version: EioVersion::V4,
             raw: false,
             binary: false,
-        });
-    };
-    let (version, rest) = match kind {
-        "sio5" => return Ok(Kind::Socket(SioVersion::V5)),
-        "sio4" => return Ok(Kind::Socket(SioVersion::V4)),
-        _ => match (kind.strip_prefix("eio4"), kind.strip_prefix("eio3")) {
-            (Some(rest), _) => (EioVersion::V4, rest),
-            (_, Some(rest)) => (EioVersion::V3, rest),
-            _ => return Err(Error::UnknownKind(kind.to_owned())),
-        },
-    };
-    let packet = |raw, binary| Kind::Packet {
-        version,
-        raw,
-        binary,
-    };
-    Ok(match rest {
-        "" => packet(false, false),
-        "-binary" => packet(false, true),
-        "-raw" => packet(true, false),
-        "-payload" => Kind::Payload {
-            version,
-            raw: false,
-        },
-        "-raw-payload" => Kind::Payload { version, raw: true },
-        "-handshake" => Kind::Handshake(version),
-        _ => return Err(Error::UnknownKind(kind.to_owned())),
-    })
+        }),
+        Some(Ok(kind)) => Ok(kind),
+        Some(Err(e)) => Err(Error::UnknownKind(e.kind)),
+    }
 }
 
 type Found = Vec<(String, Error)>;
@@ -1440,8 +1672,21 @@ fn analyze(kind: Option<&str>, input: &[u8]) -> Result<Message, Found> {
 
 impl Dialect for Transport {
     const PROTOCOL: Protocol = Protocol::Socketio;
+    const DOCUMENT: &'static str = "Engine.IO / Socket.IO protocol specifications";
+    /// The Engine.IO session id (handshake) and the Socket.IO CONNECT answer's `sid`;
+    /// ack ids sit in the packet head, not in a JSON field.
+    const ID_FIELDS: &'static [&'static str] = &["sid"];
+    type Kind = Kind;
     type Message = Message;
     type Error = Error;
+
+    fn kinds() -> &'static [Kind] {
+        &Kind::ALL
+    }
+
+    fn rules() -> &'static [RuleInfo] {
+        RULES
+    }
 
     fn decode(kind: Option<&str>, input: &[u8]) -> Result<Message, Error> {
         analyze(kind, input).map_err(|found| {
@@ -1453,8 +1698,8 @@ impl Dialect for Transport {
         })
     }
 
-    fn encode(message: &Message) -> Vec<u8> {
-        match message {
+    fn encode(message: &Message) -> Result<Vec<u8>, EncodeError> {
+        Ok(match message {
             Message::Packet {
                 version,
                 binary_frame: true,
@@ -1475,7 +1720,7 @@ impl Dialect for Transport {
             } => payload.encode(*version).into_bytes(),
             Message::Socket { packet, .. } => packet.encode().into_bytes(),
             Message::Handshake { handshake, .. } => handshake.encode().into_bytes(),
-        }
+        })
     }
 
     fn validate(kind: Option<&str>, input: &[u8]) -> Vec<Violation> {

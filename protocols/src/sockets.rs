@@ -21,14 +21,16 @@
 //! the `notice` kind it is read as any message, since a client may claim any `from` (the server
 //! corrects it, §3.1.2).
 //!
-//! Rule ids: `unknown-kind`, `invalid-utf8`, `not-json`, `not-an-array`, `missing-event-name`,
-//! `unknown-event`, `local-only-event`, `missing-argument`, `extra-argument`, `missing-field`,
-//! `wrong-type`, `empty-field`, `bad-notice`.
+//! Rule ids: [`RULES`] (`chatspec rules --protocol sockets`).
+
+use std::fmt;
+use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::{Dialect, Protocol, Rule, Violation};
+use crate::rules::{self, ids, CommonError, EncodeError, Need, RuleInfo, Walker};
+use crate::{Dialect, Protocol, Rule, UnknownKind, Violation};
 
 /// The codec of the "Sockets" memo.
 pub struct Sockets;
@@ -55,7 +57,7 @@ pub enum Section {
 
 impl Section {
     /// The document and section, as cited by violations.
-    pub fn spec(self) -> &'static str {
+    pub const fn spec(self) -> &'static str {
         match self {
             Section::Commands => "001_13ce220237596520.txt §3.1.1 Commands events",
             Section::MessageEvents => "001_13ce220237596520.txt §3.1.2 Message events",
@@ -188,11 +190,11 @@ impl Event {
         }
     }
 
-    fn payload(&self) -> Value {
-        match self {
+    fn payload(&self) -> Result<Value, EncodeError> {
+        Ok(match self {
             Event::Register(name) => Value::String(name.clone()),
-            Event::Message(m) => serde_json::to_value(m).unwrap_or(Value::Null),
-        }
+            Event::Message(m) => serde_json::to_value(m)?,
+        })
     }
 }
 
@@ -222,22 +224,12 @@ impl Message {
 /// Why a message is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Error {
+    /// A rule every codec shares: UTF-8, JSON, a missing field, a wrong type, an empty value.
+    #[error(transparent)]
+    Common(#[from] CommonError),
     /// The kind is none of `message`, `register`, `register-ack`, `notice`.
     #[error("unknown kind `{0}`: expected message, register, register-ack or notice")]
     UnknownKind(String),
-    /// Socket.IO text is UTF-8.
-    #[error("message is not valid UTF-8")]
-    InvalidUtf8,
-    /// The bytes are not JSON.
-    #[error("not JSON: {reason}")]
-    NotJson {
-        /// Line of the syntax error.
-        line: usize,
-        /// Column of the syntax error.
-        column: usize,
-        /// What serde_json said.
-        reason: String,
-    },
     /// An event or an acknowledgement is an array of arguments.
     #[error("expected an argument array, found {found}")]
     NotAnArray {
@@ -267,32 +259,6 @@ pub enum Error {
         /// Index of the first extra argument.
         index: usize,
     },
-    /// A required field is absent.
-    #[error("missing field `{field}`")]
-    MissingField {
-        /// The field's path.
-        field: String,
-        /// Where the rule comes from.
-        section: Section,
-    },
-    /// A field or argument has the wrong JSON type.
-    #[error("{} must be {expected}", describe(.field))]
-    WrongType {
-        /// The field's path.
-        field: String,
-        /// What it must be.
-        expected: &'static str,
-        /// Where the rule comes from.
-        section: Section,
-    },
-    /// A user name that is empty.
-    #[error("{} must not be empty", describe(.field))]
-    EmptyField {
-        /// The field's path.
-        field: String,
-        /// Where the rule comes from.
-        section: Section,
-    },
     /// A message read as a server notice that is not one.
     #[error("not a server notice: {reason}")]
     BadNotice {
@@ -306,29 +272,23 @@ pub enum Error {
 impl Rule for Error {
     fn rule(&self) -> &'static str {
         match self {
-            Error::UnknownKind(_) => "unknown-kind",
-            Error::InvalidUtf8 => "invalid-utf8",
-            Error::NotJson { .. } => "not-json",
+            Error::Common(e) => e.rule(),
+            Error::UnknownKind(_) => ids::UNKNOWN_KIND,
             Error::NotAnArray { .. } => "not-an-array",
             Error::MissingEventName => "missing-event-name",
-            Error::UnknownEvent(_) => "unknown-event",
+            Error::UnknownEvent(_) => ids::UNKNOWN_EVENT,
             Error::LocalOnlyEvent(_) => "local-only-event",
             Error::MissingArgument { .. } => "missing-argument",
             Error::ExtraArgument { .. } => "extra-argument",
-            Error::MissingField { .. } => "missing-field",
-            Error::WrongType { .. } => "wrong-type",
-            Error::EmptyField { .. } => "empty-field",
             Error::BadNotice { .. } => "bad-notice",
         }
     }
 
     fn spec(&self) -> &'static str {
         match self {
+            Error::Common(e) => e.spec(),
             Error::UnknownKind(_) | Error::UnknownEvent(_) => Section::Commands.spec(),
-            Error::InvalidUtf8
-            | Error::NotJson { .. }
-            | Error::NotAnArray { .. }
-            | Error::MissingEventName => Section::SocketIoEvent.spec(),
+            Error::NotAnArray { .. } | Error::MissingEventName => Section::SocketIoEvent.spec(),
             Error::LocalOnlyEvent(_) => Section::DisconnectEvents.spec(),
             Error::MissingArgument { event, .. } | Error::ExtraArgument { event, .. } => {
                 match *event {
@@ -337,73 +297,116 @@ impl Rule for Error {
                     _ => Section::SocketIoAck.spec(),
                 }
             }
-            Error::MissingField { section, .. }
-            | Error::WrongType { section, .. }
-            | Error::EmptyField { section, .. } => section.spec(),
             Error::BadNotice { .. } => Section::MessageEvents.spec(),
         }
     }
 }
 
-/// The kinds this codec reads.
+/// Every rule a Sockets message can break.
+pub const RULES: &[RuleInfo] = &[
+    rules::common(ids::UNKNOWN_KIND, Section::Commands.spec()),
+    rules::common(ids::INVALID_UTF8, Section::SocketIoEvent.spec()),
+    rules::common(ids::INVALID_JSON, Section::SocketIoEvent.spec()),
+    RuleInfo::new(
+        "not-an-array",
+        Section::SocketIoEvent.spec(),
+        "an event or an acknowledgement is not an argument array",
+    ),
+    RuleInfo::new(
+        "missing-event-name",
+        Section::SocketIoEvent.spec(),
+        "an empty event array: no event name",
+    ),
+    rules::common(ids::UNKNOWN_EVENT, Section::Commands.spec()),
+    RuleInfo::new(
+        "local-only-event",
+        Section::DisconnectEvents.spec(),
+        "`disconnect` on the wire: the socket raises it locally and never sends it",
+    ),
+    RuleInfo::new(
+        "missing-argument",
+        "001_13ce220237596520.txt §3.1.2 Message events, §3.1.4 Register events",
+        "an event or the register acknowledgement lacks its argument",
+    ),
+    RuleInfo::new(
+        "extra-argument",
+        "001_13ce220237596520.txt §3.1.2 Message events, §3.1.4 Register events",
+        "an event or the register acknowledgement carries more than one argument",
+    ),
+    rules::common(ids::MISSING_FIELD, Section::MessageEvents.spec()),
+    rules::common(ids::WRONG_TYPE, "001_13ce220237596520.txt §3.1.2, §3.1.4"),
+    rules::common(ids::EMPTY_VALUE, Section::RegisterEvents.spec()),
+    RuleInfo::new(
+        "bad-notice",
+        Section::MessageEvents.spec(),
+        "a message read as a server notice is not from `Server` or not a join/leave text",
+    ),
+];
+
+/// The kinds this codec reads: what a bare payload is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Array,
+pub enum Kind {
+    /// `register`: the raw user name.
     Register,
+    /// `message`: `{from, message}`.
     Message,
+    /// `notice`: a `message` payload that must be a server notice.
     Notice,
+    /// `register-ack`: the acknowledgement arguments of `register`.
     RegisterAck,
+}
+
+impl Kind {
+    /// Every kind.
+    pub const ALL: [Kind; 4] = [
+        Kind::Register,
+        Kind::Message,
+        Kind::Notice,
+        Kind::RegisterAck,
+    ];
+
+    /// The kind as written.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Register => "register",
+            Kind::Message => "message",
+            Kind::Notice => "notice",
+            Kind::RegisterAck => "register-ack",
+        }
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Kind {
+    type Err = UnknownKind;
+    fn from_str(s: &str) -> Result<Self, UnknownKind> {
+        Kind::ALL
+            .into_iter()
+            .find(|k| k.name() == s)
+            .ok_or_else(|| UnknownKind::new(s))
+    }
 }
 
 /// The ack event name used in errors about `register` acknowledgements.
 const REGISTER_ACK: &str = "register ack";
 
-/// Names a field in an error message; the empty path is the whole payload.
-fn describe(field: &str) -> String {
-    if field.is_empty() {
-        "the payload".to_owned()
-    } else {
-        format!("`{field}`")
-    }
-}
-
-fn type_name(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
-
-fn join(prefix: &str, field: &str) -> String {
-    if prefix.is_empty() {
-        field.to_owned()
-    } else {
-        format!("{prefix}.{field}")
-    }
-}
-
 struct Checker {
-    problems: Vec<(String, Error)>,
+    w: Walker<Error>,
 }
 
 impl Checker {
     fn push(&mut self, field: impl Into<String>, error: Error) {
-        self.problems.push((field.into(), error));
+        self.w.push(field, error);
     }
 
     fn wrong(&mut self, field: String, expected: &'static str, section: Section) {
-        self.push(
-            field.clone(),
-            Error::WrongType {
-                field,
-                expected,
-                section,
-            },
-        );
+        self.w.spec = section.spec();
+        self.w.wrong_type(field, expected);
     }
 
     fn string_field(
@@ -412,31 +415,16 @@ impl Checker {
         prefix: &str,
         key: &str,
     ) -> Option<String> {
-        let field = join(prefix, key);
-        match map.get(key) {
-            None => {
-                self.push(
-                    field.clone(),
-                    Error::MissingField {
-                        field,
-                        section: Section::MessageEvents,
-                    },
-                );
-                None
-            }
-            Some(Value::String(s)) => Some(s.clone()),
-            Some(_) => {
-                self.wrong(field, "a string", Section::MessageEvents);
-                None
-            }
-        }
+        self.w.spec = Section::MessageEvents.spec();
+        self.w
+            .string(map, prefix, key, Need::Required)
+            .map(str::to_owned)
     }
 
     fn chat_message(&mut self, value: &Value, prefix: &str) -> Option<ChatMessage> {
         let Value::Object(map) = value else {
-            let field = if prefix.is_empty() { "" } else { prefix };
             self.wrong(
-                field.to_owned(),
+                prefix.to_owned(),
                 "an object {from, message}",
                 Section::MessageEvents,
             );
@@ -460,7 +448,7 @@ impl Checker {
         match validate_notice(&message) {
             Ok(_) => Some(message),
             Err(Error::BadNotice { field, reason }) => {
-                let field = join(prefix, &field);
+                let field = rules::join(prefix, &field);
                 self.push(field.clone(), Error::BadNotice { field, reason });
                 None
             }
@@ -474,13 +462,8 @@ impl Checker {
     fn username(&mut self, value: &Value, field: &str) -> Option<String> {
         match value {
             Value::String(s) if s.is_empty() => {
-                self.push(
-                    field,
-                    Error::EmptyField {
-                        field: field.to_owned(),
-                        section: Section::RegisterEvents,
-                    },
-                );
+                self.w.spec = Section::RegisterEvents.spec();
+                self.w.empty(field.to_owned());
                 None
             }
             Value::String(s) => Some(s.clone()),
@@ -525,7 +508,7 @@ impl Checker {
             self.push(
                 "",
                 Error::NotAnArray {
-                    found: type_name(value),
+                    found: rules::json_type(value),
                 },
             );
             return None;
@@ -549,12 +532,12 @@ impl Checker {
             "register" => {
                 let arg = self.one_argument(items, 1, "register");
                 let name = self.username(arg?, "[1]")?;
-                (self.problems.is_empty()).then_some(Message::Event(Event::Register(name)))
+                (self.w.is_clean()).then_some(Message::Event(Event::Register(name)))
             }
             "message" => {
                 let arg = self.one_argument(items, 1, "message");
                 let message = self.chat_message(arg?, "[1]")?;
-                (self.problems.is_empty()).then_some(Message::Event(Event::Message(message)))
+                (self.w.is_clean()).then_some(Message::Event(Event::Message(message)))
             }
             "disconnect" => {
                 self.push("[0]", Error::LocalOnlyEvent(name.to_owned()));
@@ -572,7 +555,7 @@ impl Checker {
             self.push(
                 "",
                 Error::NotAnArray {
-                    found: type_name(value),
+                    found: rules::json_type(value),
                 },
             );
             return None;
@@ -582,75 +565,74 @@ impl Checker {
             self.wrong("[0]".into(), "a boolean", Section::RegisterEvents);
             return None;
         };
-        (self.problems.is_empty()).then_some(Message::RegisterAck(*accepted))
+        (self.w.is_clean()).then_some(Message::RegisterAck(*accepted))
     }
 
     fn message(&mut self, kind: Option<&str>, input: &[u8]) -> Option<Message> {
-        let kind = match kind {
-            None => Kind::Array,
-            Some("register") => Kind::Register,
-            Some("message") => Kind::Message,
-            Some("notice") => Kind::Notice,
-            Some("register-ack") => Kind::RegisterAck,
-            Some("disconnect") => {
+        let kind = match kind.map(str::parse::<Kind>) {
+            None => None,
+            Some(Ok(kind)) => Some(kind),
+            Some(Err(_)) if kind == Some("disconnect") => {
                 self.push("", Error::LocalOnlyEvent("disconnect".into()));
                 return None;
             }
-            Some(other) => {
-                self.push("", Error::UnknownKind(other.to_owned()));
+            Some(Err(e)) => {
+                self.push("", Error::UnknownKind(e.kind));
                 return None;
             }
         };
-        let Ok(text) = std::str::from_utf8(input) else {
-            self.push("", Error::InvalidUtf8);
-            return None;
-        };
-        let value: Value = match serde_json::from_str(text) {
-            Ok(v) => v,
+        let value = match rules::parse_json(input, Section::SocketIoEvent.spec()) {
+            Ok(value) => value,
             Err(e) => {
-                self.push(
-                    "",
-                    Error::NotJson {
-                        line: e.line(),
-                        column: e.column(),
-                        reason: e.to_string(),
-                    },
-                );
+                self.w.common(e);
                 return None;
             }
         };
         match kind {
-            Kind::Array => self.event_array(&value),
-            Kind::Register => self
+            None => self.event_array(&value),
+            Some(Kind::Register) => self
                 .username(&value, "")
                 .map(|n| Message::Payload(Event::Register(n))),
-            Kind::Message => self
+            Some(Kind::Message) => self
                 .chat_message(&value, "")
                 .map(|m| Message::Payload(Event::Message(m))),
-            Kind::Notice => self
+            Some(Kind::Notice) => self
                 .notice(&value, "")
                 .map(|m| Message::Payload(Event::Message(m))),
-            Kind::RegisterAck => self.register_ack(&value),
+            Some(Kind::RegisterAck) => self.register_ack(&value),
         }
     }
 }
 
 fn check(kind: Option<&str>, input: &[u8]) -> (Option<Message>, Vec<(String, Error)>) {
     let mut checker = Checker {
-        problems: Vec::new(),
+        w: Walker::new(Section::SocketIoEvent.spec()),
     };
     let message = checker.message(kind, input);
-    if checker.problems.is_empty() {
-        (message, checker.problems)
+    let problems = checker.w.into_found();
+    if problems.is_empty() {
+        (message, problems)
     } else {
-        (None, checker.problems)
+        (None, problems)
     }
 }
 
 impl Dialect for Sockets {
     const PROTOCOL: Protocol = Protocol::Sockets;
+    const DOCUMENT: &'static str = "001_13ce220237596520.txt";
+    /// The memo's messages carry no ids: users are named by `from`.
+    const ID_FIELDS: &'static [&'static str] = &[];
+    type Kind = Kind;
     type Message = Message;
     type Error = Error;
+
+    fn kinds() -> &'static [Kind] {
+        &Kind::ALL
+    }
+
+    fn rules() -> &'static [RuleInfo] {
+        RULES
+    }
 
     fn decode(kind: Option<&str>, input: &[u8]) -> Result<Message, Error> {
         match check(kind, input) {
@@ -661,16 +643,16 @@ impl Dialect for Sockets {
         }
     }
 
-    fn encode(message: &Message) -> Vec<u8> {
+    fn encode(message: &Message) -> Result<Vec<u8>, EncodeError> {
         let value = match message {
             Message::Event(event) => Value::Array(vec![
                 Value::String(event.name().to_owned()),
-                event.payload(),
+                event.payload()?,
             ]),
-            Message::Payload(event) => event.payload(),
+            Message::Payload(event) => event.payload()?,
             Message::RegisterAck(accepted) => Value::Array(vec![Value::Bool(*accepted)]),
         };
-        serde_json::to_vec(&value).unwrap_or_default()
+        Ok(serde_json::to_vec(&value)?)
     }
 
     fn validate(kind: Option<&str>, input: &[u8]) -> Vec<Violation> {

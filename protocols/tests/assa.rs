@@ -8,7 +8,7 @@ use serde_json::{json, Map, Value};
 use protocols::assa::framing::{self, Decoder, Framing};
 use protocols::assa::limits::*;
 use protocols::assa::*;
-use protocols::{Dialect, Rule};
+use protocols::{CommonError, Dialect, Rule};
 
 const T: &str = "2024-01-01T12:00:00.000Z";
 
@@ -179,10 +179,10 @@ fn placeholders_of_the_generic_examples_are_envelope_only() {
     let resp = json!({"action": "ACTION_RESPONSE", "timestamp": T, "seq_id": "s"});
     assert_eq!(
         Assa::decode(Some("envelope"), &bytes(&resp)),
-        Err(Error::MissingField {
+        Err(Error::Common(CommonError::MissingField {
             field: "success".into(),
             spec: "004_636ae579ed5d2364.txt §2.3"
-        })
+        }))
     );
 }
 
@@ -204,7 +204,7 @@ fn validate_reports_every_violation() {
         got,
         vec![
             ("timestamp", "missing-field"),
-            ("seq_id", "empty-seq-id"),
+            ("seq_id", "empty-value"),
             ("user_id", "bad-id"),
             ("session_id", "wrong-type"),
             ("data.room_id", "wrong-type"),
@@ -212,10 +212,10 @@ fn validate_reports_every_violation() {
     );
     assert_eq!(
         decode(&msg),
-        Err(Error::MissingField {
+        Err(Error::Common(CommonError::MissingField {
             field: "timestamp".into(),
             spec: "004_636ae579ed5d2364.txt §2.2"
-        })
+        }))
     );
 }
 
@@ -245,10 +245,10 @@ fn responses_need_success_and_failures_need_an_error_code() {
         json!({"action": "JOIN_ROOM_RESPONSE", "success": false, "timestamp": T, "seq_id": "j"});
     assert_eq!(
         decode(&failure),
-        Err(Error::MissingField {
+        Err(Error::Common(CommonError::MissingField {
             field: "error_code".into(),
             spec: "004_636ae579ed5d2364.txt §4.2"
-        })
+        }))
     );
     let mut ok = failure.clone();
     ok["error_code"] = json!("ROOM_FULL");
@@ -287,7 +287,7 @@ fn undocumented_responses_use_the_generic_envelope() {
         assert_eq!(request.name(), action);
         assert_eq!(response.data.as_ref().unwrap()["anything"], json!([1, 2]));
         assert_eq!(
-            serde_json::from_slice::<Value>(&Assa::encode(&m)).unwrap(),
+            serde_json::from_slice::<Value>(&Assa::encode(&m).unwrap()).unwrap(),
             msg
         );
     }
@@ -301,17 +301,17 @@ fn sdp_direction_is_told_by_its_fields_or_forced_by_kind() {
     assert!(matches!(decode(&relay).unwrap().body, Body::SdpRelay(_)));
     assert_eq!(
         Assa::decode(Some("server"), &bytes(&request)),
-        Err(Error::MissingField {
+        Err(Error::Common(CommonError::MissingField {
             field: "data.sender_user_id".into(),
             spec: "004_636ae579ed5d2364.txt §7.3"
-        })
+        }))
     );
     assert_eq!(
         decode(&sdp(json!({}))),
-        Err(Error::MissingField {
+        Err(Error::Common(CommonError::MissingField {
             field: "data.target_user_id".into(),
             spec: "004_636ae579ed5d2364.txt §7.3"
-        })
+        }))
     );
     assert_eq!(
         decode(&sdp(json!({"target_user_id": 1, "sender_user_id": 2}))),
@@ -420,10 +420,10 @@ fn image_limit_is_ten_mebibytes() {
     no_file["data"].as_object_mut().unwrap().remove("file_info");
     assert_eq!(
         decode(&no_file),
-        Err(Error::MissingField {
+        Err(Error::Common(CommonError::MissingField {
             field: "data.file_info".into(),
             spec: "004_636ae579ed5d2364.txt §5.2"
-        })
+        }))
     );
 }
 
@@ -543,7 +543,7 @@ fn null_and_absent_and_unknown_fields_survive_a_round_trip() {
     assert_eq!(data.extra["x_color"], json!("red"));
     assert_eq!(m.extra["x_trace"], json!({"id": 1}));
     assert_eq!(
-        serde_json::from_slice::<Value>(&Assa::encode(&m)).unwrap(),
+        serde_json::from_slice::<Value>(&Assa::encode(&m).unwrap()).unwrap(),
         with_null
     );
     let absent = decode(&send_text("hi")).unwrap();
@@ -574,7 +574,7 @@ fn messages_built_in_code_encode_as_the_document_shows() {
     )
     .unwrap();
     assert_eq!(
-        serde_json::from_slice::<Value>(&Assa::encode(&m)).unwrap(),
+        serde_json::from_slice::<Value>(&Assa::encode(&m).unwrap()).unwrap(),
         serde_json::from_slice::<Value>(&fixture).unwrap()
     );
     assert_eq!(m.action(), "JOIN_ROOM");
@@ -587,7 +587,7 @@ fn messages_built_in_code_encode_as_the_document_shows() {
         Timestamp::parse(T).unwrap(),
         "connect_001",
     );
-    let wire: Value = serde_json::from_slice(&Assa::encode(&failure)).unwrap();
+    let wire: Value = serde_json::from_slice(&Assa::encode(&failure).unwrap()).unwrap();
     assert_eq!(wire["action"], "CONNECT_RESPONSE");
     assert_eq!(wire["success"], false);
     assert_eq!(wire["error_code"], "AUTH_FAILED");
@@ -597,12 +597,18 @@ fn messages_built_in_code_encode_as_the_document_shows() {
 #[test]
 fn every_error_names_a_rule_and_a_section() {
     let samples = [
-        Error::InvalidUtf8,
-        Error::InvalidJson("x".into()),
+        Error::Common(CommonError::InvalidUtf8 { spec: "§" }),
+        Error::Common(CommonError::InvalidJson {
+            reason: "x".into(),
+            spec: "§",
+        }),
         Error::NotAnObject,
         Error::MessageTooLarge { size: 1 },
         Error::FrameTooLarge { size: 1, limit: 0 },
-        Error::EmptySeqId,
+        Error::Common(CommonError::EmptyValue {
+            field: "seq_id".into(),
+            spec: "§",
+        }),
         Error::UnknownAction { action: "A".into() },
         Error::UnknownKind { kind: "k".into() },
         Error::AmbiguousDirection {
@@ -744,11 +750,11 @@ fn length_prefix_refuses_an_oversized_header_before_the_payload() {
 #[test]
 fn encode_writes_one_line_or_one_prefixed_payload() {
     let m = decode(&send_text("line one\nline two")).unwrap();
-    let line = framing::encode(Framing::JsonStream, &m);
+    let line = framing::encode(Framing::JsonStream, &m).unwrap();
     assert_eq!(line.iter().filter(|b| **b == b'\n').count(), 1);
     assert_eq!(line.last(), Some(&b'\n'));
-    let prefixed = framing::encode(Framing::LengthPrefixed, &m);
-    let json = Assa::encode(&m);
+    let prefixed = framing::encode(Framing::LengthPrefixed, &m).unwrap();
+    let json = Assa::encode(&m).unwrap();
     assert_eq!(prefixed[..4], (json.len() as u32).to_be_bytes());
     assert_eq!(prefixed[4..], json[..]);
 }
@@ -1657,7 +1663,7 @@ proptest! {
     #[test]
     fn every_message_round_trips(m in message()) {
         let kind = kind_of(&m);
-        let wire = Assa::encode(&m);
+        let wire = Assa::encode(&m).unwrap();
         prop_assert_eq!(Assa::validate(kind, &wire), vec![]);
         prop_assert_eq!(Assa::decode(kind, &wire), Ok(m.clone()));
         if let Some(direction) = m.body.direction() {
@@ -1677,7 +1683,7 @@ proptest! {
         prefixed in any::<bool>(),
     ) {
         let framing = if prefixed { Framing::LengthPrefixed } else { Framing::JsonStream };
-        let stream: Vec<u8> = messages.iter().flat_map(|m| framing::encode(framing, m)).collect();
+        let stream: Vec<u8> = messages.iter().flat_map(|m| framing::encode(framing, m).unwrap()).collect();
         let (frames, error) = decode_chunks(framing, &[stream]);
         prop_assert_eq!(error, None);
         let decoded: Vec<Message> = frames
@@ -1700,10 +1706,10 @@ proptest! {
         for (m, sep) in messages.iter().zip(&separators) {
             match framing {
                 Framing::JsonStream => {
-                    stream.extend(Assa::encode(m));
+                    stream.extend(Assa::encode(m).unwrap());
                     stream.extend(sep.as_bytes());
                 }
-                Framing::LengthPrefixed => stream.extend(framing::encode(framing, m)),
+                Framing::LengthPrefixed => stream.extend(framing::encode(framing, m).unwrap()),
             }
         }
         let whole = decode_chunks(framing, std::slice::from_ref(&stream));
@@ -1757,7 +1763,7 @@ proptest! {
                 }
                 Ok(m) => {
                     // What is accepted re-encodes to the same JSON.
-                    prop_assert_eq!(serde_json::from_slice::<Value>(&Assa::encode(&m)).unwrap(), value.clone());
+                    prop_assert_eq!(serde_json::from_slice::<Value>(&Assa::encode(&m).unwrap()).unwrap(), value.clone());
                 }
             }
         }

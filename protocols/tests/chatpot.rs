@@ -5,7 +5,7 @@ use protocols::chatpot::{
     Avatar, ChatMessage, Chatpot, Error, ErrorCode, Event, Form, Health, InitResult, Member,
     Message, MessageType, Nick, PostinitReq, Reception, ReceptionType, ServerError, Status,
 };
-use protocols::{Dialect, Rule};
+use protocols::{CommonError, Dialect, Rule};
 use serde_json::{json, Map, Value};
 
 const DEPLOYED: &str = "specs/README.md §Facts: Chatpot, as deployed";
@@ -69,7 +69,7 @@ fn server_error_accepts_success_false_and_refuses_success_true() {
     assert_eq!(error.code, ErrorCode::InvalidParam);
     assert_eq!(error.success, Some(false));
     assert_eq!(
-        serde_json::from_slice::<Value>(&Chatpot::encode(&message)).unwrap(),
+        serde_json::from_slice::<Value>(&Chatpot::encode(&message).unwrap()).unwrap(),
         deployed
     );
 
@@ -88,10 +88,10 @@ fn server_error_accepts_success_false_and_refuses_success_true() {
 fn empty_token_is_refused_as_the_deployed_server_refuses_it() {
     assert_eq!(
         Chatpot::decode(Some("postinit_req"), br#"{"token":""}"#).unwrap_err(),
-        Error::EmptyValue {
+        Error::Common(CommonError::EmptyValue {
             field: "token".into(),
             spec: SIGNAL_POSTINIT
-        }
+        })
     );
 }
 
@@ -123,10 +123,10 @@ fn validate_reports_every_violation_with_its_path() {
     // decode refuses with the first of them
     assert_eq!(
         Chatpot::decode(Some("message"), &bytes(&message)).unwrap_err(),
-        Error::MissingField {
+        Error::Common(CommonError::MissingField {
             field: "message_id".into(),
             spec: SIGNAL_MESSAGE
-        }
+        })
     );
 }
 
@@ -143,7 +143,7 @@ fn from_is_null_only_for_notifications() {
     assert_eq!(m.from, None);
     // `null` stays `null` on the way back
     assert_eq!(
-        serde_json::from_slice::<Value>(&Chatpot::encode(&decoded)).unwrap()["from"],
+        serde_json::from_slice::<Value>(&Chatpot::encode(&decoded).unwrap()).unwrap()["from"],
         Value::Null
     );
 
@@ -151,11 +151,11 @@ fn from_is_null_only_for_notifications() {
     text["from"] = Value::Null;
     assert_eq!(
         Chatpot::decode(Some("message"), &bytes(&text)).unwrap_err(),
-        Error::WrongType {
+        Error::Common(CommonError::WrongType {
             field: "from".into(),
             expected: "an object (null only for NOTIFICATION)",
             spec: SIGNAL_MESSAGE
-        }
+        })
     );
 }
 
@@ -166,10 +166,10 @@ fn image_content_needs_both_urls() {
     image["content"] = json!({"image_url": "http://x/a.png"});
     assert_eq!(
         Chatpot::decode(Some("message"), &bytes(&image)).unwrap_err(),
-        Error::MissingField {
+        Error::Common(CommonError::MissingField {
             field: "content.thumb_url".into(),
             spec: SIGNAL_MESSAGE
-        }
+        })
     );
 }
 
@@ -210,7 +210,7 @@ fn status_is_a_body_not_an_event() {
     }));
     assert_eq!(message.form, Form::Bare);
     assert_eq!(
-        serde_json::from_slice::<Value>(&Chatpot::encode(&message)).unwrap(),
+        serde_json::from_slice::<Value>(&Chatpot::encode(&message).unwrap()).unwrap(),
         json!({"host": "http://h", "port": 80, "num_connection": 1})
     );
 }
@@ -222,11 +222,11 @@ fn built_messages_encode_as_socket_io_arguments() {
         extra: Map::new(),
     }));
     assert_eq!(
-        Chatpot::encode(&message),
+        Chatpot::encode(&message).unwrap(),
         br#"["postinit_req",{"token":"a6b3"}]"#
     );
     let bare = Message::bare(Event::HealthRes(Health::default()));
-    assert_eq!(Chatpot::encode(&bare), b"{}");
+    assert_eq!(Chatpot::encode(&bare).unwrap(), b"{}");
 }
 
 #[test]
@@ -234,7 +234,7 @@ fn unknown_fields_are_kept() {
     let input = json!({"code": "INVALID_PARAM", "message": "m", "trace": [1, 2]});
     let message = Chatpot::decode(Some("server_error"), &bytes(&input)).unwrap();
     assert_eq!(
-        serde_json::from_slice::<Value>(&Chatpot::encode(&message)).unwrap(),
+        serde_json::from_slice::<Value>(&Chatpot::encode(&message).unwrap()).unwrap(),
         input
     );
 }
@@ -242,7 +242,12 @@ fn unknown_fields_are_kept() {
 #[test]
 fn input_that_is_not_an_event_array_is_refused() {
     for (input, error) in [
-        (&b"\xff"[..], Error::InvalidUtf8),
+        (
+            &b"\xff"[..],
+            Error::Common(CommonError::InvalidUtf8 {
+                spec: "socket.io-protocol v5 §Packet encoding",
+            }),
+        ),
         (b"{}", Error::NotAnEventArray),
         (b"[]", Error::NotAnEventArray),
         (b"[1, {}]", Error::NotAnEventArray),
@@ -403,7 +408,7 @@ proptest! {
     #[test]
     fn encode_then_decode_round_trips(message in message()) {
         let kind = kind_of(&message);
-        let encoded = Chatpot::encode(&message);
+        let encoded = Chatpot::encode(&message).unwrap();
         prop_assert_eq!(Chatpot::validate(kind, &encoded), vec![]);
         prop_assert_eq!(Chatpot::decode(kind, &encoded), Ok(message));
     }
@@ -419,7 +424,7 @@ proptest! {
             .collect();
         let mut stream = Vec::new();
         for m in &messages {
-            stream.extend(Chatpot::encode(m));
+            stream.extend(Chatpot::encode(m).unwrap());
             stream.push(b'\n');
         }
         let frames = Chatpot::frames(&stream);
@@ -469,7 +474,7 @@ proptest! {
         let violations = Chatpot::validate(Some(kind), &input);
         prop_assert_eq!(decoded.is_ok(), violations.is_empty());
         if let Ok(message) = decoded {
-            let again = serde_json::from_slice::<Value>(&Chatpot::encode(&message)).unwrap();
+            let again = serde_json::from_slice::<Value>(&Chatpot::encode(&message).unwrap()).unwrap();
             prop_assert_eq!(again, value);
         }
     }

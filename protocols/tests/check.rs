@@ -88,7 +88,7 @@ pub fn check<D: Dialect>() -> (usize, usize) {
         }
         match D::decode(kind, &f.bytes) {
             Ok(message) => {
-                let encoded = D::encode(&message);
+                let encoded = D::encode(&message).unwrap();
                 if !same_wire(&f.bytes, &encoded) {
                     failures.push(format!(
                         "{}: re-encoded differs:\n  fixture: {}\n  encoded: {}",

@@ -8,7 +8,7 @@ use protocols::circles::{
     MessageEvent, MessageNotice, MessageStatus, SendMessage, Success, WebrtcConfig, WebrtcForward,
     Writing, WritingNotice,
 };
-use protocols::{Dialect, Rule};
+use protocols::{CommonError, Dialect, Rule};
 use serde_json::{json, Map, Value};
 
 const LISTENED: &str = "003_415bfb4e4fd8fc5e.txt §Listened Channels";
@@ -27,10 +27,10 @@ fn message_channel_is_read_by_direction() {
     // Without a kind, `message` is the server's notice, which this is not.
     assert_eq!(
         Circles::decode(None, &bytes(&client)).unwrap_err(),
-        Error::MissingField {
+        Error::Common(CommonError::MissingField {
             field: "status".into(),
             spec: MESSAGES
-        }
+        })
     );
     let decoded = Circles::decode(Some("client"), &bytes(&client)).unwrap();
     assert_eq!(
@@ -85,7 +85,7 @@ fn connect_and_disconnect_are_not_events() {
     // built with `args`, a connect still encodes as nothing
     let message = Message::args(Event::Connect);
     assert_eq!(message.form, Form::Bare);
-    assert_eq!(Circles::encode(&message), b"");
+    assert_eq!(Circles::encode(&message).unwrap(), b"");
 }
 
 #[test]
@@ -115,7 +115,7 @@ fn events_without_arguments_refuse_one() {
         }
     );
     assert_eq!(
-        Circles::encode(&Message::args(Event::WebrtcCredentials)),
+        Circles::encode(&Message::args(Event::WebrtcCredentials)).unwrap(),
         br#"["webrtc_credentials"]"#
     );
 }
@@ -125,27 +125,27 @@ fn ids_are_non_negative_integers() {
     for (value, error) in [
         (
             json!({"circle_id": -1}),
-            Error::BadId {
+            Error::Common(CommonError::BadId {
                 field: "circle_id".into(),
                 found: "-1".into(),
                 spec: LISTENED,
-            },
+            }),
         ),
         (
             json!({"circle_id": 2.5}),
-            Error::BadId {
+            Error::Common(CommonError::BadId {
                 field: "circle_id".into(),
                 found: "2.5".into(),
                 spec: LISTENED,
-            },
+            }),
         ),
         (
             json!({"circle_id": "2"}),
-            Error::WrongType {
+            Error::Common(CommonError::WrongType {
                 field: "circle_id".into(),
                 expected: "an integer id",
                 spec: LISTENED,
-            },
+            }),
         ),
     ] {
         assert_eq!(
@@ -211,11 +211,11 @@ fn server_writing_refuses_the_string_booleans_of_the_public_server() {
             br#"{"conversation_id":1,"device":true,"is_writing":"True"}"#
         )
         .unwrap_err(),
-        Error::WrongType {
+        Error::Common(CommonError::WrongType {
             field: "is_writing".into(),
             expected: "a boolean",
             spec: MESSAGES
-        }
+        })
     );
 }
 
@@ -252,11 +252,11 @@ fn webrtc_config_shapes() {
     );
     assert_eq!(
         Circles::decode(Some("webrtc_config"), b"3").unwrap_err(),
-        Error::WrongType {
+        Error::Common(CommonError::WrongType {
             field: String::new(),
             expected: "a server list or an object",
             spec: WEBRTC
-        }
+        })
     );
 }
 
@@ -293,7 +293,9 @@ fn unknown_kinds_and_channels() {
     );
     assert_eq!(
         Circles::decode(None, b"\xc3\x28").unwrap_err(),
-        Error::InvalidUtf8
+        Error::Common(CommonError::InvalidUtf8 {
+            spec: "socket.io-protocol v5 §Packet encoding"
+        })
     );
 }
 
@@ -302,7 +304,7 @@ fn unknown_fields_are_kept() {
     let invite = json!({"event": "invite", "circle_id": 1, "circle_invite_id": 9});
     let message = Circles::decode(Some("circle_invite"), &bytes(&invite)).unwrap();
     assert_eq!(
-        serde_json::from_slice::<Value>(&Circles::encode(&message)).unwrap(),
+        serde_json::from_slice::<Value>(&Circles::encode(&message).unwrap()).unwrap(),
         invite
     );
 }
@@ -631,7 +633,7 @@ proptest! {
     #[test]
     fn encode_then_decode_round_trips(message in message()) {
         let kind = message.kind();
-        let encoded = Circles::encode(&message);
+        let encoded = Circles::encode(&message).unwrap();
         prop_assert_eq!(Circles::validate(Some(kind), &encoded), vec![]);
         prop_assert_eq!(Circles::decode(Some(kind), &encoded), Ok(message.clone()));
         // the argument array of an event whose name is not shared also reads without a kind
@@ -651,7 +653,7 @@ proptest! {
         let messages: Vec<Message> = events.into_iter().map(Message::args).collect();
         let mut stream = Vec::new();
         for m in &messages {
-            stream.extend(Circles::encode(m));
+            stream.extend(Circles::encode(m).unwrap());
         }
         let frames = Circles::frames(&stream);
         prop_assert_eq!(frames.len(), messages.len());
@@ -696,7 +698,7 @@ proptest! {
         let violations = Circles::validate(Some(kind), &input);
         prop_assert_eq!(decoded.is_ok(), violations.is_empty());
         if let Ok(message) = decoded {
-            let again = serde_json::from_slice::<Value>(&Circles::encode(&message)).unwrap();
+            let again = serde_json::from_slice::<Value>(&Circles::encode(&message).unwrap()).unwrap();
             prop_assert_eq!(again, value);
         }
     }

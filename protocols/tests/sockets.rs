@@ -4,7 +4,7 @@ use proptest::prelude::*;
 use protocols::sockets::{
     validate_notice, ChatMessage, Error, Event, Message, Notice, Section, Sockets,
 };
-use protocols::{Dialect, Rule};
+use protocols::{CommonError, Dialect, Rule};
 use serde_json::{json, Map, Value};
 
 fn decode(kind: Option<&str>, text: &str) -> Result<Message, Error> {
@@ -43,10 +43,13 @@ fn event_arrays_and_bare_payloads_decode_to_the_same_event() {
         Ok(Message::RegisterAck(false))
     );
     assert_eq!(
-        Sockets::encode(&Message::register("alice")),
+        Sockets::encode(&Message::register("alice")).unwrap(),
         br#"["register","alice"]"#
     );
-    assert_eq!(Sockets::encode(&Message::RegisterAck(true)), b"[true]");
+    assert_eq!(
+        Sockets::encode(&Message::RegisterAck(true)).unwrap(),
+        b"[true]"
+    );
 }
 
 #[test]
@@ -58,7 +61,7 @@ fn extra_message_fields_are_kept() {
     };
     assert_eq!(chat.extra.get("at"), Some(&json!(12)));
     assert_eq!(
-        serde_json::from_slice::<Value>(&Sockets::encode(&message)).unwrap(),
+        serde_json::from_slice::<Value>(&Sockets::encode(&message).unwrap()).unwrap(),
         serde_json::from_str::<Value>(text).unwrap()
     );
 }
@@ -136,31 +139,32 @@ fn exact_errors() {
     );
     assert_eq!(
         decode(None, r#"["register",""]"#),
-        Err(Error::EmptyField {
+        Err(Error::Common(CommonError::EmptyValue {
             field: "[1]".into(),
-            section: Section::RegisterEvents
-        })
+            spec: Section::RegisterEvents.spec()
+        }))
     );
     assert_eq!(
         decode(Some("register-ack"), "[1]"),
-        Err(Error::WrongType {
+        Err(Error::Common(CommonError::WrongType {
             field: "[0]".into(),
             expected: "a boolean",
-            section: Section::RegisterEvents
-        })
+            spec: Section::RegisterEvents.spec()
+        }))
     );
     assert_eq!(
         decode(Some("register-ack"), "true"),
         Err(Error::NotAnArray { found: "a boolean" })
     );
-    assert_eq!(decode(None, "\"\u{0}"), Err(Error::NotJson {
-        line: 1,
-        column: 2,
-        reason: "control character (\\u0000-\\u001F) found while parsing a string at line 1 column 2".into()
-    }));
+    assert_eq!(decode(None, "\"\u{0}"), Err(Error::Common(CommonError::InvalidJson {
+        reason: "control character (\\u0000-\\u001F) found while parsing a string at line 1 column 2".into(),
+        spec: "socket.io-protocol v5 §Sending and receiving data",
+    })));
     assert_eq!(
         Sockets::decode(None, b"[\"\xff\"]"),
-        Err(Error::InvalidUtf8)
+        Err(Error::Common(CommonError::InvalidUtf8 {
+            spec: "socket.io-protocol v5 §Sending and receiving data"
+        }))
     );
     assert_eq!(
         Error::LocalOnlyEvent("disconnect".into()).spec(),
@@ -235,7 +239,7 @@ proptest! {
 
     #[test]
     fn encode_then_decode_gives_back_every_message(message in arb_message()) {
-        let bytes = Sockets::encode(&message);
+        let bytes = Sockets::encode(&message).unwrap();
         let kind = kind_of(&message);
         prop_assert_eq!(Sockets::validate(kind, &bytes), vec![]);
         prop_assert_eq!(Sockets::decode(kind, &bytes), Ok(message));
@@ -245,7 +249,7 @@ proptest! {
     fn notices_round_trip_with_the_notice_kind(user in arb_username(), joined in any::<bool>()) {
         let notice = if joined { Notice::Joined(user) } else { Notice::Left(user) };
         let message = Message::Payload(Event::Message(notice.to_message()));
-        let bytes = Sockets::encode(&message);
+        let bytes = Sockets::encode(&message).unwrap();
         prop_assert_eq!(Sockets::decode(Some("notice"), &bytes), Ok(message));
         prop_assert_eq!(validate_notice(&notice.to_message()), Ok(notice));
     }

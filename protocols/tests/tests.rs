@@ -6,6 +6,7 @@ mod check;
 mod circles;
 mod fuzzing;
 mod invariants;
+mod rules;
 mod session;
 mod socketcluster;
 mod socketio;
