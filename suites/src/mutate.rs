@@ -84,6 +84,10 @@ pub trait Editable {
     fn split(text: &str) -> Option<(Self::Head, Option<Value>)>;
     /// Puts a (mutated) head and value back together.
     fn join(head: &Self::Head, value: Option<&Value>) -> String;
+    /// The JSON fields that carry ids, as the protocol's codec declares them
+    /// ([`protocols::Dialect::ID_FIELDS`]); [`MutationKind::ChangeId`] edits the
+    /// first one found, depth first.
+    const ID_FIELDS: &'static [&'static str];
     /// Changes the id the head carries outside the JSON (a Socket.IO ack id);
     /// false when it has none.
     fn change_head_id(_head: &mut Self::Head) -> bool {
@@ -91,11 +95,13 @@ pub trait Editable {
     }
 }
 
-/// Plain JSON messages (SocketCluster, ASSA): the whole text is the value.
-pub struct PlainJson;
+/// Plain JSON messages (SocketCluster, ASSA): the whole text is the value;
+/// the ids are those of the dialect `D`.
+pub struct PlainJson<D>(std::marker::PhantomData<D>);
 
-impl Editable for PlainJson {
+impl<D: protocols::Dialect> Editable for PlainJson<D> {
     type Head = ();
+    const ID_FIELDS: &'static [&'static str] = D::ID_FIELDS;
     fn split(text: &str) -> Option<((), Option<Value>)> {
         serde_json::from_str(text).ok().map(|v| ((), Some(v)))
     }
@@ -187,17 +193,6 @@ impl Mutator {
     }
 }
 
-const ID_KEYS: [&str; 9] = [
-    "sid",
-    "id",
-    "rid",
-    "cid",
-    "seq_id",
-    "message_id",
-    "room_id",
-    "session_id",
-    "user_id",
-];
 const EVENT_KEYS: [&str; 2] = ["event", "action"];
 
 /// Edits a text message; `None` when the mutation does not apply to it.
@@ -211,7 +206,7 @@ fn edit<E: Editable>(kind: MutationKind, text: &str) -> Option<String> {
         MutationKind::RemoveField => remove_field(&mut value),
         MutationKind::ChangeType => change_type(&mut value),
         MutationKind::RenameEvent => rename_event(&mut value),
-        MutationKind::ChangeId => change_id(&mut value),
+        MutationKind::ChangeId => change_id(E::ID_FIELDS, &mut value),
         MutationKind::Drop
         | MutationKind::Duplicate
         | MutationKind::Delay
@@ -288,12 +283,12 @@ fn rename_event(v: &mut Value) -> bool {
     }
 }
 
-/// Changes the first id-like field found, depth first.
-fn change_id(v: &mut Value) -> bool {
+/// Changes the first field of `ids` found, depth first.
+fn change_id(ids: &[&str], v: &mut Value) -> bool {
     match v {
         Value::Object(map) => {
-            for key in ID_KEYS {
-                if let Some(id) = map.get_mut(key) {
+            for key in ids {
+                if let Some(id) = map.get_mut(*key) {
                     match id {
                         Value::Number(n) => {
                             *id = Value::Number((n.as_i64().unwrap_or(0).wrapping_add(1)).into())
@@ -304,9 +299,9 @@ fn change_id(v: &mut Value) -> bool {
                     return true;
                 }
             }
-            map.values_mut().any(change_id)
+            map.values_mut().any(|v| change_id(ids, v))
         }
-        Value::Array(items) => items.iter_mut().any(change_id),
+        Value::Array(items) => items.iter_mut().any(|v| change_id(ids, v)),
         _ => false,
     }
 }
@@ -314,6 +309,8 @@ fn change_id(v: &mut Value) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    type Sc = PlainJson<protocols::socketcluster::SocketCluster>;
 
     fn text(m: &[(Duration, Message)]) -> Vec<String> {
         m.iter()
@@ -328,22 +325,19 @@ mod tests {
     fn only_the_indexed_applicable_message_changes() {
         let m = Mutator::new(MutationKind::RemoveField, 1, Duration::ZERO);
         // Not JSON: not applicable, not counted.
+        assert_eq!(text(&m.apply::<Sc>(Message::Text("#1".into()))), ["#1"]);
         assert_eq!(
-            text(&m.apply::<PlainJson>(Message::Text("#1".into()))),
-            ["#1"]
-        );
-        assert_eq!(
-            text(&m.apply::<PlainJson>(Message::Text(r#"{"a":1}"#.into()))),
+            text(&m.apply::<Sc>(Message::Text(r#"{"a":1}"#.into()))),
             [r#"{"a":1}"#]
         );
         assert!(!m.applied());
         assert_eq!(
-            text(&m.apply::<PlainJson>(Message::Text(r#"{"a":1,"b":2}"#.into()))),
+            text(&m.apply::<Sc>(Message::Text(r#"{"a":1,"b":2}"#.into()))),
             [r#"{"b":2}"#]
         );
         assert!(m.applied());
         assert_eq!(
-            text(&m.apply::<PlainJson>(Message::Text(r#"{"a":1}"#.into()))),
+            text(&m.apply::<Sc>(Message::Text(r#"{"a":1}"#.into()))),
             [r#"{"a":1}"#]
         );
         assert_eq!(m.seen(), 3);
@@ -375,7 +369,7 @@ mod tests {
         ];
         for (kind, input, expected) in cases {
             let m = Mutator::new(kind, 0, Duration::ZERO);
-            let out = text(&m.apply::<PlainJson>(Message::Text(input.into())));
+            let out = text(&m.apply::<Sc>(Message::Text(input.into())));
             let got: Value = serde_json::from_str(&out[0]).unwrap();
             let want: Value = serde_json::from_str(expected).unwrap();
             assert_eq!(got, want, "{kind:?} on {input}");
@@ -385,12 +379,12 @@ mod tests {
     #[test]
     fn drop_duplicate_delay_apply_to_anything() {
         let m = Mutator::new(MutationKind::Drop, 0, Duration::ZERO);
-        assert!(m.apply::<PlainJson>(Message::Binary(vec![1])).is_empty());
+        assert!(m.apply::<Sc>(Message::Binary(vec![1])).is_empty());
         let m = Mutator::new(MutationKind::Duplicate, 0, Duration::ZERO);
-        assert_eq!(m.apply::<PlainJson>(Message::Text("#1".into())).len(), 2);
+        assert_eq!(m.apply::<Sc>(Message::Text("#1".into())).len(), 2);
         let m = Mutator::new(MutationKind::Delay, 0, Duration::from_secs(5));
         assert_eq!(
-            m.apply::<PlainJson>(Message::Text("#1".into()))[0].0,
+            m.apply::<Sc>(Message::Text("#1".into()))[0].0,
             Duration::from_secs(5)
         );
     }

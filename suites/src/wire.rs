@@ -555,7 +555,10 @@ mod tests {
     }
 
     async fn round_trip(wire: &Wire, url: &str) -> WsEvent {
-        let (mut tx, mut rx) = wire.websocket::<PlainJson>(url).await.unwrap();
+        let (mut tx, mut rx) = wire
+            .websocket::<PlainJson<protocols::socketcluster::SocketCluster>>(url)
+            .await
+            .unwrap();
         tx.send(Message::Text("hi".into())).await.unwrap();
         rx.recv().await
     }
@@ -578,7 +581,9 @@ mod tests {
             round_trip(&wire, &url).await,
             WsEvent::Message(Message::Text(r#"{"event":"hi"}"#.into()))
         );
-        let mut one = wire.receive::<PlainJson>(Message::Text("x".into()));
+        let mut one = wire.receive::<PlainJson<protocols::socketcluster::SocketCluster>>(
+            Message::Text("x".into()),
+        );
         assert_eq!(one.next().await, Some(Message::Text("x".into())));
         assert_eq!(one.next().await, None);
     }
@@ -618,7 +623,9 @@ mod tests {
             .mutated(mutator);
         let wire = link.open("proxied");
         let proxy = wire
-            .websocket_proxy::<PlainJson>(move |asked: &str| format!("{url}{asked}"))
+            .websocket_proxy::<PlainJson<protocols::socketcluster::SocketCluster>>(
+                move |asked: &str| format!("{url}{asked}"),
+            )
             .await
             .unwrap();
         // The client's own socket, as a stock client would open it.
@@ -650,7 +657,9 @@ mod tests {
         let addr = closed.local_addr().unwrap();
         drop(closed);
         let err = wire
-            .websocket::<PlainJson>(&format!("ws://{addr}/"))
+            .websocket::<PlainJson<protocols::socketcluster::SocketCluster>>(&format!(
+                "ws://{addr}/"
+            ))
             .await
             .err()
             .unwrap();
@@ -668,7 +677,9 @@ mod tests {
                 .await;
         });
         let err = wire
-            .websocket::<PlainJson>(&format!("ws://{addr}/"))
+            .websocket::<PlainJson<protocols::socketcluster::SocketCluster>>(&format!(
+                "ws://{addr}/"
+            ))
             .await
             .err()
             .unwrap();

@@ -137,6 +137,8 @@ pub enum EioHead {
 
 impl Editable for EioText {
     type Head = EioHead;
+    const ID_FIELDS: &'static [&'static str] =
+        <protocols::socketio::Transport as protocols::Dialect>::ID_FIELDS;
 
     fn split(text: &str) -> Option<(EioHead, Option<serde_json::Value>)> {
         // The text form of a text packet is the same in both versions.
