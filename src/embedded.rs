@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use reference_server::{Config, Fault, Running};
+use reference_server::{Config, Fault, ListenerName, Running};
 use suites::case::Case;
 use suites::killmatrix::{FaultTarget, KillMatrix};
 use suites::runner::RunOptions;
@@ -30,11 +30,14 @@ pub async fn start(faults: &[Fault]) -> anyhow::Result<Embedded> {
     let server = reference_server::start(config).await?;
     let targets = Targets {
         name: Some("chatspec reference server (embedded)".into()),
-        socketio: server.addrs.echo.map(|addr| SocketioTarget {
-            url: format!("http://{addr}"),
-            path: "/socket.io/".into(),
-            engineio: vec![3, 4],
-        }),
+        socketio: server
+            .addrs
+            .get(ListenerName::Echo)
+            .map(|addr| SocketioTarget {
+                url: format!("http://{addr}"),
+                path: "/socket.io/".into(),
+                engineio: vec![3, 4],
+            }),
     };
     Ok(Embedded { server, targets })
 }
@@ -70,17 +73,22 @@ pub async fn check_reachable(targets: &Targets) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The kill matrix of `cases` against the embedded server, with one faulty server per fault switch.
+/// The kill matrix of `cases` against the embedded server, with one faulty
+/// server per fault switch of every listener, run against the cases of that
+/// listener's protocol.
 pub async fn kill_matrix(cases: &[Case], options: &RunOptions) -> anyhow::Result<KillMatrix> {
     let clean = start(&[]).await?;
     let mut faulty = Vec::new();
-    for fault in Fault::ALL {
-        faulty.push((fault, start(&[fault]).await?));
+    for listener in reference_server::listeners() {
+        for fault in listener.faults() {
+            faulty.push((fault, listener.protocol(), start(&[fault]).await?));
+        }
     }
     let faults: Vec<FaultTarget> = faulty
         .iter()
-        .map(|(fault, e)| FaultTarget {
+        .map(|(fault, protocol, e)| FaultTarget {
             fault: fault.as_str().to_owned(),
+            protocol: *protocol,
             targets: Arc::new(e.targets.clone()),
         })
         .collect();
@@ -88,7 +96,7 @@ pub async fn kill_matrix(cases: &[Case], options: &RunOptions) -> anyhow::Result
         suites::killmatrix::kill_matrix(cases, Arc::new(clean.targets.clone()), &faults, options)
             .await;
     clean.shutdown().await;
-    for (_, e) in faulty {
+    for (_, _, e) in faulty {
         e.shutdown().await;
     }
     Ok(matrix)

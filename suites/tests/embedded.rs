@@ -15,7 +15,10 @@ pub async fn start(faults: &[reference_server::Fault]) -> (reference_server::Run
     let server = reference_server::start(config)
         .await
         .expect("the reference server starts");
-    let echo = server.addrs.echo.expect("the echo app listens");
+    let echo = server
+        .addrs
+        .get(reference_server::ListenerName::Echo)
+        .expect("the echo app listens");
     let targets = Targets {
         name: Some("reference server (embedded)".into()),
         socketio: Some(SocketioTarget {
