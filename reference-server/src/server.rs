@@ -1,6 +1,6 @@
 //! Binding the listeners of the registry, running them, and shutting them down gracefully.
 
-use std::{collections::BTreeMap, net::SocketAddr, time::Duration};
+use std::{collections::BTreeMap, net::SocketAddr};
 
 use anyhow::Context;
 use tokio::{sync::watch, task::JoinHandle};
@@ -8,11 +8,8 @@ use tokio::{sync::watch, task::JoinHandle};
 use crate::{
     cli::ServeArgs,
     config::{Config, ListenerName},
-    listeners::{self, Shutdown},
+    listeners::{self, Shutdown, GRACE},
 };
-
-/// How long shutdown waits for open sessions and connections before cutting them.
-pub(crate) const GRACE: Duration = Duration::from_secs(5);
 
 /// The bound address of every listener that runs (not disabled, and implemented).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -33,7 +33,7 @@ use socketioxide::{
 };
 use tokio::net::TcpListener;
 
-use super::{BoxFuture, Listener, Shutdown};
+use super::{BoxFuture, Listener, Shutdown, GRACE};
 use crate::{
     config::{Config, ListenerName, Profile},
     fault::Fault,
@@ -67,10 +67,7 @@ impl Listener for Echo {
             axum::serve(tcp, router)
                 .with_graceful_shutdown(async move {
                     shutdown.requested().await;
-                    if tokio::time::timeout(crate::server::GRACE, io.close())
-                        .await
-                        .is_err()
-                    {
+                    if tokio::time::timeout(GRACE, io.close()).await.is_err() {
                         tracing::warn!("socket.io sessions did not close in time");
                     }
                 })

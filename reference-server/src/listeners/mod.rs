@@ -5,7 +5,7 @@
 //! switches and the protocol whose cases they break. Adding a listener is
 //! its own module here and one line in [`REGISTRY`].
 
-use std::{future::Future, io, net::SocketAddr, pin::Pin};
+use std::{future::Future, io, net::SocketAddr, pin::Pin, time::Duration};
 
 use protocols::Protocol;
 use tokio::{net::TcpListener, sync::watch};
@@ -61,6 +61,11 @@ pub trait Listener: Send + Sync {
         shutdown: Shutdown,
     ) -> BoxFuture<'static, io::Result<()>>;
 }
+
+/// How long a listener may take to close its sessions once shutdown is
+/// requested, and how long open connections then have to end, before the
+/// server cuts them.
+pub(crate) const GRACE: Duration = Duration::from_secs(5);
 
 /// Resolves once the server is asked to stop; handed to [`Listener::serve`].
 #[derive(Debug, Clone)]
