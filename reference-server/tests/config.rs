@@ -98,12 +98,17 @@ fn toml_overrides() {
     assert_eq!(config.echo.profile.ping_timeout_ms, 200);
 }
 
+/// The message of the parse error `text` gets.
+fn toml_error(text: &str) -> String {
+    match Config::from_toml(text) {
+        Err(ConfigError::Parse(message)) => message,
+        other => panic!("{text:?}: {other:?}"),
+    }
+}
+
 #[test]
 fn toml_unknown_fault_lists_the_known_ones() {
-    let err = Config::from_toml(r#"faults = ["no-such-fault"]"#).unwrap_err();
-    let ConfigError::Parse(message) = err else {
-        panic!("{err:?}")
-    };
+    let message = toml_error(r#"faults = ["no-such-fault"]"#);
     assert!(message.contains("no-such-fault"), "{message}");
     assert!(message.contains(&Fault::known_names()), "{message}");
 }
@@ -236,20 +241,15 @@ fn serve_args_fault_parses() {
 
 #[test]
 fn toml_unknown_listener_lists_the_known_ones() {
-    let err = Config::from_toml("[listeners.irc]\nport = 6667\n").unwrap_err();
-    let ConfigError::Parse(message) = err else {
-        panic!("{err:?}")
-    };
+    let message = toml_error("[listeners.irc]\nport = 6667\n");
     assert!(message.contains("irc"), "{message}");
     assert!(message.contains(&ListenerName::known_names()), "{message}");
 }
 
 #[test]
 fn toml_listener_table_needs_its_port() {
-    assert!(matches!(
-        Config::from_toml("[listeners.echo]\nenabled = false\n"),
-        Err(ConfigError::Parse(_))
-    ));
+    let message = toml_error("[listeners.echo]\nenabled = false\n");
+    assert!(message.contains("port"), "{message}");
 }
 
 #[test]
