@@ -1,11 +1,10 @@
 //! Wiring between the suites and the reference server: the embedded target,
 //! the faulty servers of the kill matrix, and the reachability check.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use reference_server::{Addrs, Config, Fault, ListenerName, Running};
+use reference_server::{Config, Fault, Running};
 use suites::case::Case;
 use suites::killmatrix::{FaultTarget, KillMatrix};
 use suites::runner::RunOptions;
@@ -32,17 +31,9 @@ pub async fn start(faults: &[Fault]) -> anyhow::Result<Embedded> {
     let server = reference_server::start(config).await?;
     let targets = suites::registry::embedded_targets(
         "chatspec reference server (embedded)",
-        &listeners(&server.addrs),
+        &server.addrs.named(),
     );
     Ok(Embedded { server, targets })
-}
-
-/// The running listeners as `(listener name, address)` pairs, as the suite registry takes them.
-fn listeners(addrs: &Addrs) -> Vec<(String, SocketAddr)> {
-    ListenerName::ALL
-        .into_iter()
-        .filter_map(|name| addrs.get(name).map(|addr| (name.as_str().to_owned(), addr)))
-        .collect()
 }
 
 /// Fails with a clear message when a target's port cannot be reached.
@@ -60,17 +51,22 @@ pub async fn check_reachable(targets: &Targets) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The kill matrix of `cases` against the embedded server, with one faulty server per fault switch.
+/// The kill matrix of `cases` against the embedded server, with one faulty
+/// server per fault switch of every listener, run against the cases of that
+/// listener's protocol.
 pub async fn kill_matrix(cases: &[Case], options: &RunOptions) -> anyhow::Result<KillMatrix> {
     let clean = start(&[]).await?;
     let mut faulty = Vec::new();
-    for fault in Fault::ALL {
-        faulty.push((fault, start(&[fault]).await?));
+    for listener in reference_server::listeners() {
+        for fault in listener.faults() {
+            faulty.push((fault, listener.protocol(), start(&[fault]).await?));
+        }
     }
     let faults: Vec<FaultTarget> = faulty
         .iter()
-        .map(|(fault, e)| FaultTarget {
+        .map(|(fault, protocol, e)| FaultTarget {
             fault: fault.as_str().to_owned(),
+            protocol: *protocol,
             targets: Arc::new(e.targets.clone()),
         })
         .collect();
@@ -78,7 +74,7 @@ pub async fn kill_matrix(cases: &[Case], options: &RunOptions) -> anyhow::Result
         suites::killmatrix::kill_matrix(cases, Arc::new(clean.targets.clone()), &faults, options)
             .await;
     clean.shutdown().await;
-    for (_, e) in faulty {
+    for (_, _, e) in faulty {
         e.shutdown().await;
     }
     Ok(matrix)

@@ -183,6 +183,30 @@ fn rules_lists_every_rule_with_its_section_and_description() {
         .all(|r| r["spec"].as_str().is_some_and(|s| !s.is_empty())));
 }
 
+#[test]
+fn serve_unknown_fault_exits_2_listing_the_faults_by_listener() {
+    let out = chatspec(&["serve", "--fault", "no-ack"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(r#"unknown fault "no-ack""#), "{stderr}");
+    assert!(stderr.contains("echo:no-ack"), "{stderr}");
+}
+
+#[test]
+fn serve_with_every_implemented_listener_disabled_names_them_and_exits_2() {
+    let dir = scratch("serve-disabled");
+    let config = dir.join("server.toml");
+    std::fs::write(&config, "[listeners.echo]\nport = 0\nenabled = false\n").unwrap();
+    let out = chatspec(&["serve", "--config", config.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("nothing to serve: every implemented listener (echo) is disabled"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("not implemented yet: chatpot"), "{stderr}");
+}
+
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("chatspec-cli-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);

@@ -21,7 +21,7 @@ pub struct ServeArgs {
     /// Port of one listener, e.g. `--port echo=3000`; 0 picks a free port. Repeatable.
     #[arg(long = "port", value_name = "NAME=PORT")]
     pub ports: Vec<PortOverride>,
-    /// Turn a fault switch on, e.g. `--fault no-auth-emit`. Repeatable.
+    /// Turn a fault switch on, e.g. `--fault echo:no-ack` (`<listener>:<behaviour>`). Repeatable.
     #[arg(long = "fault", value_name = "NAME")]
     pub faults: Vec<Fault>,
 }

@@ -1,8 +1,11 @@
 //! Server configuration: listeners, the echo app's timing profile and fault switches, loaded from TOML.
 
-use std::{fmt, net::IpAddr, net::Ipv4Addr, path::Path, str::FromStr, time::Duration};
+use std::{
+    collections::BTreeMap, fmt, net::IpAddr, net::Ipv4Addr, path::Path, str::FromStr,
+    time::Duration,
+};
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::fault::Fault;
 
@@ -12,7 +15,7 @@ use crate::fault::Fault;
 ///
 /// ```toml
 /// bind = "127.0.0.1"
-/// faults = ["no-auth-emit"]
+/// faults = ["echo:no-auth-emit"]
 ///
 /// [listeners.echo]
 /// port = 3000        # 0 picks a free port
@@ -124,7 +127,7 @@ pub enum ListenerName {
     Sockets,
     /// The Flask-SocketIO "circles" app over Socket.IO.
     Circles,
-    /// SocketCluster protocol V1 over raw WebSocket.
+    /// SocketCluster protocol V1 over raw WebSocket, at `/socketcluster/`.
     Socketcluster,
     /// ASSA over TCP.
     Assa,
@@ -132,39 +135,54 @@ pub enum ListenerName {
     Echo,
 }
 
+/// The port table: every listener's name and well-known port (DESIGN.md),
+/// in the order of the enum.
+const TABLE: [(ListenerName, &str, u16); 6] = [
+    (ListenerName::Chatpot, "chatpot", 4001),
+    (ListenerName::Sockets, "sockets", 4002),
+    (ListenerName::Circles, "circles", 4003),
+    (ListenerName::Socketcluster, "socketcluster", 8000),
+    (ListenerName::Assa, "assa", 12345),
+    (ListenerName::Echo, "echo", 3000),
+];
+
+// `TABLE[name as usize]` is the row of `name`.
+const _: () = {
+    let mut i = 0;
+    while i < TABLE.len() {
+        assert!(
+            TABLE[i].0 as usize == i,
+            "TABLE is in the order of ListenerName"
+        );
+        i += 1;
+    }
+};
+
 impl ListenerName {
     /// Every listener, in the order of DESIGN.md.
-    pub const ALL: [ListenerName; 6] = [
-        ListenerName::Chatpot,
-        ListenerName::Sockets,
-        ListenerName::Circles,
-        ListenerName::Socketcluster,
-        ListenerName::Assa,
-        ListenerName::Echo,
-    ];
+    pub const ALL: [ListenerName; 6] = {
+        let mut all = [ListenerName::Echo; 6];
+        let mut i = 0;
+        while i < TABLE.len() {
+            all[i] = TABLE[i].0;
+            i += 1;
+        }
+        all
+    };
 
     /// The name used in configuration files and on the command line.
     pub fn as_str(self) -> &'static str {
-        match self {
-            ListenerName::Chatpot => "chatpot",
-            ListenerName::Sockets => "sockets",
-            ListenerName::Circles => "circles",
-            ListenerName::Socketcluster => "socketcluster",
-            ListenerName::Assa => "assa",
-            ListenerName::Echo => "echo",
-        }
+        TABLE[self as usize].1
     }
 
     /// The well-known port of this listener.
     pub fn default_port(self) -> u16 {
-        match self {
-            ListenerName::Chatpot => 4001,
-            ListenerName::Sockets => 4002,
-            ListenerName::Circles => 4003,
-            ListenerName::Socketcluster => 8000,
-            ListenerName::Assa => 12345,
-            ListenerName::Echo => 3000,
-        }
+        TABLE[self as usize].2
+    }
+
+    /// Every listener name, comma separated (for error messages).
+    pub fn known_names() -> String {
+        ListenerName::ALL.map(ListenerName::as_str).join(", ")
     }
 }
 
@@ -183,8 +201,21 @@ impl FromStr for ListenerName {
             .find(|l| l.as_str() == s)
             .ok_or_else(|| ConfigError::UnknownListener {
                 name: s.to_owned(),
-                known: ListenerName::ALL.map(ListenerName::as_str).join(", "),
+                known: ListenerName::known_names(),
             })
+    }
+}
+
+impl Serialize for ListenerName {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for ListenerName {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        name.parse().map_err(serde::de::Error::custom)
     }
 }
 
@@ -203,73 +234,51 @@ fn enabled_default() -> bool {
     true
 }
 
-/// The listeners, one per protocol plus the echo app.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Listeners {
-    /// `chatpot`, Socket.IO (not served yet).
-    #[serde(default = "port_default::<4001>")]
-    pub chatpot: ListenerConfig,
-    /// `sockets`, Socket.IO (not served yet).
-    #[serde(default = "port_default::<4002>")]
-    pub sockets: ListenerConfig,
-    /// `circles`, Socket.IO (not served yet).
-    #[serde(default = "port_default::<4003>")]
-    pub circles: ListenerConfig,
-    /// `socketcluster`, WebSocket at `/socketcluster/` (not served yet).
-    #[serde(default = "port_default::<8000>")]
-    pub socketcluster: ListenerConfig,
-    /// `assa`, TCP (not served yet).
-    #[serde(default = "port_default::<12345>")]
-    pub assa: ListenerConfig,
-    /// The socket.io echo app at `/socket.io/`.
-    #[serde(default = "port_default::<3000>")]
-    pub echo: ListenerConfig,
-}
-
-fn port_default<const PORT: u16>() -> ListenerConfig {
-    ListenerConfig {
-        enabled: true,
-        port: PORT,
-    }
-}
+/// Every listener's [`ListenerConfig`]: the `[listeners.<name>]` tables.
+/// A table left out keeps the listener enabled on its well-known port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listeners([ListenerConfig; TABLE.len()]);
 
 impl Default for Listeners {
     fn default() -> Self {
-        Listeners {
-            chatpot: port_default::<4001>(),
-            sockets: port_default::<4002>(),
-            circles: port_default::<4003>(),
-            socketcluster: port_default::<8000>(),
-            assa: port_default::<12345>(),
-            echo: port_default::<3000>(),
-        }
+        Listeners(ListenerName::ALL.map(|name| ListenerConfig {
+            enabled: true,
+            port: name.default_port(),
+        }))
     }
 }
 
 impl Listeners {
     /// The configuration of the listener `name`.
     pub fn get(&self, name: ListenerName) -> &ListenerConfig {
-        match name {
-            ListenerName::Chatpot => &self.chatpot,
-            ListenerName::Sockets => &self.sockets,
-            ListenerName::Circles => &self.circles,
-            ListenerName::Socketcluster => &self.socketcluster,
-            ListenerName::Assa => &self.assa,
-            ListenerName::Echo => &self.echo,
-        }
+        &self.0[name as usize]
     }
 
     /// The configuration of the listener `name`, to change it.
     pub fn get_mut(&mut self, name: ListenerName) -> &mut ListenerConfig {
-        match name {
-            ListenerName::Chatpot => &mut self.chatpot,
-            ListenerName::Sockets => &mut self.sockets,
-            ListenerName::Circles => &mut self.circles,
-            ListenerName::Socketcluster => &mut self.socketcluster,
-            ListenerName::Assa => &mut self.assa,
-            ListenerName::Echo => &mut self.echo,
+        &mut self.0[name as usize]
+    }
+
+    /// Every listener and its configuration, in the order of [`ListenerName::ALL`].
+    pub fn iter(&self) -> impl Iterator<Item = (ListenerName, &ListenerConfig)> {
+        ListenerName::ALL.into_iter().zip(&self.0)
+    }
+}
+
+impl Serialize for Listeners {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.iter())
+    }
+}
+
+impl<'de> Deserialize<'de> for Listeners {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let given = BTreeMap::<ListenerName, ListenerConfig>::deserialize(deserializer)?;
+        let mut listeners = Listeners::default();
+        for (name, config) in given {
+            *listeners.get_mut(name) = config;
         }
+        Ok(listeners)
     }
 }
 

@@ -4,23 +4,25 @@
 //! SIGINT/SIGTERM) and [`start`] (embedded, for tests and `chatspec run`),
 //! which binds everything and hands back the addresses.
 //!
-//! Only the socket.io `echo` app is served so far; the five protocol
-//! listeners come later.
+//! Each listener is a [`Listener`] in `listeners/`, one line in the
+//! registry ([`listeners()`]). Only the socket.io `echo` listener is
+//! implemented so far; the five protocol listeners come later.
 
 #![warn(missing_docs)]
 
 mod cli;
 mod config;
-mod echo;
-mod engine_echo;
 mod fault;
+mod listeners;
 mod server;
+mod services;
 
 pub use cli::{PortOverride, ServeArgs};
 pub use config::{
     Config, ConfigError, EchoConfig, ListenerConfig, ListenerName, Listeners, Profile,
 };
 pub use fault::Fault;
+pub use listeners::{echo::EchoFault, listener, listeners, BoxFuture, Listener, Shutdown};
 pub use server::{serve, start, Addrs, Running};
 
 /// Installs a `tracing` subscriber writing to stderr, filtered by `RUST_LOG`

@@ -1,48 +1,37 @@
-//! Binding the listeners, running them, and shutting them down gracefully.
+//! Binding the listeners of the registry, running them, and shutting them down gracefully.
 
-use std::{net::SocketAddr, time::Duration};
+use std::{collections::BTreeMap, net::SocketAddr};
 
 use anyhow::Context;
-use socketioxide::SocketIo;
-use tokio::{net::TcpListener, sync::watch, task::JoinHandle};
+use tokio::{sync::watch, task::JoinHandle};
 
 use crate::{
     cli::ServeArgs,
     config::{Config, ListenerName},
-    echo,
+    listeners::{self, Shutdown, GRACE},
 };
 
-/// How long shutdown waits for open connections before cutting them.
-const GRACE: Duration = Duration::from_secs(5);
-
-/// The bound address of every listener that runs (`None`: disabled or not served yet).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Addrs {
-    /// `chatpot` (not served yet).
-    pub chatpot: Option<SocketAddr>,
-    /// `sockets` (not served yet).
-    pub sockets: Option<SocketAddr>,
-    /// `circles` (not served yet).
-    pub circles: Option<SocketAddr>,
-    /// `socketcluster` (not served yet).
-    pub socketcluster: Option<SocketAddr>,
-    /// `assa` (not served yet).
-    pub assa: Option<SocketAddr>,
-    /// The socket.io echo app; its socket.io path is `/socket.io/`.
-    pub echo: Option<SocketAddr>,
-}
+/// The bound address of every listener that runs (not disabled, and implemented).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Addrs(BTreeMap<ListenerName, SocketAddr>);
 
 impl Addrs {
     /// The address of the listener `name`, if it runs.
     pub fn get(&self, name: ListenerName) -> Option<SocketAddr> {
-        match name {
-            ListenerName::Chatpot => self.chatpot,
-            ListenerName::Sockets => self.sockets,
-            ListenerName::Circles => self.circles,
-            ListenerName::Socketcluster => self.socketcluster,
-            ListenerName::Assa => self.assa,
-            ListenerName::Echo => self.echo,
-        }
+        self.0.get(&name).copied()
+    }
+
+    /// Every listener that runs and its address, in the order of [`ListenerName::ALL`].
+    pub fn iter(&self) -> impl Iterator<Item = (ListenerName, SocketAddr)> + '_ {
+        self.0.iter().map(|(&name, &addr)| (name, addr))
+    }
+
+    /// Every listener that runs as a `(name, address)` pair: the form the
+    /// suites build their embedded targets from.
+    pub fn named(&self) -> Vec<(String, SocketAddr)> {
+        self.iter()
+            .map(|(name, addr)| (name.as_str().to_owned(), addr))
+            .collect()
     }
 }
 
@@ -54,50 +43,43 @@ pub struct Running {
     pub addrs: Addrs,
     stop: watch::Sender<bool>,
     tasks: Vec<(ListenerName, JoinHandle<std::io::Result<()>>)>,
-    echo_io: Option<SocketIo>,
 }
 
 /// Binds every enabled listener that is implemented (port 0: a free port)
-/// and starts serving. Returns once every listener accepts connections.
+/// and starts serving. Returns once every listener accepts connections; if
+/// one cannot bind, the others are stopped again and the error names it.
 pub async fn start(config: Config) -> anyhow::Result<Running> {
-    let (stop, stopped) = watch::channel(false);
+    let (stop, shutdown) = Shutdown::channel();
     let mut running = Running {
         addrs: Addrs::default(),
         stop,
         tasks: Vec::new(),
-        echo_io: None,
     };
-
-    for name in ListenerName::ALL {
-        let listener = config.listeners.get(name);
-        if !listener.enabled {
+    for listener in listeners::listeners() {
+        let name = listener.name();
+        let settings = config.listeners.get(name);
+        if !settings.enabled {
             continue;
         }
-        if name != ListenerName::Echo {
-            tracing::debug!(listener = %name, "not served yet; skipped");
-            continue;
-        }
-        let tcp = TcpListener::bind((config.bind, listener.port))
-            .await
-            .with_context(|| {
-                format!(
-                    "binding the {name} listener to {}",
-                    SocketAddr::new(config.bind, listener.port)
-                )
-            })?;
-        let addr = tcp.local_addr()?;
-        let (router, io) = echo::app(config.echo.profile, &config.faults);
-        let mut stopped = stopped.clone();
-        let task = tokio::spawn(async move {
-            axum::serve(tcp, router)
-                .with_graceful_shutdown(async move {
-                    let _ = stopped.wait_for(|s| *s).await;
-                })
-                .await
-        });
-        tracing::info!(listener = %name, %addr, faults = ?config.faults, "listening");
-        running.addrs.echo = Some(addr);
-        running.echo_io = Some(io);
+        let at = SocketAddr::new(config.bind, settings.port);
+        let bound = match listener.bind(at).await {
+            Ok(tcp) => tcp.local_addr().map(|addr| (tcp, addr)),
+            Err(e) => Err(e),
+        };
+        let (tcp, addr) = match bound {
+            Ok(bound) => bound,
+            Err(e) => {
+                running.shutdown().await;
+                return Err(e).with_context(|| format!("binding the {name} listener to {at}"));
+            }
+        };
+        let faults: Vec<&str> = (config.faults.iter())
+            .filter(|f| f.listener() == name)
+            .map(|f| f.as_str())
+            .collect();
+        tracing::info!(listener = %name, %addr, ?faults, "listening");
+        let task = tokio::spawn(listener.serve(tcp, &config, shutdown.clone()));
+        running.addrs.0.insert(name, addr);
         running.tasks.push((name, task));
     }
     Ok(running)
@@ -107,14 +89,10 @@ impl Running {
     /// Closes every session, stops accepting, waits for open connections
     /// (at most a few seconds, then cuts them) and releases the ports.
     pub async fn shutdown(self) {
-        if let Some(io) = &self.echo_io {
-            if tokio::time::timeout(GRACE, io.close()).await.is_err() {
-                tracing::warn!("socket.io sessions did not close in time");
-            }
-        }
         let _ = self.stop.send(true);
         for (name, mut task) in self.tasks {
-            match tokio::time::timeout(GRACE, &mut task).await {
+            // GRACE to close its sessions, GRACE more for connections to end.
+            match tokio::time::timeout(2 * GRACE, &mut task).await {
                 Ok(Ok(Ok(()))) => tracing::debug!(listener = %name, "stopped"),
                 Ok(Ok(Err(e))) => tracing::error!(listener = %name, "server error: {e}"),
                 Ok(Err(e)) => tracing::error!(listener = %name, "server task failed: {e}"),
@@ -129,12 +107,27 @@ impl Running {
 }
 
 /// `chatspec serve`: runs the reference server until SIGINT or SIGTERM,
-/// then shuts it down gracefully.
+/// then shuts it down gracefully. Says which listeners are not implemented yet.
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let config = args.to_config()?;
+    let names = |implemented: bool| {
+        ListenerName::ALL
+            .into_iter()
+            .filter(|&name| listeners::listener(name).is_some() == implemented)
+            .map(ListenerName::as_str)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let (served, not_served) = (names(true), names(false));
+    if !not_served.is_empty() {
+        tracing::info!("implemented listeners: {served}; not implemented yet: {not_served}");
+    }
     let running = start(config).await?;
     if running.tasks.is_empty() {
-        anyhow::bail!("nothing to serve: every implemented listener is disabled");
+        anyhow::bail!(
+            "nothing to serve: every implemented listener ({served}) is disabled \
+             (not implemented yet: {not_served})"
+        );
     }
     shutdown_signal().await?;
     tracing::info!("shutting down");

@@ -2,7 +2,7 @@
 
 use clap::Parser;
 use reference_server::{
-    Config, ConfigError, Fault, ListenerName, PortOverride, Profile, ServeArgs,
+    Config, ConfigError, EchoFault, Fault, ListenerName, PortOverride, Profile, ServeArgs,
 };
 
 #[derive(Parser)]
@@ -71,7 +71,7 @@ fn toml_overrides() {
     let config = Config::from_toml(
         r#"
         bind = "0.0.0.0"
-        faults = ["no-auth-emit", "wrong-ack"]
+        faults = ["echo:no-auth-emit", "echo:wrong-ack"]
         [listeners.echo]
         port = 0
         [listeners.assa]
@@ -83,21 +83,32 @@ fn toml_overrides() {
     )
     .unwrap();
     assert_eq!(config.bind.to_string(), "0.0.0.0");
-    assert_eq!(config.faults, [Fault::NoAuthEmit, Fault::WrongAck]);
-    assert_eq!(config.listeners.echo.port, 0);
-    assert!(config.listeners.echo.enabled);
-    assert!(!config.listeners.assa.enabled);
-    assert_eq!(config.listeners.chatpot.port, 4001);
+    assert_eq!(
+        config.faults,
+        [
+            Fault::Echo(EchoFault::NoAuthEmit),
+            Fault::Echo(EchoFault::WrongAck)
+        ]
+    );
+    assert_eq!(config.listeners.get(ListenerName::Echo).port, 0);
+    assert!(config.listeners.get(ListenerName::Echo).enabled);
+    assert!(!config.listeners.get(ListenerName::Assa).enabled);
+    assert_eq!(config.listeners.get(ListenerName::Chatpot).port, 4001);
     assert_eq!(config.echo.profile.ping_interval_ms, 25000);
     assert_eq!(config.echo.profile.ping_timeout_ms, 200);
 }
 
+/// The message of the parse error `text` gets.
+fn toml_error(text: &str) -> String {
+    match Config::from_toml(text) {
+        Err(ConfigError::Parse(message)) => message,
+        other => panic!("{text:?}: {other:?}"),
+    }
+}
+
 #[test]
 fn toml_unknown_fault_lists_the_known_ones() {
-    let err = Config::from_toml(r#"faults = ["no-such-fault"]"#).unwrap_err();
-    let ConfigError::Parse(message) = err else {
-        panic!("{err:?}")
-    };
+    let message = toml_error(r#"faults = ["no-such-fault"]"#);
     assert!(message.contains("no-such-fault"), "{message}");
     assert!(message.contains(&Fault::known_names()), "{message}");
 }
@@ -112,7 +123,7 @@ fn toml_unknown_field_is_an_error() {
 
 #[test]
 fn fault_names_round_trip() {
-    for fault in Fault::ALL {
+    for fault in Fault::all() {
         assert_eq!(fault.as_str().parse::<Fault>(), Ok(fault));
     }
     assert_eq!(
@@ -154,7 +165,7 @@ fn serve_args_override_the_file() {
     let file = dir.join("server.toml");
     std::fs::write(
         &file,
-        "faults = [\"no-ack\"]\n[listeners.echo]\nport = 3100\n",
+        "faults = [\"echo:no-ack\"]\n[listeners.echo]\nport = 3100\n",
     )
     .unwrap();
 
@@ -169,29 +180,88 @@ fn serve_args_override_the_file() {
         "--port",
         "assa=1",
         "--fault",
-        "wrong-ack",
+        "echo:wrong-ack",
         "--fault",
-        "no-ack",
+        "echo:no-ack",
     ])
     .unwrap();
     let config = cli.serve.to_config().unwrap();
     std::fs::remove_dir_all(&dir).ok();
 
     assert_eq!(config.bind.to_string(), "::1");
-    assert_eq!(config.listeners.echo.port, 0);
-    assert_eq!(config.listeners.assa.port, 1);
-    assert_eq!(config.faults, [Fault::NoAck, Fault::WrongAck]);
+    assert_eq!(config.listeners.get(ListenerName::Echo).port, 0);
+    assert_eq!(config.listeners.get(ListenerName::Assa).port, 1);
+    assert_eq!(
+        config.faults,
+        [
+            Fault::Echo(EchoFault::NoAck),
+            Fault::Echo(EchoFault::WrongAck)
+        ]
+    );
+}
+
+fn fault_parse_error(name: &str) -> String {
+    match Cli::try_parse_from(["serve", "--fault", name]) {
+        Ok(_) => panic!("accepted the fault {name:?}"),
+        Err(e) => e.to_string(),
+    }
 }
 
 #[test]
 fn serve_args_unknown_fault_is_a_usage_error_listing_the_known_ones() {
-    let err = match Cli::try_parse_from(["serve", "--fault", "nope"]) {
-        Ok(_) => panic!("accepted an unknown fault"),
-        Err(e) => e,
-    };
-    let message = err.to_string();
+    let message = fault_parse_error("nope");
     assert!(message.contains("nope"), "{message}");
-    assert!(message.contains("no-auth-emit"), "{message}");
+    assert!(message.contains(&Fault::known_names()), "{message}");
+    assert!(message.contains("echo:no-auth-emit"), "{message}");
+}
+
+#[test]
+fn serve_args_fault_without_its_listener_is_unknown() {
+    // The names before faults were named per listener.
+    let message = fault_parse_error("no-ack");
+    assert!(message.contains(r#"unknown fault "no-ack""#), "{message}");
+    assert!(message.contains("echo:no-ack"), "{message}");
+}
+
+#[test]
+fn serve_args_fault_of_another_listener_is_unknown() {
+    let message = fault_parse_error("chatpot:no-ack");
+    assert!(
+        message.contains(r#"unknown fault "chatpot:no-ack""#),
+        "{message}"
+    );
+    assert!(message.contains("echo:no-ack"), "{message}");
+}
+
+#[test]
+fn serve_args_fault_parses() {
+    let cli = Cli::try_parse_from(["serve", "--fault", "echo:slow-ping"]).unwrap();
+    assert_eq!(cli.serve.faults, [Fault::Echo(EchoFault::SlowPing)]);
+}
+
+#[test]
+fn toml_unknown_listener_lists_the_known_ones() {
+    let message = toml_error("[listeners.irc]\nport = 6667\n");
+    assert!(message.contains("irc"), "{message}");
+    assert!(message.contains(&ListenerName::known_names()), "{message}");
+}
+
+#[test]
+fn toml_listener_table_needs_its_port() {
+    let message = toml_error("[listeners.echo]\nenabled = false\n");
+    assert!(message.contains("port"), "{message}");
+}
+
+#[test]
+fn toml_round_trips() {
+    let mut config = Config::default();
+    config.listeners.get_mut(ListenerName::Sockets).enabled = false;
+    config.listeners.get_mut(ListenerName::Echo).port = 0;
+    config.faults = vec![Fault::Echo(EchoFault::NoAck)];
+    let text = toml::to_string(&config).unwrap();
+    assert!(text.contains("[listeners.sockets]"), "{text}");
+    assert!(text.contains(r#"faults = ["echo:no-ack"]"#), "{text}");
+    assert_eq!(Config::from_toml(&text), Ok(config));
 }
 
 #[test]

@@ -2,32 +2,32 @@
 
 use std::time::Duration;
 
-use reference_server::Fault;
+use reference_server::{EchoFault, Fault};
 
 use crate::support::{echo, get, json_after, server, url, Frame, Ws};
 
 #[tokio::test]
 async fn every_fault_is_tested_here() {
-    // A new fault needs a test below; this list is the reminder.
+    // A new fault, of any listener, needs a test below; this list is the reminder.
     let tested = [
-        Fault::NoAuthEmit,
-        Fault::WrongAuth,
-        Fault::NoMessageBack,
-        Fault::NoAck,
-        Fault::WrongAck,
-        Fault::BinaryAsNumbers,
-        Fault::NoCustomNamespace,
-        Fault::AcceptAnyNamespace,
-        Fault::NoHeartbeat,
-        Fault::SlowPing,
-        Fault::NoConnectTimeout,
+        EchoFault::NoAuthEmit,
+        EchoFault::WrongAuth,
+        EchoFault::NoMessageBack,
+        EchoFault::NoAck,
+        EchoFault::WrongAck,
+        EchoFault::BinaryAsNumbers,
+        EchoFault::NoCustomNamespace,
+        EchoFault::AcceptAnyNamespace,
+        EchoFault::NoHeartbeat,
+        EchoFault::SlowPing,
+        EchoFault::NoConnectTimeout,
     ];
-    assert_eq!(tested.to_vec(), Fault::ALL.to_vec());
+    assert_eq!(tested.map(Fault::from).to_vec(), Fault::all());
 }
 
 #[tokio::test]
 async fn no_auth_emit() {
-    let s = server(&[Fault::NoAuthEmit]).await;
+    let s = server(&[EchoFault::NoAuthEmit]).await;
     let mut ws = Ws::connect(echo(&s), 4).await;
     ws.send(r#"40{"token":"1"}"#).await;
     assert!(ws.recv_text().await.starts_with("40{"));
@@ -38,7 +38,7 @@ async fn no_auth_emit() {
 
 #[tokio::test]
 async fn wrong_auth() {
-    let s = server(&[Fault::WrongAuth]).await;
+    let s = server(&[EchoFault::WrongAuth]).await;
     let mut ws = Ws::connect(echo(&s), 4).await;
     ws.send(r#"40{"token":"1"}"#).await;
     assert!(ws.recv_text().await.starts_with("40{"));
@@ -48,7 +48,7 @@ async fn wrong_auth() {
 
 #[tokio::test]
 async fn no_message_back() {
-    let s = server(&[Fault::NoMessageBack]).await;
+    let s = server(&[EchoFault::NoMessageBack]).await;
     let mut ws = Ws::connected(echo(&s)).await;
     ws.send(r#"42["message","lost"]"#).await;
     ws.send(r#"421["message-with-ack","kept"]"#).await;
@@ -58,7 +58,7 @@ async fn no_message_back() {
 
 #[tokio::test]
 async fn no_ack() {
-    let s = server(&[Fault::NoAck]).await;
+    let s = server(&[EchoFault::NoAck]).await;
     let mut ws = Ws::connected(echo(&s)).await;
     ws.send(r#"421["message-with-ack","lost"]"#).await;
     ws.send(r#"42["message","kept"]"#).await;
@@ -68,7 +68,7 @@ async fn no_ack() {
 
 #[tokio::test]
 async fn wrong_ack() {
-    let s = server(&[Fault::WrongAck]).await;
+    let s = server(&[EchoFault::WrongAck]).await;
     let mut ws = Ws::connected(echo(&s)).await;
     ws.send(r#"42456["message-with-ack",1,"2"]"#).await;
     assert_eq!(ws.recv_text().await, r#"43456["wrong-ack"]"#);
@@ -77,7 +77,7 @@ async fn wrong_ack() {
 
 #[tokio::test]
 async fn binary_as_numbers() {
-    let s = server(&[Fault::BinaryAsNumbers]).await;
+    let s = server(&[EchoFault::BinaryAsNumbers]).await;
     let mut ws = Ws::connected(echo(&s)).await;
     ws.send(r#"451-["message",{"_placeholder":true,"num":0}]"#)
         .await;
@@ -88,7 +88,7 @@ async fn binary_as_numbers() {
 
 #[tokio::test]
 async fn no_custom_namespace() {
-    let s = server(&[Fault::NoCustomNamespace]).await;
+    let s = server(&[EchoFault::NoCustomNamespace]).await;
     let mut ws = Ws::connect(echo(&s), 4).await;
     ws.send("40/custom,").await;
     assert_eq!(
@@ -100,7 +100,7 @@ async fn no_custom_namespace() {
 
 #[tokio::test]
 async fn accept_any_namespace() {
-    let s = server(&[Fault::AcceptAnyNamespace]).await;
+    let s = server(&[EchoFault::AcceptAnyNamespace]).await;
     let mut ws = Ws::connect(echo(&s), 4).await;
     ws.send("40/random,").await;
     assert!(ws.recv_text().await.starts_with("40/random,{"));
@@ -108,7 +108,7 @@ async fn accept_any_namespace() {
     s.shutdown().await;
 }
 
-async fn handshake_ping_interval(faults: &[Fault]) -> serde_json::Value {
+async fn handshake_ping_interval(faults: &[EchoFault]) -> serde_json::Value {
     let s = server(faults).await;
     let (_, body) = get(&url(echo(&s), "EIO=4&transport=polling")).await;
     s.shutdown().await;
@@ -117,11 +117,11 @@ async fn handshake_ping_interval(faults: &[Fault]) -> serde_json::Value {
 
 #[tokio::test]
 async fn no_heartbeat() {
-    let handshake = handshake_ping_interval(&[Fault::NoHeartbeat]).await;
+    let handshake = handshake_ping_interval(&[EchoFault::NoHeartbeat]).await;
     assert_eq!(handshake["pingInterval"], 3_600_000);
     assert_eq!(handshake["pingTimeout"], 3_600_000);
 
-    let s = server(&[Fault::NoHeartbeat]).await;
+    let s = server(&[EchoFault::NoHeartbeat]).await;
     let mut ws = Ws::connect(echo(&s), 4).await;
     ws.send("40").await;
     assert!(ws.recv_text().await.starts_with("40{"));
@@ -140,11 +140,11 @@ async fn no_heartbeat() {
 
 #[tokio::test]
 async fn slow_ping() {
-    let handshake = handshake_ping_interval(&[Fault::SlowPing]).await;
+    let handshake = handshake_ping_interval(&[EchoFault::SlowPing]).await;
     assert_eq!(handshake["pingInterval"], 1200);
     assert_eq!(handshake["pingTimeout"], 200);
 
-    let s = server(&[Fault::SlowPing]).await;
+    let s = server(&[EchoFault::SlowPing]).await;
     let mut ws = Ws::connected(echo(&s)).await;
     ws.answer_pings = false;
     ws.expect_quiet(Duration::from_millis(900)).await;
@@ -154,7 +154,7 @@ async fn slow_ping() {
 
 #[tokio::test]
 async fn no_connect_timeout() {
-    let s = server(&[Fault::NoConnectTimeout]).await;
+    let s = server(&[EchoFault::NoConnectTimeout]).await;
     let mut ws = Ws::connect(echo(&s), 4).await;
     ws.expect_quiet(Duration::from_millis(1500)).await;
     ws.send("40").await;

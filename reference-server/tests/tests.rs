@@ -4,4 +4,5 @@ mod config;
 mod echo;
 mod faults;
 mod lifecycle;
+mod listeners;
 mod support;

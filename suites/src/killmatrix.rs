@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
+use protocols::Protocol;
 use serde::{Deserialize, Serialize};
 
 use crate::case::{Case, Verdict};
@@ -24,10 +25,11 @@ pub struct KillRow {
     pub case: String,
     /// The verdict against the unbroken target (a row only counts when it is pass).
     pub clean: Verdict,
-    /// Mutation names (`drop`, `change-id`, ...) and faults (`fault:no-pong`) the case noticed,
+    /// Mutation names (`drop`, `change-id`, ...) and faults (`fault:echo:no-ack`) the case noticed,
     /// each with the index of the message whose mutation it noticed (`None` for faults).
     pub killed_by: BTreeMap<String, Option<usize>>,
-    /// Mutations that found no message to apply to in this case.
+    /// Mutations that found no message to apply to in this case, and faults
+    /// of another protocol's listener.
     pub not_applicable: Vec<String>,
 }
 
@@ -50,14 +52,17 @@ pub struct KillMatrix {
 /// A target with one fault switched on, for the columns a proxy cannot reach.
 #[derive(Debug, Clone)]
 pub struct FaultTarget {
-    /// The fault's name, e.g. `no-pong`.
+    /// The fault's name, `<listener>:<behaviour>`, e.g. `echo:no-ack`.
     pub fault: String,
+    /// The protocol of the fault's listener: only that protocol's cases run against it.
+    pub protocol: Protocol,
     /// The faulty server.
     pub targets: Arc<Targets>,
 }
 
 /// Computes the matrix: every case clean, then under every mutation at
-/// every applicable message up to [`MAX_INDEX`], then against every fault.
+/// every applicable message up to [`MAX_INDEX`], then against every fault
+/// of its own protocol.
 pub async fn kill_matrix(
     cases: &[Case],
     targets: Arc<Targets>,
@@ -112,9 +117,14 @@ async fn row(
         }
     }
     for fault in faults {
+        let column = format!("fault:{}", fault.fault);
+        if fault.protocol != case.protocol {
+            row.not_applicable.push(column);
+            continue;
+        }
         let result = run_case(case, fault.targets.clone(), options, None).await;
         if result.verdict != Verdict::Pass {
-            row.killed_by.insert(format!("fault:{}", fault.fault), None);
+            row.killed_by.insert(column, None);
         }
     }
     row

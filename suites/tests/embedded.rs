@@ -16,15 +16,7 @@ pub async fn start(faults: &[reference_server::Fault]) -> (reference_server::Run
     let server = reference_server::start(config)
         .await
         .expect("the reference server starts");
-    let listeners: Vec<_> = reference_server::ListenerName::ALL
-        .into_iter()
-        .filter_map(|name| {
-            server
-                .addrs
-                .get(name)
-                .map(|addr| (name.as_str().to_owned(), addr))
-        })
-        .collect();
+    let listeners = server.addrs.named();
     let targets = suites::registry::embedded_targets("reference server (embedded)", &listeners);
     for suite in suites::registry::SUITES {
         assert!(

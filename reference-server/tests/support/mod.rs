@@ -3,17 +3,17 @@
 use std::{net::SocketAddr, time::Duration};
 
 use futures_util::{SinkExt, StreamExt};
-use reference_server::{Config, Fault, Running};
+use reference_server::{Config, EchoFault, Fault, ListenerName, Running};
 use tokio::net::TcpStream;
 use tokio_tungstenite::{tungstenite::Message, MaybeTlsStream, WebSocketStream};
 
 /// The bound of every network wait.
 pub const WAIT: Duration = Duration::from_secs(3);
 
-/// Starts the embedded server (free loopback ports, test profile) with `faults` on.
-pub async fn server(faults: &[Fault]) -> Running {
+/// Starts the embedded server (free loopback ports, test profile) with the echo listener's `faults` on.
+pub async fn server(faults: &[EchoFault]) -> Running {
     let mut config = Config::embedded();
-    config.faults = faults.to_vec();
+    config.faults = faults.iter().copied().map(Fault::from).collect();
     tokio::time::timeout(WAIT, reference_server::start(config))
         .await
         .expect("server starts in time")
@@ -22,7 +22,10 @@ pub async fn server(faults: &[Fault]) -> Running {
 
 /// The echo app's address.
 pub fn echo(running: &Running) -> SocketAddr {
-    running.addrs.echo.expect("the echo app runs")
+    running
+        .addrs
+        .get(ListenerName::Echo)
+        .expect("the echo app runs")
 }
 
 /// `http://ADDR/socket.io/?QUERY`

@@ -1,0 +1,3 @@
+//! Services the protocol listeners share: storage (users, rooms, channels and
+//! messages, embedded by default), auth tokens (HS256 JWTs with the
+//! configured secret) and the admin HTTP API (provisioning and triggers).
