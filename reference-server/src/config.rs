@@ -4,7 +4,9 @@ use std::{fmt, net::IpAddr, net::Ipv4Addr, path::Path, str::FromStr, time::Durat
 
 use serde::{Deserialize, Serialize};
 
+use crate::assa::AssaConfig;
 use crate::fault::Fault;
+use crate::services::{admin::AdminConfig, storage::StorageConfig, tokens::AuthConfig};
 
 /// Everything the reference server needs to start.
 ///
@@ -35,6 +37,14 @@ pub struct Config {
     pub echo: EchoConfig,
     /// Fault switches: deliberate protocol violations for the kill matrix.
     pub faults: Vec<Fault>,
+    /// The ASSA listener: framing, timeouts, limits, `assa:` faults.
+    pub assa: AssaConfig,
+    /// Where the token secret comes from.
+    pub auth: AuthConfig,
+    /// Where data is stored.
+    pub storage: StorageConfig,
+    /// The admin HTTP API.
+    pub admin: AdminConfig,
 }
 
 impl Default for Config {
@@ -45,6 +55,10 @@ impl Default for Config {
             listeners: Listeners::default(),
             echo: EchoConfig::default(),
             faults: Vec::new(),
+            assa: AssaConfig::default(),
+            auth: AuthConfig::default(),
+            storage: StorageConfig::default(),
+            admin: AdminConfig::default(),
         }
     }
 }

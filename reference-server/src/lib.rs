@@ -9,12 +9,15 @@
 
 #![warn(missing_docs)]
 
+pub mod assa;
 mod cli;
 mod config;
 mod echo;
 mod engine_echo;
 mod fault;
 mod server;
+pub mod services;
+mod token_cli;
 
 pub use cli::{PortOverride, ServeArgs};
 pub use config::{
@@ -22,6 +25,7 @@ pub use config::{
 };
 pub use fault::Fault;
 pub use server::{serve, start, Addrs, Running};
+pub use token_cli::TokenArgs;
 
 /// Installs a `tracing` subscriber writing to stderr, filtered by `RUST_LOG`
 /// (default `info`). Calling it again does nothing.

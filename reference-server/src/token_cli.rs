@@ -1,0 +1,54 @@
+//! The `chatspec token` command line: mints a token the reference server accepts.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+
+use crate::config::Config;
+use crate::services::tokens::{Claims, Tokens};
+
+/// Arguments of `chatspec token`.
+#[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
+pub struct TokenArgs {
+    /// The user id (the token's `sub`).
+    #[arg(long, value_name = "ID")]
+    pub user: u64,
+    /// Display name given to the user when the server first sees them.
+    #[arg(long, value_name = "N")]
+    pub nickname: Option<String>,
+    /// Profile image path given to the user when the server first sees them.
+    #[arg(long, value_name = "URL")]
+    pub profile_image: Option<String>,
+    /// Bind the token to a device: CONNECT must then name this `device_id`.
+    #[arg(long, value_name = "ID")]
+    pub device: Option<String>,
+    /// Lifetime in seconds [default: the configuration's, 86400].
+    #[arg(long, value_name = "SECS")]
+    pub expires_in: Option<u64>,
+    /// The server's TOML configuration, for its `[auth]` secret.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+impl TokenArgs {
+    /// The signed token.
+    pub fn mint(&self) -> anyhow::Result<String> {
+        let config = match &self.config {
+            Some(path) => Config::load(path)
+                .with_context(|| format!("loading configuration {}", path.display()))?,
+            None => Config::default(),
+        };
+        let tokens = Tokens::from_config(&config.auth)?;
+        let now = crate::assa::tcp_now_secs();
+        let mut claims = Claims::new(
+            self.user,
+            now,
+            self.expires_in
+                .unwrap_or(config.auth.default_expires_in_secs),
+        );
+        claims.nickname = self.nickname.clone();
+        claims.profile_image = self.profile_image.clone();
+        claims.device = self.device.clone();
+        Ok(tokens.mint(&claims)?)
+    }
+}
