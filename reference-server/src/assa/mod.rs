@@ -16,3 +16,6 @@ pub use tcp::{serve, AssaContext, AssaError};
 pub fn tcp_now_secs() -> u64 {
     tcp::now_ms() / 1000
 }
+
+#[cfg(test)]
+mod tests;
