@@ -388,3 +388,52 @@ async fn acknowledged_messages_survive_a_restart_on_the_same_data_directory() {
     assert_eq!(ids, acked);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_reader_that_lets_its_queue_fill_is_cut_off() {
+    let server = Server::memory(AssaConfig {
+        queue_capacity: 4,
+        // The document's timeouts: the flood outlasts the test profile's PONG timeout.
+        ..AssaConfig::default()
+    })
+    .await;
+    let mut host = Client::login(server.addr, FramingName::JsonStream, 1).await;
+    host.send("CREATE_ROOM", json!({ "name": "flood" })).await;
+    let room = host.recv().await["data"]["room_id"].as_u64().expect("room");
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket.set_recv_buffer_size(4096).expect("rcvbuf");
+    let mut slow = Client {
+        stream: socket.connect(server.addr).await.expect("connect"),
+        framing: FramingName::JsonStream,
+        buf: Vec::new(),
+        seq: 0,
+    };
+    slow.send("CONNECT", json!({ "jwt_token": token(2) })).await;
+    slow.send("JOIN_ROOM", json!({ "room_id": room })).await;
+    assert_eq!(slow.recv().await["action"], "CONNECT_RESPONSE");
+    assert_eq!(slow.recv().await["action"], "JOIN_ROOM_RESPONSE");
+    assert_eq!(host.recv().await["action"], "USER_JOINED");
+    // The slow member stops reading; the host keeps talking (and reading).
+    let content = "가".repeat(4_900);
+    let sent = 400;
+    for _ in 0..sent {
+        host.send(
+            "SEND_MESSAGE",
+            json!({ "room_id": room, "content": content, "message_type": "text" }),
+        )
+        .await;
+        assert_eq!(host.recv().await["action"], "SEND_MESSAGE_RESPONSE");
+        assert_eq!(host.recv().await["action"], "NEW_MESSAGE");
+    }
+    let mut delivered = 0;
+    while let Some(payload) = slow.next_payload().await {
+        if payload.windows(11).any(|w| w == b"NEW_MESSAGE") {
+            delivered += 1;
+        }
+    }
+    assert!(
+        delivered < sent,
+        "the slow reader got all {sent} messages: it was buffered, not cut off"
+    );
+    server.stop().await;
+}

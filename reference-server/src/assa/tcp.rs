@@ -24,6 +24,12 @@ pub enum AssaError {
     /// The token secret cannot be loaded.
     #[error("tokens: {0}")]
     Tokens(#[from] TokenError),
+    /// The development secret is in use but the server would bind beyond loopback.
+    #[error(
+        "refusing to bind {0} with the development token secret; configure [auth] secret, \
+         secret_file or the CHATSPEC_JWT_SECRET environment variable"
+    )]
+    DevelopmentSecretOffLoopback(std::net::IpAddr),
 }
 
 enum Out {
@@ -77,6 +83,23 @@ impl AssaContext {
     ) -> Result<AssaContext, AssaError> {
         let tokens = Tokens::from_config(auth)?;
         Self::with_tokens(config, tokens, storage)
+    }
+
+    /// The context a whole server configuration describes. With the
+    /// development secret the server must bind loopback only, and it says on
+    /// stderr that the development secret is in use.
+    pub fn from_config(config: &crate::config::Config) -> Result<AssaContext, AssaError> {
+        let tokens = Tokens::from_config(&config.auth)?;
+        if tokens.is_development() {
+            if !config.bind.is_loopback() {
+                return Err(AssaError::DevelopmentSecretOffLoopback(config.bind));
+            }
+            tracing::warn!(
+                "assa: the development token secret is in use (loopback only); \
+                 set [auth] secret, secret_file or CHATSPEC_JWT_SECRET to replace it"
+            );
+        }
+        Self::with_tokens(&config.assa, tokens, &config.storage)
     }
 
     /// Like [`AssaContext::open`], with tokens already made.
