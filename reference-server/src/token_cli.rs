@@ -52,3 +52,33 @@ impl TokenArgs {
         Ok(tokens.mint(&claims)?)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_token_is_signed_with_the_configured_secret_and_carries_the_claims() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = dir.path().join("server.toml");
+        std::fs::write(&config, "[auth]\nsecret = \"from-the-file\"\n").expect("write");
+        let args = TokenArgs {
+            user: 123,
+            nickname: Some("호스트닉네임".to_owned()),
+            profile_image: None,
+            device: Some("d1".to_owned()),
+            expires_in: Some(60),
+            config: Some(config),
+        };
+        let token = args.mint().expect("mint");
+        let now = crate::assa::tcp_now_secs();
+        let claims = Tokens::new(b"from-the-file")
+            .verify(&token, now)
+            .expect("verifies with the configured secret");
+        assert_eq!(claims.user_id(), Some(123));
+        assert_eq!(claims.nickname.as_deref(), Some("호스트닉네임"));
+        assert_eq!(claims.device.as_deref(), Some("d1"));
+        assert!(claims.exp <= now + 60);
+        assert!(Tokens::development().verify(&token, now).is_err());
+    }
+}

@@ -704,3 +704,38 @@ fn with_skip_seq_id_echo_responses_carry_another_seq_id() {
     let seq = sim.send(1, "CONNECT", json!({ "jwt_token": token }));
     assert_ne!(sim.one(1)["seq_id"], seq.as_str());
 }
+
+/// Every fixture of the project, valid and invalid, client and server
+/// messages alike, sent by an unauthenticated and by an authenticated
+/// connection: never a panic, and every answer a valid server message (the
+/// harness decodes each one).
+#[test]
+fn every_fixture_is_answered_without_a_panic() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/assa");
+    let mut files: Vec<_> = ["valid", "invalid"]
+        .iter()
+        .flat_map(|d| std::fs::read_dir(dir.join(d)).expect("fixtures").flatten())
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    assert!(files.len() > 50, "fixtures not found in {}", dir.display());
+    let mut sim = Sim::new(AssaConfig::default());
+    sim.open(1);
+    sim.login(2, 123);
+    sim.create_room(2, json!({ "name": "r" }));
+    for file in &files {
+        let bytes = std::fs::read(file).expect("read");
+        for conn in [1, 2] {
+            sim.raw(conn, &bytes);
+            let answers = sim.take(conn);
+            let is_pong = serde_json::from_slice::<Value>(&bytes)
+                .is_ok_and(|v| v["action"] == "PONG" || v["action"] == "CONNECT");
+            assert!(
+                !answers.is_empty() || is_pong || sim.closed.iter().any(|(c, _)| *c == conn),
+                "{} from connection {conn} got no answer",
+                file.display()
+            );
+        }
+    }
+}
