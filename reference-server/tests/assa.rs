@@ -246,7 +246,8 @@ async fn concatenated_values_in_one_write_are_read_one_by_one() {
 async fn a_frame_over_the_limit_gets_an_error_and_a_close() {
     let server = Server::memory(AssaConfig {
         max_frame_bytes: 4096,
-        ..AssaConfig::test_profile()
+        // The document's timeouts: the close below can only be the limit's.
+        ..AssaConfig::default()
     })
     .await;
     let mut c = Client::login(server.addr, FramingName::JsonStream, 1).await;
@@ -435,5 +436,34 @@ async fn a_reader_that_lets_its_queue_fill_is_cut_off() {
         delivered < sent,
         "the slow reader got all {sent} messages: it was buffered, not cut off"
     );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn invalid_utf8_inside_a_complete_json_value_is_an_error_and_the_connection_goes_on() {
+    // The value's end is still found, so the stream is resynchronised.
+    let server = Server::memory(AssaConfig::test_profile()).await;
+    let mut c = Client::login(server.addr, FramingName::JsonStream, 1).await;
+    c.write(b"{\"action\":\"\xff\xfe\"}\n").await;
+    let e = c.recv().await;
+    assert_eq!(
+        (e["action"].as_str(), e["error_code"].as_str()),
+        (Some("ERROR"), Some("INVALID_MESSAGE")),
+        "{e}"
+    );
+    c.send("CREATE_ROOM", json!({ "name": "still here" })).await;
+    assert_eq!(c.recv().await["action"], "CREATE_ROOM_RESPONSE");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_value_that_is_not_an_object_in_a_json_stream_is_an_error_and_a_close() {
+    let server = Server::memory(AssaConfig::default()).await;
+    let mut c = Client::login(server.addr, FramingName::JsonStream, 1).await;
+    c.write(b"[1,2]\n").await;
+    let e = c.recv().await;
+    assert_eq!(e["action"], "ERROR", "{e}");
+    // The document's timeouts are 30 s and more: a close within WAIT is the stream error's.
+    assert!(c.closed().await);
     server.stop().await;
 }
