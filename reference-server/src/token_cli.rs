@@ -39,7 +39,7 @@ impl TokenArgs {
             None => Config::default(),
         };
         let tokens = Tokens::from_config(&config.auth)?;
-        let now = crate::assa::tcp_now_secs();
+        let now = crate::services::tokens::unix_now_secs();
         let mut claims = Claims::new(
             self.user,
             now,
@@ -71,7 +71,7 @@ mod tests {
             config: Some(config),
         };
         let token = args.mint().expect("mint");
-        let now = crate::assa::tcp_now_secs();
+        let now = crate::services::tokens::unix_now_secs();
         let claims = Tokens::new(b"from-the-file")
             .verify(&token, now)
             .expect("verifies with the configured secret");

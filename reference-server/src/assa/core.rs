@@ -408,7 +408,7 @@ impl Core {
     }
 
     /// The connection is gone (closed by either side, or cut off).
-    pub fn closed(&mut self, conn: ConnId, now: u64) -> Vec<Output> {
+    pub fn closed(&mut self, conn: ConnId, _now: u64) -> Vec<Output> {
         let Some(c) = self.conns.remove(&conn) else {
             return Vec::new();
         };
@@ -434,7 +434,6 @@ impl Core {
                 self.leave_video_room(id, user);
             }
         }
-        let _ = now;
         Vec::new()
     }
 

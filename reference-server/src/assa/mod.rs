@@ -12,10 +12,5 @@ pub use self::config::{AssaConfig, AssaFault, FramingName, UnknownAssaFault};
 pub use self::core::{CloseReason, ConnId, Core, Output};
 pub use tcp::{serve, AssaContext, AssaError};
 
-/// Wall-clock seconds since the Unix epoch (token expiry).
-pub fn tcp_now_secs() -> u64 {
-    tcp::now_ms() / 1000
-}
-
 #[cfg(test)]
 mod tests;

@@ -222,7 +222,7 @@ struct TokenRequest {
 }
 
 async fn mint_token(State(s): State<AppState>, Json(body): Json<TokenRequest>) -> Response {
-    let now = crate::assa::tcp_now_secs();
+    let now = crate::services::tokens::unix_now_secs();
     let mut claims = Claims::new(body.user_id, now, body.expires_in.unwrap_or(24 * 3600));
     claims.nickname = body.nickname;
     claims.profile_image = body.profile_image;

@@ -21,6 +21,14 @@ pub const DEV_SECRET: &str = "chatspec-development-secret-do-not-use-in-producti
 /// The environment variable read for the secret unless configured otherwise.
 pub const SECRET_ENV: &str = "CHATSPEC_JWT_SECRET";
 
+/// Wall-clock seconds since the Unix epoch, for minting and checking tokens outside a sans-IO core.
+pub fn unix_now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
 /// Where the signing secret comes from (`[auth]` in the server's TOML).
 ///
 /// Precedence: `secret`, then `secret_file`, then the environment variable
