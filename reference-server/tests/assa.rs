@@ -467,3 +467,122 @@ async fn a_value_that_is_not_an_object_in_a_json_stream_is_an_error_and_a_close(
     assert!(c.closed().await);
     server.stop().await;
 }
+
+/// The `assa` example binary (cargo builds examples with the tests).
+fn example_binary() -> std::path::PathBuf {
+    let exe = std::env::current_exe().expect("test binary");
+    let dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target dir");
+    let bin = dir
+        .join("examples")
+        .join(format!("assa{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        bin.exists(),
+        "{} is missing: build the examples (`cargo test` does)",
+        bin.display()
+    );
+    bin
+}
+
+/// Starts the example as a child process on `config`; returns it and the ASSA address.
+async fn spawn_server(config: &std::path::Path) -> (tokio::process::Child, SocketAddr) {
+    use tokio::io::AsyncBufReadExt;
+    let mut child = tokio::process::Command::new(example_binary())
+        .args(["--config".as_ref(), config.as_os_str()])
+        .args(["--port", "0", "--admin-port", "0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = tokio::io::BufReader::new(stdout).lines();
+    let line = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
+        .await
+        .expect("the server starts in time")
+        .expect("read")
+        .expect("a line");
+    let addr = line
+        .strip_prefix("assa ")
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"));
+    // Keep reading, so the child never writes to a closed pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (child, addr)
+}
+
+#[tokio::test]
+async fn every_acknowledged_message_survives_sigkill_and_none_is_stored_twice() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("server.toml");
+    let secret = std::str::from_utf8(SECRET).expect("ascii");
+    std::fs::write(
+        &config,
+        format!(
+            "[auth]\nsecret = \"{secret}\"\n[storage]\ndata_dir = {:?}\n[assa]\nrecent_messages = 10000\n",
+            dir.path().join("data")
+        ),
+    )
+    .expect("config");
+    let (mut child, addr) = spawn_server(&config).await;
+    let mut c = Client::login(addr, FramingName::JsonStream, 1).await;
+    c.send("CREATE_ROOM", json!({ "name": "durable" })).await;
+    let room = c.recv().await["data"]["room_id"].as_u64().expect("room");
+    // Every message in one write, then SIGKILL in the middle of the acknowledgements.
+    let total = 2_000;
+    let mut burst = Vec::new();
+    for i in 0..total {
+        let (_, bytes) = c.request(
+            "SEND_MESSAGE",
+            json!({ "room_id": room, "content": format!("m{i}"), "message_type": "text", "client_message_id": format!("c{i}") }),
+        );
+        burst.extend(bytes);
+    }
+    c.write(&burst).await;
+    let mut acked = Vec::new();
+    while let Some(payload) = c.next_payload().await {
+        let v: Value = serde_json::from_slice(&payload).expect("json");
+        if v["action"] == "SEND_MESSAGE_RESPONSE" && v["success"] == true {
+            acked.push(v["data"]["content"].as_str().expect("content").to_owned());
+            if acked.len() == 100 {
+                child.start_kill().expect("SIGKILL");
+            }
+        }
+    }
+    let _ = child.wait().await;
+    assert!(
+        acked.len() < total,
+        "the kill came after the traffic, not in the middle"
+    );
+    assert!(
+        acked.len() >= 100,
+        "only {} acknowledged before the kill",
+        acked.len()
+    );
+
+    let (_child, addr) = spawn_server(&config).await;
+    let mut c = Client::login(addr, FramingName::JsonStream, 1).await;
+    c.send("JOIN_ROOM", json!({ "room_id": room })).await;
+    let j = c.recv().await;
+    let stored: Vec<String> = j["data"]["recent_messages"]
+        .as_array()
+        .expect("recent_messages")
+        .iter()
+        .map(|m| m["content"].as_str().expect("content").to_owned())
+        .collect();
+    let unique: std::collections::HashSet<&String> = stored.iter().collect();
+    assert_eq!(unique.len(), stored.len(), "a message is stored twice");
+    for content in &acked {
+        assert!(unique.contains(content), "acknowledged {content} is lost");
+    }
+    // CHECK_RECEIVE names them too: every stored message is the sender's own, so none is pending.
+    c.send(
+        "CHECK_RECEIVE",
+        json!({ "room_id": room, "message_ids": [] }),
+    )
+    .await;
+    let r = c.recv().await;
+    assert_eq!(r["data"]["pending_messages"], json!([]));
+}

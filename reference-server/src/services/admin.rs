@@ -98,22 +98,26 @@ pub fn router(assa: AssaContext, secret: &str) -> Router {
         .with_state(state)
 }
 
-/// Serves [`router`] on `tcp` until `shutdown` is true.
-pub async fn serve(
+/// Serves [`router`] on `tcp` until `shutdown` is true. The returned future
+/// owns everything it needs (spawn it).
+pub fn serve(
     tcp: tokio::net::TcpListener,
     assa: AssaContext,
     secret: &str,
     mut shutdown: watch::Receiver<bool>,
-) -> std::io::Result<()> {
-    axum::serve(tcp, router(assa, secret))
-        .with_graceful_shutdown(async move {
-            while !*shutdown.borrow() {
-                if shutdown.changed().await.is_err() {
-                    break;
+) -> impl std::future::Future<Output = std::io::Result<()>> + Send + 'static {
+    let app = router(assa, secret);
+    async move {
+        axum::serve(tcp, app)
+            .with_graceful_shutdown(async move {
+                while !*shutdown.borrow() {
+                    if shutdown.changed().await.is_err() {
+                        break;
+                    }
                 }
-            }
-        })
-        .await
+            })
+            .await
+    }
 }
 
 async fn bearer(State(state): State<AppState>, request: Request, next: Next) -> Response {
