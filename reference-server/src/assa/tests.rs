@@ -739,3 +739,112 @@ fn every_fixture_is_answered_without_a_panic() {
         }
     }
 }
+
+fn with_fault(fault: AssaFault) -> Sim {
+    Sim::new(AssaConfig {
+        faults: vec![fault],
+        ..AssaConfig::test_profile()
+    })
+}
+
+/// Host 10 on connection 1 in a room with member 20 on connection 2; 30 on
+/// connection 3 is outside. Returns the room.
+fn three_users(sim: &mut Sim) -> u64 {
+    sim.login(1, 10);
+    sim.login(2, 20);
+    sim.login(3, 30);
+    let room = sim.create_room(1, json!({ "name": "r" }));
+    sim.send(2, "JOIN_ROOM", json!({ "room_id": room }));
+    for c in [1, 2, 3] {
+        sim.take(c);
+    }
+    room
+}
+
+#[test]
+fn each_fault_breaks_its_behaviour() {
+    // deliver-to-non-members: the outsider hears the room.
+    let mut sim = with_fault(AssaFault::DeliverToNonMembers);
+    let room = three_users(&mut sim);
+    sim.send(
+        1,
+        "SEND_MESSAGE",
+        json!({"room_id": room, "content": "x", "message_type": "text"}),
+    );
+    assert_eq!(sim.one(3)["action"], "NEW_MESSAGE");
+
+    // ack-before-commit: the answer is out while the commit is held.
+    let mut sim = with_fault(AssaFault::AckBeforeCommit);
+    let room = three_users(&mut sim);
+    sim.hold = true;
+    sim.send(
+        1,
+        "SEND_MESSAGE",
+        json!({"room_id": room, "content": "x", "message_type": "text"}),
+    );
+    assert_eq!(sim.take(1)[0]["action"], "SEND_MESSAGE_RESPONSE");
+
+    // no-user-joined: the host hears nothing of a join.
+    let mut sim = with_fault(AssaFault::NoUserJoined);
+    sim.login(1, 10);
+    sim.login(2, 20);
+    let room = sim.create_room(1, json!({ "name": "r" }));
+    sim.send(2, "JOIN_ROOM", json!({ "room_id": room }));
+    assert!(sim.take(1).is_empty());
+
+    // accept-any-token: a token of another secret gets in.
+    let mut sim = with_fault(AssaFault::AcceptAnyToken);
+    sim.open(1);
+    let forged = Tokens::new(b"forged")
+        .mint(&Claims::new(5, T0 / 1000, 60))
+        .expect("mint");
+    sim.send(1, "CONNECT", json!({ "jwt_token": forged }));
+    assert_eq!(sim.one(1)["success"], true);
+
+    // no-ping: no PING within the interval.
+    let mut sim = with_fault(AssaFault::NoPing);
+    sim.login(1, 10);
+    sim.advance(350);
+    assert!(sim.take(1).is_empty());
+
+    // ignore-room-permissions: a closed room admits the uninvited.
+    let mut sim = with_fault(AssaFault::IgnoreRoomPermissions);
+    sim.login(1, 10);
+    sim.login(2, 20);
+    let room = sim.create_room(1, json!({ "name": "c", "is_open": false }));
+    sim.send(2, "JOIN_ROOM", json!({ "room_id": room }));
+    assert_eq!(sim.take(2)[0]["success"], true);
+
+    // relay-outside-video-room: an SDP reaches a user outside the video room.
+    let mut sim = with_fault(AssaFault::RelayOutsideVideoRoom);
+    let room = three_users(&mut sim);
+    sim.send(1, "CREATE_VIDEO_ROOM", json!({ "chat_room_id": room }));
+    let v = sim.one(1)["data"]["video_room_id"].as_u64().expect("id");
+    sim.send(
+        1,
+        "SDP",
+        json!({ "video_room_id": v, "target_user_id": 30, "sdp_type": "offer", "sdp_data": "v=0" }),
+    );
+    assert_eq!(sim.one(3)["action"], "SDP");
+}
+
+#[test]
+fn without_faults_the_same_scenarios_hold() {
+    let mut sim = Sim::new(AssaConfig::test_profile());
+    let room = three_users(&mut sim);
+    sim.send(1, "CREATE_VIDEO_ROOM", json!({ "chat_room_id": room }));
+    let v = sim.one(1)["data"]["video_room_id"].as_u64().expect("id");
+    sim.send(
+        1,
+        "SDP",
+        json!({ "video_room_id": v, "target_user_id": 30, "sdp_type": "offer", "sdp_data": "v=0" }),
+    );
+    assert_eq!(code(&sim.one(1)), "USER_NOT_IN_ROOM");
+    assert!(sim.take(3).is_empty());
+    sim.open(9);
+    let forged = Tokens::new(b"forged")
+        .mint(&Claims::new(5, T0 / 1000, 60))
+        .expect("mint");
+    sim.send(9, "CONNECT", json!({ "jwt_token": forged }));
+    assert_eq!(code(&sim.one(9)), "INVALID_TOKEN");
+}
