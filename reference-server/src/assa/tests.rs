@@ -761,6 +761,17 @@ fn three_users(sim: &mut Sim) -> u64 {
     room
 }
 
+/// In [`three_users`], the host makes a video room, joins nobody else, and
+/// sends an SDP offer to the outsider (30).
+fn sdp_to_the_outsider(sim: &mut Sim) {
+    let room = three_users(sim);
+    sim.send(1, "CREATE_VIDEO_ROOM", json!({ "chat_room_id": room }));
+    let v = sim.one(1)["data"]["video_room_id"].as_u64().expect("id");
+    let offer =
+        json!({ "video_room_id": v, "target_user_id": 30, "sdp_type": "offer", "sdp_data": "v=0" });
+    sim.send(1, "SDP", offer);
+}
+
 #[test]
 fn each_fault_breaks_its_behaviour() {
     // deliver-to-non-members: the outsider hears the room.
@@ -817,28 +828,14 @@ fn each_fault_breaks_its_behaviour() {
 
     // relay-outside-video-room: an SDP reaches a user outside the video room.
     let mut sim = with_fault(AssaFault::RelayOutsideVideoRoom);
-    let room = three_users(&mut sim);
-    sim.send(1, "CREATE_VIDEO_ROOM", json!({ "chat_room_id": room }));
-    let v = sim.one(1)["data"]["video_room_id"].as_u64().expect("id");
-    sim.send(
-        1,
-        "SDP",
-        json!({ "video_room_id": v, "target_user_id": 30, "sdp_type": "offer", "sdp_data": "v=0" }),
-    );
+    sdp_to_the_outsider(&mut sim);
     assert_eq!(sim.one(3)["action"], "SDP");
 }
 
 #[test]
 fn without_faults_the_same_scenarios_hold() {
     let mut sim = Sim::new(AssaConfig::test_profile());
-    let room = three_users(&mut sim);
-    sim.send(1, "CREATE_VIDEO_ROOM", json!({ "chat_room_id": room }));
-    let v = sim.one(1)["data"]["video_room_id"].as_u64().expect("id");
-    sim.send(
-        1,
-        "SDP",
-        json!({ "video_room_id": v, "target_user_id": 30, "sdp_type": "offer", "sdp_data": "v=0" }),
-    );
+    sdp_to_the_outsider(&mut sim);
     assert_eq!(code(&sim.one(1)), "USER_NOT_IN_ROOM");
     assert!(sim.take(3).is_empty());
     sim.open(9);
