@@ -33,6 +33,8 @@ enum Command {
     Cases(CasesArgs),
     /// Run the reference server until SIGINT/SIGTERM.
     Serve(reference_server::ServeArgs),
+    /// Print a token (HS256 JWT) the reference server accepts, and nothing else.
+    Token(reference_server::TokenArgs),
     /// Compute the kill matrix against the embedded reference server: which
     /// mutation and which fault each case notices.
     KillMatrix(KillMatrixArgs),
@@ -181,6 +183,16 @@ fn main() -> ExitCode {
             })
         }
         Command::KillMatrix(args) => block_on(kill_matrix(args)),
+        Command::Token(args) => match args.mint() {
+            Ok(token) => {
+                println!("{token}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("chatspec: {e:#}");
+                ExitCode::from(2)
+            }
+        },
     }
 }
 

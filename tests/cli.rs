@@ -196,12 +196,20 @@ fn serve_unknown_fault_exits_2_listing_the_faults_by_listener() {
 fn serve_with_every_implemented_listener_disabled_names_them_and_exits_2() {
     let dir = scratch("serve-disabled");
     let config = dir.join("server.toml");
-    std::fs::write(&config, "[listeners.echo]\nport = 0\nenabled = false\n").unwrap();
+    std::fs::write(
+        &config,
+        "[listeners.echo]\nport = 0\nenabled = false\n\
+         [listeners.assa]\nport = 0\nenabled = false\n\
+         [listeners.admin]\nport = 0\nenabled = false\n",
+    )
+    .unwrap();
     let out = chatspec(&["serve", "--config", config.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("nothing to serve: every implemented listener (echo) is disabled"),
+        stderr.contains(
+            "nothing to serve: every implemented listener (assa, echo, admin) is disabled"
+        ),
         "{stderr}"
     );
     assert!(stderr.contains("not implemented yet: chatpot"), "{stderr}");

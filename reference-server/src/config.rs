@@ -7,7 +7,9 @@ use std::{
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::assa::AssaConfig;
 use crate::fault::Fault;
+use crate::services::{admin::AdminConfig, storage::StorageConfig, tokens::AuthConfig};
 
 /// Everything the reference server needs to start.
 ///
@@ -38,6 +40,14 @@ pub struct Config {
     pub echo: EchoConfig,
     /// Fault switches: deliberate protocol violations for the kill matrix.
     pub faults: Vec<Fault>,
+    /// The ASSA listener: framing, timeouts, limits, `assa:` faults.
+    pub assa: AssaConfig,
+    /// Where the token secret comes from.
+    pub auth: AuthConfig,
+    /// Where data is stored.
+    pub storage: StorageConfig,
+    /// The admin HTTP API.
+    pub admin: AdminConfig,
 }
 
 impl Default for Config {
@@ -48,6 +58,10 @@ impl Default for Config {
             listeners: Listeners::default(),
             echo: EchoConfig::default(),
             faults: Vec::new(),
+            assa: AssaConfig::default(),
+            auth: AuthConfig::default(),
+            storage: StorageConfig::default(),
+            admin: AdminConfig::default(),
         }
     }
 }
@@ -60,6 +74,8 @@ impl Config {
         for name in ListenerName::ALL {
             config.listeners.get_mut(name).port = 0;
         }
+        config.assa = crate::assa::AssaConfig::test_profile();
+        config.storage = StorageConfig::memory();
         config
     }
 
@@ -133,17 +149,20 @@ pub enum ListenerName {
     Assa,
     /// The socket.io echo app of Socket.IO's own protocol test suites.
     Echo,
+    /// The admin HTTP API (provisioning and triggers), on loopback.
+    Admin,
 }
 
 /// The port table: every listener's name and well-known port (DESIGN.md),
 /// in the order of the enum.
-const TABLE: [(ListenerName, &str, u16); 6] = [
+const TABLE: [(ListenerName, &str, u16); 7] = [
     (ListenerName::Chatpot, "chatpot", 4001),
     (ListenerName::Sockets, "sockets", 4002),
     (ListenerName::Circles, "circles", 4003),
     (ListenerName::Socketcluster, "socketcluster", 8000),
     (ListenerName::Assa, "assa", 12345),
     (ListenerName::Echo, "echo", 3000),
+    (ListenerName::Admin, "admin", 12380),
 ];
 
 // `TABLE[name as usize]` is the row of `name`.
@@ -160,8 +179,8 @@ const _: () = {
 
 impl ListenerName {
     /// Every listener, in the order of DESIGN.md.
-    pub const ALL: [ListenerName; 6] = {
-        let mut all = [ListenerName::Echo; 6];
+    pub const ALL: [ListenerName; 7] = {
+        let mut all = [ListenerName::Echo; 7];
         let mut i = 0;
         while i < TABLE.len() {
             all[i] = TABLE[i].0;

@@ -10,6 +10,7 @@ use std::{fmt, str::FromStr};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::{
+    assa::AssaFault,
     config::{ConfigError, ListenerName},
     listeners::{self, echo::EchoFault},
 };
@@ -19,6 +20,8 @@ use crate::{
 pub enum Fault {
     /// A fault of the `echo` listener (the socket.io echo app and `/engine.io/`).
     Echo(EchoFault),
+    /// A fault of the `assa` listener.
+    Assa(AssaFault),
 }
 
 impl Fault {
@@ -34,6 +37,7 @@ impl Fault {
     pub fn listener(self) -> ListenerName {
         match self {
             Fault::Echo(_) => ListenerName::Echo,
+            Fault::Assa(_) => ListenerName::Assa,
         }
     }
 
@@ -41,6 +45,7 @@ impl Fault {
     pub fn as_str(self) -> &'static str {
         match self {
             Fault::Echo(f) => f.as_str(),
+            Fault::Assa(f) => f.as_str(),
         }
     }
 
@@ -51,6 +56,12 @@ impl Fault {
             .map(Fault::as_str)
             .collect::<Vec<_>>()
             .join(", ")
+    }
+}
+
+impl From<AssaFault> for Fault {
+    fn from(fault: AssaFault) -> Self {
+        Fault::Assa(fault)
     }
 }
 

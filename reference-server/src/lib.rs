@@ -10,12 +10,14 @@
 
 #![warn(missing_docs)]
 
+pub mod assa;
 mod cli;
 mod config;
 mod fault;
 mod listeners;
 mod server;
-mod services;
+pub mod services;
+mod token_cli;
 
 pub use cli::{PortOverride, ServeArgs};
 pub use config::{
@@ -24,6 +26,7 @@ pub use config::{
 pub use fault::Fault;
 pub use listeners::{echo::EchoFault, listener, listeners, BoxFuture, Listener, Shutdown};
 pub use server::{serve, start, Addrs, Running};
+pub use token_cli::TokenArgs;
 
 /// Installs a `tracing` subscriber writing to stderr, filtered by `RUST_LOG`
 /// (default `info`). Calling it again does nothing.

@@ -9,6 +9,7 @@ use crate::{
     cli::ServeArgs,
     config::{Config, ListenerName},
     listeners::{self, Shutdown, GRACE},
+    services::Services,
 };
 
 /// The bound address of every listener that runs (not disabled, and implemented).
@@ -43,6 +44,7 @@ pub struct Running {
     pub addrs: Addrs,
     stop: watch::Sender<bool>,
     tasks: Vec<(ListenerName, JoinHandle<std::io::Result<()>>)>,
+    services: Services,
 }
 
 /// Binds every enabled listener that is implemented (port 0: a free port)
@@ -50,10 +52,12 @@ pub struct Running {
 /// one cannot bind, the others are stopped again and the error names it.
 pub async fn start(config: Config) -> anyhow::Result<Running> {
     let (stop, shutdown) = Shutdown::channel();
+    let services = Services::open(&config)?;
     let mut running = Running {
         addrs: Addrs::default(),
         stop,
         tasks: Vec::new(),
+        services: services.clone(),
     };
     for listener in listeners::listeners() {
         let name = listener.name();
@@ -78,7 +82,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
             .map(|f| f.as_str())
             .collect();
         tracing::info!(listener = %name, %addr, ?faults, "listening");
-        let task = tokio::spawn(listener.serve(tcp, &config, shutdown.clone()));
+        let task = tokio::spawn(listener.serve(tcp, &config, &services, shutdown.clone()));
         running.addrs.0.insert(name, addr);
         running.tasks.push((name, task));
     }
@@ -102,6 +106,9 @@ impl Running {
                     let _ = task.await;
                 }
             }
+        }
+        if let Err(e) = self.services.flush() {
+            tracing::error!("storage did not flush: {e:#}");
         }
     }
 }

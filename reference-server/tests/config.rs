@@ -28,6 +28,7 @@ fn defaults_are_loopback_with_the_well_known_ports() {
             ("socketcluster", 8000),
             ("assa", 12345),
             ("echo", 3000),
+            ("admin", 12380),
         ]
     );
     assert!(ListenerName::ALL

@@ -1,5 +1,6 @@
 //! Integration tests of the reference server: the embedded server driven with raw Engine.IO / Socket.IO frames.
 
+mod assa;
 mod config;
 mod echo;
 mod faults;

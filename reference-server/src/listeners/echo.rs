@@ -34,6 +34,7 @@ use socketioxide::{
 use tokio::net::TcpListener;
 
 use super::{BoxFuture, Listener, Shutdown, GRACE};
+use crate::services::Services;
 use crate::{
     config::{Config, ListenerName, Profile},
     fault::Fault,
@@ -60,6 +61,7 @@ impl Listener for Echo {
         &self,
         tcp: TcpListener,
         config: &Config,
+        _services: &Services,
         shutdown: Shutdown,
     ) -> BoxFuture<'static, io::Result<()>> {
         let (router, io) = app(config.echo.profile, &config.faults);

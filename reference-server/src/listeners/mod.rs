@@ -13,13 +13,16 @@ use tokio::{net::TcpListener, sync::watch};
 use crate::{
     config::{Config, ListenerName},
     fault::Fault,
+    services::Services,
 };
 
+pub mod admin;
+pub mod assa;
 pub mod echo;
 
 /// Every implemented listener, one line each. A [`ListenerName`] without an
 /// entry is accepted in the configuration but not served yet.
-static REGISTRY: &[&dyn Listener] = &[&echo::Echo];
+static REGISTRY: &[&dyn Listener] = &[&assa::Assa, &echo::Echo, &admin::Admin];
 
 /// Every implemented listener, in registry order.
 pub fn listeners() -> &'static [&'static dyn Listener] {
@@ -52,12 +55,14 @@ pub trait Listener: Send + Sync {
     }
 
     /// Serves the connections `tcp` accepts, with the settings and the
-    /// faults of `config`, until `shutdown` resolves; then closes its
-    /// sessions, stops accepting and waits for open connections to end.
+    /// faults of `config` and the shared `services`, until `shutdown`
+    /// resolves; then closes its sessions, stops accepting and waits for
+    /// open connections to end.
     fn serve(
         &self,
         tcp: TcpListener,
         config: &Config,
+        services: &Services,
         shutdown: Shutdown,
     ) -> BoxFuture<'static, io::Result<()>>;
 }
@@ -76,6 +81,11 @@ impl Shutdown {
     pub(crate) fn channel() -> (watch::Sender<bool>, Shutdown) {
         let (stop, stopped) = watch::channel(false);
         (stop, Shutdown(stopped))
+    }
+
+    /// The stop switch as a watch receiver (`true` once stopping).
+    pub fn receiver(&self) -> watch::Receiver<bool> {
+        self.0.clone()
     }
 
     /// Waits until the server is asked to stop (or the switch is dropped).
