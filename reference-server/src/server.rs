@@ -129,13 +129,16 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if !not_served.is_empty() {
         tracing::info!("implemented listeners: {served}; not implemented yet: {not_served}");
     }
-    let running = start(config).await?;
-    if running.tasks.is_empty() {
+    let enabled = listeners::listeners()
+        .iter()
+        .any(|l| config.listeners.get(l.name()).enabled);
+    if !enabled {
         anyhow::bail!(
             "nothing to serve: every implemented listener ({served}) is disabled \
              (not implemented yet: {not_served})"
         );
     }
+    let running = start(config).await?;
     shutdown_signal().await?;
     tracing::info!("shutting down");
     running.shutdown().await;

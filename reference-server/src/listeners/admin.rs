@@ -50,7 +50,9 @@ impl Listener for Admin {
                 config.admin.secret_env
             );
         }
-        let ctx = services.assa().clone();
-        Box::pin(admin::serve(tcp, ctx, &secret, shutdown.receiver()))
+        match services.assa() {
+            Ok(ctx) => Box::pin(admin::serve(tcp, ctx, &secret, shutdown.receiver())),
+            Err(e) => Box::pin(async move { Err(e) }),
+        }
     }
 }

@@ -37,7 +37,9 @@ impl Listener for Assa {
         services: &Services,
         shutdown: Shutdown,
     ) -> BoxFuture<'static, io::Result<()>> {
-        let ctx = services.assa().clone();
-        Box::pin(crate::assa::serve(tcp, ctx, shutdown.receiver()))
+        match services.assa() {
+            Ok(ctx) => Box::pin(crate::assa::serve(tcp, ctx, shutdown.receiver())),
+            Err(e) => Box::pin(async move { Err(e) }),
+        }
     }
 }

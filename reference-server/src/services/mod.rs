@@ -6,19 +6,30 @@ pub mod admin;
 pub mod storage;
 pub mod tokens;
 
-use crate::{assa::AssaContext, config::Config, fault::Fault};
+use crate::{
+    assa::AssaContext,
+    config::{Config, ListenerName},
+    fault::Fault,
+};
 
 /// The services of one running server, opened once by `start` and handed to
 /// every listener.
 #[derive(Debug, Clone)]
 pub struct Services {
-    assa: AssaContext,
+    assa: Option<AssaContext>,
 }
 
 impl Services {
     /// Opens storage (reading back what is stored), loads the token secret
-    /// and applies the `assa:` faults of `config.faults`.
+    /// and applies the `assa:` faults of `config.faults`; nothing is opened
+    /// when no enabled listener needs it.
     pub fn open(config: &Config) -> anyhow::Result<Services> {
+        let needed = [ListenerName::Assa, ListenerName::Admin]
+            .into_iter()
+            .any(|name| config.listeners.get(name).enabled);
+        if !needed {
+            return Ok(Services { assa: None });
+        }
         let mut config = config.clone();
         for fault in &config.faults {
             if let Fault::Assa(f) = fault {
@@ -28,16 +39,22 @@ impl Services {
             }
         }
         let assa = AssaContext::from_config(&config)?;
-        Ok(Services { assa })
+        Ok(Services { assa: Some(assa) })
     }
 
-    /// The ASSA state (sessions, rooms, messages) and its storage writer.
-    pub fn assa(&self) -> &AssaContext {
-        &self.assa
+    /// The ASSA state (sessions, rooms, messages) and its storage writer,
+    /// opened when the `assa` or the `admin` listener is enabled.
+    pub fn assa(&self) -> std::io::Result<AssaContext> {
+        self.assa.clone().ok_or_else(|| {
+            std::io::Error::other("the ASSA services were not opened: no listener asked for them")
+        })
     }
 
     /// Waits until everything submitted to storage is committed.
     pub fn flush(&self) -> anyhow::Result<()> {
-        Ok(self.assa.flush()?)
+        match &self.assa {
+            Some(assa) => Ok(assa.flush()?),
+            None => Ok(()),
+        }
     }
 }
