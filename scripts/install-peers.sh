@@ -1,5 +1,6 @@
 #!/usr/bin/env sh
-# Installs the peers the project compares its reference server with:
+# Installs the peers the project compares its reference server with, and
+# the stock clients its tests run against it (peers/clients/):
 #
 # - Node peers (a package-lock.json): `npm ci` from the npm registry, exactly
 #   as locked; skipped when node_modules matches the lock file.
@@ -7,8 +8,8 @@
 #   and `pip install -r requirements.txt` from PyPI (every version pinned);
 #   skipped when the virtualenv is newer than the requirements.
 #
-# Usage: scripts/install-peers.sh [PEER...]   (folder names under peers/;
-#        default: every peer)
+# Usage: scripts/install-peers.sh [PEER...]   (folders under peers/, such as
+#        socketio-node or clients/node; default: every one)
 set -eu
 
 root=$(CDPATH= cd -- "$(dirname -- "$0")/.." && pwd)
@@ -29,9 +30,12 @@ for name in $selected; do
     fi
 done
 
-for dir in "$root"/peers/*/; do
+# Every folder of peers/ and of peers/clients/ is looked at; a peer's name is
+# its path under peers/.
+for dir in "$root"/peers/*/ "$root"/peers/clients/*/; do
     [ -f "$dir/package-lock.json" ] || continue
-    name=$(basename "$dir")
+    name=${dir#"$root/peers/"}
+    name=${name%/}
     wanted "$name" || continue
     if ! command -v npm >/dev/null 2>&1; then
         echo "install-peers: npm not found; install Node.js 18 or newer (for $name)" >&2
@@ -46,9 +50,10 @@ for dir in "$root"/peers/*/; do
     (cd "$dir" && npm ci --no-audit --no-fund)
 done
 
-for dir in "$root"/peers/*/; do
+for dir in "$root"/peers/*/ "$root"/peers/clients/*/; do
     [ -f "$dir/requirements.txt" ] || continue
-    name=$(basename "$dir")
+    name=${dir#"$root/peers/"}
+    name=${name%/}
     wanted "$name" || continue
     if ! command -v python3 >/dev/null 2>&1; then
         echo "install-peers: python3 not found; install Python 3.9 or newer with venv (for $name)" >&2

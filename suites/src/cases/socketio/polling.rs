@@ -126,7 +126,7 @@ case! {
         v3: "engine.io-protocol v3 §Payload",
         v4: "engine.io-protocol v4 §Packet encoding: HTTP long-polling",
     },
-    title: "Binary attachments travel over polling both ways (v4: `b` + base64; v3: binary payload framing)",
+    title: "Binary attachments travel over polling both ways (v4: `b` + base64; v3: binary payload framing), in the answer to a poll sent after it was written and to one already pending",
     run: polling_binary,
 }
 async fn polling_binary(ctx: Ctx, v: EioVersion) -> Outcome {
@@ -145,23 +145,83 @@ async fn polling_binary(ctx: Ctx, v: EioVersion) -> Outcome {
         }
     }
     ensure!(joined, "the namespace was not joined over polling");
+    // The answer queued up first, so that one poll carries its text part
+    // and both attachments in one payload.
+    binary_answer(&ctx, &mut eio, &url, v, AnswerTo::LaterPoll).await?;
+    // The answer written to a poll already pending, as stock clients poll.
+    // A poll that a ping ends before the answer is written is retried.
+    for _ in 0..3 {
+        if binary_answer(&ctx, &mut eio, &url, v, AnswerTo::PendingPoll).await? {
+            return Ok(());
+        }
+    }
+    Err(Failure::Harness(
+        "three polls in a row ended before the answer was written; the pending order was not checked".into(),
+    ))
+}
+
+/// Which poll the answer to a binary event is read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AnswerTo {
+    /// A poll sent 100 ms after the event, once the answer is queued.
+    LaterPoll,
+    /// A poll sent before the event and pending while the answer is written.
+    PendingPoll,
+}
+
+/// Emits a binary `message` and checks its `message-back` over polling,
+/// read as `order` says. `Ok(false)`: the pending poll ended before the
+/// answer was written (the answer was still checked, from a later poll).
+async fn binary_answer(
+    ctx: &Ctx,
+    eio: &mut EioClient,
+    url: &str,
+    v: EioVersion,
+    order: AnswerTo,
+) -> Result<bool, Failure> {
+    let during = match order {
+        AnswerTo::LaterPoll => "in the answer to a later poll",
+        AnswerTo::PendingPoll => "in the answer to a poll already pending",
+    };
     let sent = [vec![1u8, 2, 3], vec![0xff, 0, 0x1e]];
-    eio.send_all(&[
+    let event = [
         EioPacket::message(
             r#"52-["message",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]"#,
         ),
         EioPacket::binary(sent[0].clone()),
         EioPacket::binary(sent[1].clone()),
-    ])
-    .await?;
-    // Let the answer queue up, so that one poll carries its text part and
-    // both attachments in one payload.
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    ];
+    let mut polled = Vec::new();
+    let mut answered_pending = false;
+    match order {
+        AnswerTo::LaterPoll => {
+            eio.send_all(&event).await?;
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        AnswerTo::PendingPoll => {
+            let pending = {
+                let (ctx, http, url, conn) =
+                    (ctx.clone(), eio.http().clone(), url.to_owned(), eio.conn);
+                tokio::spawn(async move {
+                    raw_request(&ctx, conn, &http, reqwest::Method::GET, &url, None).await
+                })
+            };
+            // The poll reaches the server before the event does.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            eio.send_all(&event).await?;
+            let reply = pending
+                .await
+                .map_err(|e| Failure::Harness(format!("the pending poll's task: {e}")))??;
+            let packets = poll_packets(eio, v, reply).await?;
+            answered_pending = packets.iter().any(|p| p.packet_type == EioType::Message);
+            polled.extend(packets);
+        }
+    }
     let mut text = None;
     let mut attachments = Vec::new();
     let deadline = tokio::time::Instant::now() + ctx.wait;
-    while (text.is_none() || attachments.len() < 2) && tokio::time::Instant::now() < deadline {
-        for p in poll_once(&ctx, &mut eio, &url, v).await? {
+    loop {
+        for p in polled.drain(..) {
             match (&p.data, text.is_some()) {
                 (protocols::engineio::PacketData::Text(t), false)
                     if p.packet_type == EioType::Message =>
@@ -172,12 +232,17 @@ async fn polling_binary(ctx: Ctx, v: EioVersion) -> Outcome {
                 _ => {}
             }
         }
+        if (text.is_some() && attachments.len() >= 2) || tokio::time::Instant::now() >= deadline {
+            break;
+        }
+        polled = poll_once(ctx, eio, url, v).await?;
     }
-    let text = text.ok_or_else(|| broken!("no message-back over polling"))?;
-    let packet = crate::driver::socketio::decode_packet(v, &text)?;
+    let text = text.ok_or_else(|| broken!("no message-back over polling {during}"))?;
+    let packet = decode_packet(v, &text)
+        .map_err(|e| broken!("message-back {during}: {}", Failure::from(e).reason()))?;
     let full = packet
         .reconstruct(&attachments)
-        .map_err(|e| broken!("message-back and its attachments: {e}"))?;
+        .map_err(|e| broken!("message-back and its attachments {during}: {e}"))?;
     ensure_eq!(
         full.data,
         Some(Data::Array(vec![
@@ -185,9 +250,9 @@ async fn polling_binary(ctx: Ctx, v: EioVersion) -> Outcome {
             Data::Binary(sent[0].clone()),
             Data::Binary(sent[1].clone())
         ])),
-        "message-back with its attachments over polling"
+        "message-back with its attachments over polling {during}"
     );
-    Ok(())
+    Ok(order == AnswerTo::LaterPoll || answered_pending)
 }
 
 case! {
@@ -367,6 +432,15 @@ async fn poll_once(
 ) -> Result<Vec<EioPacket>, Failure> {
     let http = eio.http().clone();
     let reply = raw_request(ctx, eio.conn, &http, reqwest::Method::GET, url, None).await?;
+    poll_packets(eio, v, reply).await
+}
+
+/// The packets of a poll's answer; a v4 ping among them is answered.
+async fn poll_packets(
+    eio: &mut EioClient,
+    v: EioVersion,
+    reply: crate::driver::engineio::HttpReply,
+) -> Result<Vec<EioPacket>, Failure> {
     ensure_eq!(reply.status, 200, "a poll's status");
     let payload = Payload::decode(v, &reply.body).map_err(|e| {
         broken!(

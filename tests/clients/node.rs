@@ -1,0 +1,30 @@
+//! socket.io-client 4.8 and 2.x (npm, `peers/clients/node/client.js`) against the embedded echo app.
+
+use super::{project, require, run_script, Transport};
+
+/// `node client.js VERSION URL TRANSPORT` for socket.io-client `version` (4 or 2).
+async fn run(version: &str, transport: Transport) {
+    let dir = project("peers/clients/node");
+    require(
+        &dir.join(format!("node_modules/sio{version}/package.json")),
+        &format!("socket.io-client {version} (peers/clients/node)"),
+    );
+    let script = dir.join("client.js");
+    run_script(
+        &format!("socket.io-client {version}"),
+        transport,
+        "node".as_ref(),
+        &[script.to_str().expect("a UTF-8 path"), version],
+    )
+    .await;
+}
+
+/// socket.io-client 4.8.
+mod sio4 {
+    per_transport!(|t| super::run("4", t));
+}
+
+/// socket.io-client 2.x (Engine.IO 3).
+mod sio2 {
+    per_transport!(|t| super::run("2", t));
+}
