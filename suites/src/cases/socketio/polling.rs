@@ -9,7 +9,7 @@ use serde_json::json;
 
 use super::helpers::{endpoint, no_auto, raw, still_serving};
 use crate::case::{Ctx, Failure, Outcome};
-use crate::driver::engineio::{raw_request, request, EioClient, Options};
+use crate::driver::engineio::{raw_request, request, EioClient, HttpReply, Options};
 use crate::driver::socketio::decode_packet;
 use crate::{broken, ensure, ensure_eq};
 
@@ -126,12 +126,28 @@ case! {
         v3: "engine.io-protocol v3 §Payload",
         v4: "engine.io-protocol v4 §Packet encoding: HTTP long-polling",
     },
-    title: "Binary attachments travel over polling both ways (v4: `b` + base64; v3: binary payload framing)",
+    title: "Binary attachments travel over polling both ways (v4: `b` + base64; v3: binary payload framing), answered to a poll already pending as to one that comes after",
     run: polling_binary,
 }
 async fn polling_binary(ctx: Ctx, v: EioVersion) -> Outcome {
-    let ep = endpoint(&ctx, v)?;
-    let mut eio = EioClient::polling(&ctx, ep.clone(), no_auto()).await?;
+    // Stock clients poll continuously: the answer usually goes to a poll
+    // that is already pending. Both orders, each on its own session.
+    binary_round_trip(&ctx, v, PollOrder::Pending).await?;
+    binary_round_trip(&ctx, v, PollOrder::Queued).await
+}
+
+/// When the poll that carries an answer is made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PollOrder {
+    /// Before the request is sent: the answer goes to a pending poll.
+    Pending,
+    /// After the answer has queued up.
+    Queued,
+}
+
+async fn binary_round_trip(ctx: &Ctx, v: EioVersion, order: PollOrder) -> Outcome {
+    let ep = endpoint(ctx, v)?;
+    let mut eio = EioClient::polling(ctx, ep.clone(), no_auto()).await?;
     let url = ep.url(&ep.query("polling", Some(eio.sid())));
     if v == V4 {
         eio.send(EioPacket::message("0")).await?;
@@ -140,11 +156,16 @@ async fn polling_binary(ctx: Ctx, v: EioVersion) -> Outcome {
     let deadline = tokio::time::Instant::now() + ctx.wait;
     let mut joined = false;
     while !joined && tokio::time::Instant::now() < deadline {
-        for p in poll_once(&ctx, &mut eio, &url, v).await? {
+        for p in poll_once(ctx, &mut eio, &url, v).await? {
             joined |= p.as_text().is_some_and(|t| t.starts_with("2[\"auth\""));
         }
     }
     ensure!(joined, "the namespace was not joined over polling");
+    let mut packets = Vec::new();
+    let pending = match order {
+        PollOrder::Pending => Some(pending_poll(ctx, &mut eio, &url, v, &mut packets).await?),
+        PollOrder::Queued => None,
+    };
     let sent = [vec![1u8, 2, 3], vec![0xff, 0, 0x1e]];
     eio.send_all(&[
         EioPacket::message(
@@ -154,14 +175,20 @@ async fn polling_binary(ctx: Ctx, v: EioVersion) -> Outcome {
         EioPacket::binary(sent[1].clone()),
     ])
     .await?;
-    // Let the answer queue up, so that one poll carries its text part and
-    // both attachments in one payload.
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    match pending {
+        Some(poll) => {
+            let reply = poll.await.map_err(|e| Failure::Harness(e.to_string()))??;
+            packets.extend(poll_answer(&mut eio, v, reply, "the pending poll").await?);
+        }
+        // Let the answer queue up, so that one poll carries its text part
+        // and both attachments in one payload.
+        None => tokio::time::sleep(Duration::from_millis(100)).await,
+    }
     let mut text = None;
     let mut attachments = Vec::new();
     let deadline = tokio::time::Instant::now() + ctx.wait;
-    while (text.is_none() || attachments.len() < 2) && tokio::time::Instant::now() < deadline {
-        for p in poll_once(&ctx, &mut eio, &url, v).await? {
+    loop {
+        for p in packets.drain(..) {
             match (&p.data, text.is_some()) {
                 (protocols::engineio::PacketData::Text(t), false)
                     if p.packet_type == EioType::Message =>
@@ -172,12 +199,20 @@ async fn polling_binary(ctx: Ctx, v: EioVersion) -> Outcome {
                 _ => {}
             }
         }
+        if (text.is_some() && attachments.len() >= 2) || tokio::time::Instant::now() >= deadline {
+            break;
+        }
+        packets = poll_once(ctx, &mut eio, &url, v).await?;
     }
-    let text = text.ok_or_else(|| broken!("no message-back over polling"))?;
+    let order = match order {
+        PollOrder::Pending => "a pending poll",
+        PollOrder::Queued => "a later poll",
+    };
+    let text = text.ok_or_else(|| broken!("no message-back over polling ({order})"))?;
     let packet = crate::driver::socketio::decode_packet(v, &text)?;
     let full = packet
         .reconstruct(&attachments)
-        .map_err(|e| broken!("message-back and its attachments: {e}"))?;
+        .map_err(|e| broken!("message-back and its attachments ({order}): {e}"))?;
     ensure_eq!(
         full.data,
         Some(Data::Array(vec![
@@ -185,9 +220,39 @@ async fn polling_binary(ctx: Ctx, v: EioVersion) -> Outcome {
             Data::Binary(sent[0].clone()),
             Data::Binary(sent[1].clone())
         ])),
-        "message-back with its attachments over polling"
+        "message-back with its attachments over polling, answered to {order}"
     );
     Ok(())
+}
+
+/// A poll the server holds: one still unanswered 30 ms after it was sent
+/// (a poll answered at once, with a ping or queued packets, is retried;
+/// what it carried goes to `packets`).
+async fn pending_poll(
+    ctx: &Ctx,
+    eio: &mut EioClient,
+    url: &str,
+    v: EioVersion,
+    packets: &mut Vec<EioPacket>,
+) -> Result<tokio::task::JoinHandle<Result<HttpReply, crate::driver::DriverError>>, Failure> {
+    for _ in 0..5 {
+        let poll = {
+            let (ctx, http, url, conn) =
+                (ctx.clone(), eio.http().clone(), url.to_owned(), eio.conn);
+            tokio::spawn(async move {
+                raw_request(&ctx, conn, &http, reqwest::Method::GET, &url, None).await
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        if !poll.is_finished() {
+            return Ok(poll);
+        }
+        let reply = poll.await.map_err(|e| Failure::Harness(e.to_string()))??;
+        packets.extend(poll_answer(eio, v, reply, "a poll").await?);
+    }
+    Err(broken!(
+        "every poll returned at once; no poll stayed pending"
+    ))
 }
 
 case! {
@@ -367,10 +432,20 @@ async fn poll_once(
 ) -> Result<Vec<EioPacket>, Failure> {
     let http = eio.http().clone();
     let reply = raw_request(ctx, eio.conn, &http, reqwest::Method::GET, url, None).await?;
-    ensure_eq!(reply.status, 200, "a poll's status");
+    poll_answer(eio, v, reply, "a poll").await
+}
+
+/// The packets of a poll's answer (`what` names the poll); a ping is answered.
+async fn poll_answer(
+    eio: &mut EioClient,
+    v: EioVersion,
+    reply: HttpReply,
+    what: &str,
+) -> Result<Vec<EioPacket>, Failure> {
+    ensure_eq!(reply.status, 200, "{what}'s status");
     let payload = Payload::decode(v, &reply.body).map_err(|e| {
         broken!(
-            "a poll's body is not a valid v{} payload: {e}",
+            "{what}'s body is not a valid v{} payload: {e}",
             v.query_value()
         )
     })?;
