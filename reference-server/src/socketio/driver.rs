@@ -195,7 +195,9 @@ impl Transport {
                 }
             }
             Route::Handshake { version, b64, .. } => {
-                let Some((response, upgrade)) = accept_websocket(&mut req) else {
+                let Some((response, upgrade)) =
+                    accept_websocket(&mut req, inner.options.engine.max_payload)
+                else {
                     return respond(HttpError::BadRequest.response());
                 };
                 let this = self.clone();
@@ -247,7 +249,9 @@ impl Transport {
                 let Some(session) = self.find(&sid, version) else {
                     return respond(unknown_or_bad(self, &sid));
                 };
-                let Some((response, upgrade)) = accept_websocket(&mut req) else {
+                let Some((response, upgrade)) =
+                    accept_websocket(&mut req, inner.options.engine.max_payload)
+                else {
                     return respond(HttpError::BadRequest.response());
                 };
                 let refused = lock(&session.state)
@@ -392,10 +396,19 @@ impl Transport {
                 () = session.wake.notified() => {}
                 () = sleep => {}
             }
-            let now = inner.now();
+            let mut now = inner.now();
+            let due = deadline.is_some_and(|d| now >= d);
+            if due {
+                // A timer is due: let the tasks that are ready run first, so
+                // that a pong already on the socket is read and fed before
+                // the heartbeat is judged (a busy server does not time out
+                // a client that answered in time).
+                tokio::task::yield_now().await;
+                now = inner.now();
+            }
             let (mut frames, close_ws, broadcasts, closed) = {
                 let mut state = lock(&session.state);
-                if deadline.is_some_and(|d| now >= d) {
+                if due {
                     state.machine.handle_timeout(now);
                 }
                 state.pump(now, &session.sid, &inner.rooms)
@@ -751,7 +764,7 @@ type Upgrade = std::pin::Pin<
 >;
 
 /// The `101` answer to a WebSocket request, and the socket once it is switched.
-fn accept_websocket(req: &mut Request) -> Option<(Response, Upgrade)> {
+fn accept_websocket(req: &mut Request, max_payload: usize) -> Option<(Response, Upgrade)> {
     let key = req.headers().get(header::SEC_WEBSOCKET_KEY)?.clone();
     let on_upgrade = req.extensions_mut().remove::<hyper::upgrade::OnUpgrade>()?;
     let accept = tungstenite::handshake::derive_accept_key(key.as_bytes());
@@ -762,10 +775,21 @@ fn accept_websocket(req: &mut Request) -> Option<(Response, Upgrade)> {
         .header(header::SEC_WEBSOCKET_ACCEPT, accept)
         .body(Body::empty())
         .ok()?;
+    // Frames up to twice maxPayload reach the session, which refuses those
+    // over it with its own reason; nothing larger is ever buffered.
+    let limit = max_payload.saturating_mul(2).max(64 * 1024);
+    let config = tungstenite::protocol::WebSocketConfig::default()
+        .max_message_size(Some(limit))
+        .max_frame_size(Some(limit));
     let upgrade = Box::pin(async move {
         match on_upgrade.await {
             Ok(upgraded) => Some(
-                WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, None).await,
+                WebSocketStream::from_raw_socket(
+                    TokioIo::new(upgraded),
+                    Role::Server,
+                    Some(config),
+                )
+                .await,
             ),
             Err(e) => {
                 tracing::debug!(error = %e, "websocket upgrade failed");
