@@ -4,6 +4,9 @@
 #
 # - Node peers (a package-lock.json): `npm ci` from the npm registry, exactly
 #   as locked; skipped when node_modules matches the lock file.
+# - Rust peers (a Cargo.toml, each its own package outside the workspace):
+#   `cargo build --locked` into target/peers (or $CARGO_TARGET_DIR), where
+#   it reuses what the workspace's build compiled.
 # - Python peers (a requirements.txt): a virtualenv in the peer's `.venv`
 #   and `pip install -r requirements.txt` from PyPI (every version pinned);
 #   skipped when the virtualenv is newer than the requirements.
@@ -48,6 +51,19 @@ for dir in "$root"/peers/*/ "$root"/peers/clients/*/; do
     fi
     echo "install-peers: $name: npm ci"
     (cd "$dir" && npm ci --no-audit --no-fund)
+done
+
+for dir in "$root"/peers/*/; do
+    [ -f "$dir/Cargo.toml" ] || continue
+    name=$(basename "$dir")
+    wanted "$name" || continue
+    if ! command -v cargo >/dev/null 2>&1; then
+        echo "install-peers: cargo not found; install Rust (for $name)" >&2
+        exit 2
+    fi
+    echo "install-peers: $name: cargo build"
+    CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$root/target/peers} \
+        cargo build --quiet --locked --manifest-path "$dir/Cargo.toml"
 done
 
 for dir in "$root"/peers/*/ "$root"/peers/clients/*/; do

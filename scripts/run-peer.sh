@@ -5,7 +5,9 @@
 #                 (the default);
 #   PEER=python   python-socketio 5 (peers/socketio-python), Engine.IO 4 only:
 #                 the target is given as a small config with `engineio = [4]`,
-#                 so every `socketio.v3.*` case is reported `unimplemented`.
+#                 so every `socketio.v3.*` case is reported `unimplemented`;
+#   PEER=socketioxide  socketioxide 0.15.2 (peers/socketioxide, built with
+#                 cargo into target/peers), Engine.IO 3 and 4.
 #
 #   1. installs the peer (scripts/install-peers.sh);
 #   2. starts the peer on a free loopback port (port 0: the server prints the
@@ -17,14 +19,14 @@
 #      the peer did not come up, 124 when the run took too long.
 #
 # Environment:
-#   PEER                 node or python (default: node)
+#   PEER                 node, python or socketioxide (default: node)
 #   CHATSPEC             the chatspec binary (default: target/debug/chatspec; relative
 #                        paths are taken from the project root)
 #   PEER_EXPECT          the expectations file (default: reports/expectations/socketio-PEER.toml)
 #   PEER_OUT             the report folder (default: reports/socketio-PEER)
 #   PEER_TIMEOUT         seconds the suite may run (default: 300)
 #
-# Usage: [PEER=node|python] scripts/run-peer.sh
+# Usage: [PEER=node|python|socketioxide] scripts/run-peer.sh
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -50,8 +52,16 @@ case "$peer" in
             exit 2
         fi
         ;;
+    socketioxide)
+        name=socketioxide
+        label="the socketioxide peer"
+        if ! command -v cargo >/dev/null 2>&1; then
+            say "cargo not found; install Rust to build the socketioxide peer"
+            exit 2
+        fi
+        ;;
     *)
-        say "PEER must be node or python, not '$peer'"
+        say "PEER must be node, python or socketioxide, not '$peer'"
         exit 2
         ;;
 esac
@@ -97,6 +107,10 @@ case "$peer" in
         HOST=127.0.0.1 peers/socketio-python/.venv/bin/python \
             peers/socketio-python/server.py 0 >"$log" 2>&1 &
         ;;
+    socketioxide)
+        HOST=127.0.0.1 "${CARGO_TARGET_DIR:-target/peers}/debug/socketioxide-echo-peer" 0 \
+            >"$log" 2>&1 &
+        ;;
 esac
 peer_pid=$!
 
@@ -140,6 +154,21 @@ except Exception:
     sys.exit(1)
 ' "$1"
             ;;
+        socketioxide)
+            # Bash alone: a GET over /dev/tcp, the status line read back.
+            local hostport=${1#http://}
+            hostport=${hostport%%/*}
+            local path=/${1#http://*/}
+            exec 3<>"/dev/tcp/${hostport%:*}/${hostport#*:}" || return 1
+            printf 'GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n' "$path" "$hostport" >&3
+            local status
+            read -r -t 1 status <&3 || status=
+            exec 3<&- 3>&-
+            case "$status" in
+                "HTTP/1.1 200"*) return 0 ;;
+                *) return 1 ;;
+            esac
+            ;;
     esac
 }
 ready=
@@ -157,10 +186,10 @@ if [ -z "$ready" ]; then
 fi
 say "$(head -n 1 "$log")"
 
-# Node speaks Engine.IO 3 and 4, chatspec's default for a --target;
+# Node and socketioxide speak Engine.IO 3 and 4, chatspec's default for a --target;
 # python-socketio only 4, which takes a config file.
 case "$peer" in
-    node)
+    node | socketioxide)
         target=(--target "socketio=http://127.0.0.1:$port")
         ;;
     python)

@@ -381,6 +381,7 @@ fn run_peer(peer: &str, env: &[(&str, &str)]) -> Output {
             "python3",
             "Python 3.9 or newer with its venv module to run the python-socketio peer",
         ),
+        "socketioxide" => ("cargo", "Rust to build the socketioxide peer"),
         other => panic!("no peer {other}"),
     };
     let out = Command::new(runtime).arg("--version").output();
@@ -433,6 +434,41 @@ fn node_socketio_peer_matches_its_expectations_and_a_wrong_file_is_noticed() {
         "the difference is not named: {text}"
     );
     std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn socketioxide_peer_matches_its_expectations() {
+    // The reference server's former echo app: its findings stay reported,
+    // among them the binary answer to a pending poll written without
+    // separators (into a scratch folder: the published reports/socketioxide/
+    // is written by running the script by hand).
+    let published = scratch("socketioxide-peer-run");
+    let out = run_peer("socketioxide", &[("PEER_OUT", published.to_str().unwrap())]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "the socketioxide peer's run differs from \
+         reports/expectations/socketioxide.toml:\n{}{}",
+        stdout(&out),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(published.join("chatspec-report.json")).unwrap(),
+    )
+    .unwrap();
+    let verdict = |id: &str| {
+        json["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == id)
+            .map(|r| r["verdict"].clone())
+    };
+    assert_eq!(
+        verdict("socketio.v4.polling.binary-round-trip"),
+        Some(serde_json::json!("fail")),
+        "the pending-poll bug of engineioxide 0.15.2 is no longer noticed"
+    );
 }
 
 #[test]

@@ -17,6 +17,7 @@ mod fault;
 mod listeners;
 mod server;
 pub mod services;
+pub mod socketio;
 mod token_cli;
 
 pub use cli::{PortOverride, ServeArgs};

@@ -7,3 +7,4 @@ mod faults;
 mod lifecycle;
 mod listeners;
 mod support;
+mod transport;

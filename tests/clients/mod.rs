@@ -8,9 +8,9 @@
 //! `scripts/install-peers.sh`); each prints `ok <step>` per step and
 //! `FAIL <step>: <what differed>` on the first one that does not hold.
 //!
-//! A failure the current reference server is known to cause is named in the
-//! assertion message ([`KNOWN_DEFECTS`]): the test still fails, and passes
-//! once the server is fixed.
+//! Every transport passes: the binary answer to a pending poll (v4) and the
+//! Engine.IO 3 payload encodings, which the socketioxide-based echo app got
+//! wrong, are the transport's own now (`protocols::session`).
 
 /// The three tests of one client: `websocket`, `polling` and
 /// `polling_then_upgrade`, each `$run(transport).await`.
@@ -68,55 +68,6 @@ impl Transport {
     }
 }
 
-/// A failure a stock client meets because of a known defect of the current
-/// reference server (socketioxide / engineioxide 0.15.2).
-struct KnownDefect {
-    /// The client, as the tests name it.
-    client: &'static str,
-    transport: Transport,
-    /// The failing step, as the client reports it.
-    step: &'static str,
-    why: &'static str,
-}
-
-/// The v4 polling defect: a binary answer to a poll already pending.
-const PENDING_POLL_BINARY: &str = "the server writes a binary packet's attachments into the \
-     answer to a poll that is already pending without the `\\x1e` separator \
-     (`451-[...]bAQID`), so the client cannot decode the event";
-
-/// The v3 polling defect: mixed encodings in one payload.
-const EIO3_PAYLOAD_BINARY: &str = "the server writes the attachments of an Engine.IO 3 polling \
-     payload in the Engine.IO 4 base64 form (`9:bAQID/w==` instead of `10:b4AQID/w==`), so the \
-     client cannot decode the event (the suite's socketio.v3.polling.binary-round-trip)";
-
-/// Every failure of these tests the current reference server is known to cause.
-const KNOWN_DEFECTS: &[KnownDefect] = &[
-    KnownDefect {
-        client: "socket.io-client 4",
-        transport: Transport::Polling,
-        step: "/ binary message",
-        why: PENDING_POLL_BINARY,
-    },
-    KnownDefect {
-        client: "socket.io-client 2",
-        transport: Transport::Polling,
-        step: "/ binary message",
-        why: EIO3_PAYLOAD_BINARY,
-    },
-    KnownDefect {
-        client: "python-socketio",
-        transport: Transport::Polling,
-        step: "/ binary message",
-        why: PENDING_POLL_BINARY,
-    },
-    KnownDefect {
-        client: "rust_socketio",
-        transport: Transport::Polling,
-        step: "/ binary message",
-        why: PENDING_POLL_BINARY,
-    },
-];
-
 /// The embedded reference server (free loopback ports, the test profile).
 async fn server() -> Running {
     tokio::time::timeout(
@@ -158,18 +109,8 @@ fn assert_passed(client: &str, transport: Transport, failure: Option<(&str, &str
     let Some((step, what)) = failure else {
         return;
     };
-    let known = KNOWN_DEFECTS
-        .iter()
-        .find(|k| k.client == client && k.transport == transport && k.step == step)
-        .map_or(String::new(), |k| {
-            format!(
-                "\nKNOWN DEFECT of the current reference server: {}. This test fails until the \
-                 echo app runs on the project's own transport (protocols::session).",
-                k.why
-            )
-        });
     panic!(
-        "{client} over {}: step `{step}` failed: {what}{known}\n--- the client's output ---\n{log}",
+        "{client} over {}: step `{step}` failed: {what}\n--- the client's output ---\n{log}",
         transport.arg()
     );
 }

@@ -1,4 +1,4 @@
-//! The `echo` listener: the socket.io echo app that Socket.IO's own protocol test suites expect, served by socketioxide.
+//! The `echo` listener: the socket.io echo app that Socket.IO's own protocol test suites expect, on the project's own transport.
 //!
 //! Behaviour (each fault switch of [`EchoFault`] breaks one of these):
 //! - namespaces `/` and `/custom`; any other gets CONNECT_ERROR "Invalid namespace";
@@ -12,29 +12,21 @@
 //! same port serves the Engine.IO echo of the engine.io-protocol test suite
 //! at `/engine.io/` (every message sent back).
 
-use std::{fmt, io, sync::Arc, time::Duration};
+use std::{io, sync::Arc, time::Duration};
 
-use axum::Router;
-use bytes::Bytes;
-use engineioxide::{
-    config::EngineIoConfig, handler::EngineIoHandler, service::EngineIoService, DisconnectReason,
-    Socket, Str,
-};
+use axum::{extract::Request, http::StatusCode, response::IntoResponse, Router};
+use protocols::engineio::EioVersion;
+use protocols::session::engineio::ServerConfig;
+use protocols::session::socketio::Config as SioConfig;
+use protocols::session::{Data as EngineData, Outbound};
+use protocols::socketio::Data;
 use protocols::Protocol;
-use serde::{
-    de::{SeqAccess, Visitor},
-    ser::SerializeTuple,
-    Deserialize, Deserializer, Serialize, Serializer,
-};
-use socketioxide::{
-    extract::{AckSender, Data, SocketRef},
-    handler::ConnectHandler,
-    SocketIo,
-};
+use serde_json::Value;
 use tokio::net::TcpListener;
 
 use super::{BoxFuture, Listener, Shutdown, GRACE};
 use crate::services::Services;
+use crate::socketio::{App, Event, Options, Socket, Transport};
 use crate::{
     config::{Config, ListenerName, Profile},
     fault::Fault,
@@ -64,12 +56,20 @@ impl Listener for Echo {
         _services: &Services,
         shutdown: Shutdown,
     ) -> BoxFuture<'static, io::Result<()>> {
-        let (router, io) = app(config.echo.profile, &config.faults);
+        let (router, transports) = app(config.echo.profile, &config.faults);
         Box::pin(async move {
             axum::serve(tcp, router)
                 .with_graceful_shutdown(async move {
                     shutdown.requested().await;
-                    if tokio::time::timeout(GRACE, io.close()).await.is_err() {
+                    let all = async {
+                        for t in &transports {
+                            t.close_all();
+                        }
+                        for t in &transports {
+                            t.closed().await;
+                        }
+                    };
+                    if tokio::time::timeout(GRACE, all).await.is_err() {
                         tracing::warn!("socket.io sessions did not close in time");
                     }
                 })
@@ -161,223 +161,131 @@ fn effective_profile(profile: Profile, faults: &[Fault]) -> Profile {
     p
 }
 
+/// The transport options of a profile: the profile's timings and payload
+/// size, Engine.IO 3 and 4.
+fn options(p: Profile) -> Options {
+    Options {
+        engine: ServerConfig {
+            ping_interval: p.ping_interval(),
+            ping_timeout: p.ping_timeout(),
+            max_payload: usize::try_from(p.max_payload).unwrap_or(usize::MAX),
+            ..ServerConfig::default()
+        },
+        socketio: SioConfig {
+            connect_timeout: p.connect_timeout(),
+            ..SioConfig::default()
+        },
+        versions: vec![EioVersion::V3, EioVersion::V4],
+    }
+}
+
 /// The echo app: an HTTP router serving `/socket.io/` and `/engine.io/`,
-/// and the socket.io handle that closes every session on shutdown.
-fn app(profile: Profile, faults: &[Fault]) -> (Router, SocketIo) {
-    let p = effective_profile(profile, faults);
-    let (svc, io) = SocketIo::builder()
-        .ping_interval(p.ping_interval())
-        .ping_timeout(p.ping_timeout())
-        .max_payload(p.max_payload)
-        .connect_timeout(p.connect_timeout())
-        .build_svc();
-
-    let behaviour = Arc::new(Behaviour::new(faults));
-    io.ns("/", on_connect(behaviour.clone()).with(auth_is_object));
-    if !behaviour.has(EchoFault::NoCustomNamespace) {
-        io.ns(
-            "/custom",
-            on_connect(behaviour.clone()).with(auth_is_object),
-        );
-    }
-    if behaviour.has(EchoFault::AcceptAnyNamespace) {
-        // Consulted only for paths no static namespace serves.
-        io.dyn_ns(
-            "/{*rest}",
-            on_connect(behaviour.clone()).with(auth_is_object),
-        )
-        .expect("a catch-all namespace pattern is valid");
-    }
-
-    // One service for every request: each `Layer::layer` call would make an
-    // engine with its own session table, and a session would be lost
-    // between two requests routed through different ones.
-    let router = Router::new()
-        .route_service("/engine.io/", engine_echo(p))
-        .fallback_service(svc);
-    (router, io)
+/// and the transports whose sessions close on shutdown.
+fn app(profile: Profile, faults: &[Fault]) -> (Router, [Transport; 2]) {
+    let options = options(effective_profile(profile, faults));
+    let socketio = Transport::socketio(
+        Arc::new(EchoApp {
+            faults: faults.to_vec(),
+        }),
+        options.clone(),
+    );
+    // The Engine.IO echo: every message sent back as it came.
+    let engine = Transport::engine(
+        Arc::new(|data| {
+            Some(match data {
+                EngineData::Text(t) => Outbound::text(&t),
+                EngineData::Binary(b) => Outbound::binary(b),
+            })
+        }),
+        options,
+    );
+    let (sio, eio) = (socketio.clone(), engine.clone());
+    let router = Router::new().fallback(move |req: Request| {
+        let (sio, eio) = (sio.clone(), eio.clone());
+        async move {
+            match req.uri().path() {
+                "/socket.io/" | "/socket.io" => sio.handle(req).await,
+                "/engine.io/" | "/engine.io" => eio.handle(req).await,
+                _ => StatusCode::NOT_FOUND.into_response(),
+            }
+        }
+    });
+    (router, [socketio, engine])
 }
 
-/// The Engine.IO echo service at `/engine.io/`, with the timings of `profile`.
-fn engine_echo(profile: Profile) -> EngineIoService<EngineEcho> {
-    let config = EngineIoConfig::builder()
-        .req_path("/engine.io")
-        .ping_interval(profile.ping_interval())
-        .ping_timeout(profile.ping_timeout())
-        .max_payload(profile.max_payload)
-        .build();
-    EngineIoService::with_config(Arc::new(EngineEcho), config)
-}
-
-/// Sends every text and binary message back on the session it came from.
+/// The echo app, with the fault switches it was started with.
 #[derive(Debug)]
-struct EngineEcho;
-
-impl EngineIoHandler for EngineEcho {
-    type Data = ();
-
-    fn on_connect(self: Arc<Self>, socket: Arc<Socket<()>>) {
-        tracing::debug!(sid = %socket.id, "engine echo: connected");
-    }
-
-    fn on_disconnect(&self, socket: Arc<Socket<()>>, reason: DisconnectReason) {
-        tracing::debug!(sid = %socket.id, ?reason, "engine echo: disconnected");
-    }
-
-    fn on_message(&self, msg: Str, socket: Arc<Socket<()>>) {
-        socket.emit(msg).ok();
-    }
-
-    fn on_binary(&self, data: Bytes, socket: Arc<Socket<()>>) {
-        socket.emit_binary(data).ok();
-    }
-}
-
-/// The fault switches the handlers consult.
-#[derive(Debug)]
-struct Behaviour {
+struct EchoApp {
     faults: Vec<Fault>,
 }
 
-impl Behaviour {
-    fn new(faults: &[Fault]) -> Self {
-        Behaviour {
-            faults: faults.to_vec(),
-        }
-    }
-
+impl EchoApp {
     fn has(&self, fault: EchoFault) -> bool {
         self.faults.contains(&Fault::Echo(fault))
     }
 
     /// The arguments to send back for `args`.
-    fn echo(&self, args: Args) -> Args {
+    fn echo(&self, args: Vec<Data>) -> Vec<Data> {
         if self.has(EchoFault::BinaryAsNumbers) {
-            Args(args.0.into_iter().map(binary_as_numbers).collect())
+            args.into_iter().map(binary_as_numbers).collect()
         } else {
             args
         }
     }
 }
 
-/// Connect middleware: refuses a CONNECT whose payload is not an object.
-///
-/// The Node server closes the connection on such a packet (a decoding
-/// error); socketioxide would accept it, so the closest it can do is a
-/// CONNECT_ERROR.
-fn auth_is_object(
-    Data(auth): Data<serde_json::Value>,
-) -> std::future::Ready<Result<(), &'static str>> {
-    std::future::ready(if auth.is_object() {
-        Ok(())
-    } else {
-        Err("Invalid handshake payload")
-    })
-}
-
-/// The connect handler of every served namespace.
-fn on_connect(
-    b: Arc<Behaviour>,
-) -> impl FnOnce(SocketRef, Data<serde_json::Value>) -> std::future::Ready<()>
-       + Clone
-       + Send
-       + Sync
-       + 'static {
-    move |socket: SocketRef, Data(auth): Data<serde_json::Value>| {
-        tracing::debug!(ns = socket.ns(), sid = %socket.id, "echo: connected");
-        let on_message = b.clone();
-        socket.on(
-            "message",
-            move |socket: SocketRef, Data(args): Data<Args>| {
-                if !on_message.has(EchoFault::NoMessageBack) {
-                    socket.emit("message-back", &on_message.echo(args)).ok();
-                }
-                std::future::ready(())
-            },
-        );
-
-        let on_ack = b.clone();
-        socket.on(
-            "message-with-ack",
-            move |Data(args): Data<Args>, ack: AckSender| {
-                if on_ack.has(EchoFault::WrongAck) {
-                    ack.send(&("wrong-ack",)).ok();
-                } else if !on_ack.has(EchoFault::NoAck) {
-                    ack.send(&on_ack.echo(args)).ok();
-                }
-                std::future::ready(())
-            },
-        );
-
-        if !b.has(EchoFault::NoAuthEmit) {
-            let auth = if b.has(EchoFault::WrongAuth) {
+impl App for EchoApp {
+    fn on_connect(&self, socket: &mut Socket<'_>, auth: Option<&Value>) -> Result<(), String> {
+        let served = match socket.namespace() {
+            "/" => true,
+            "/custom" => !self.has(EchoFault::NoCustomNamespace),
+            _ => self.has(EchoFault::AcceptAnyNamespace),
+        };
+        if !served {
+            return Err("Invalid namespace".to_owned());
+        }
+        let auth = match auth {
+            None => Value::Object(Default::default()),
+            Some(a) if a.is_object() => a.clone(),
+            // Node closes the connection on such a payload (a decoding error).
+            Some(_) => return Err("Invalid handshake payload".to_owned()),
+        };
+        if !self.has(EchoFault::NoAuthEmit) {
+            let auth = if self.has(EchoFault::WrongAuth) {
                 serde_json::json!({ "wrong": true })
             } else {
                 auth
             };
-            // The Node server writes the CONNECT answer and `auth` in two
-            // WebSocket writes; written together, they reach a client in
-            // one read, and the socket.io-protocol test suite (whose
-            // `waitFor` listens for one frame at a time) misses `auth`.
-            tokio::spawn(async move {
-                tokio::time::sleep(AUTH_DELAY).await;
-                socket.emit("auth", &auth).ok();
-            });
+            socket.emit("auth", vec![Data::from(auth)]);
         }
-        std::future::ready(())
+        Ok(())
     }
-}
 
-/// How long after the CONNECT answer `auth` is emitted.
-const AUTH_DELAY: Duration = Duration::from_millis(2);
-
-/// The arguments of an event or an ack, any number of them, binary
-/// attachments kept as binary.
-///
-/// It (de)serializes as a tuple, which is how socketioxide tells "every
-/// argument" from "the first argument".
-#[derive(Debug, Clone, PartialEq)]
-struct Args(Vec<rmpv::Value>);
-
-impl Serialize for Args {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut tuple = serializer.serialize_tuple(self.0.len())?;
-        for arg in &self.0 {
-            tuple.serialize_element(arg)?;
-        }
-        tuple.end()
-    }
-}
-
-impl<'de> Deserialize<'de> for Args {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct ArgsVisitor;
-        impl<'de> Visitor<'de> for ArgsVisitor {
-            type Value = Args;
-
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("the arguments of an event")
+    fn on_event(&self, socket: &mut Socket<'_>, event: Event) {
+        match (event.name.as_str(), event.ack) {
+            ("message", _) if !self.has(EchoFault::NoMessageBack) => {
+                socket.emit("message-back", self.echo(event.args));
             }
-
-            fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<Args, S::Error> {
-                let mut args = Vec::new();
-                while let Some(arg) = seq.next_element()? {
-                    args.push(arg);
+            ("message-with-ack", Some(id)) => {
+                if self.has(EchoFault::WrongAck) {
+                    socket.ack(id, vec![Data::String("wrong-ack".to_owned())]);
+                } else if !self.has(EchoFault::NoAck) {
+                    socket.ack(id, self.echo(event.args));
                 }
-                Ok(Args(args))
             }
+            _ => {}
         }
-        deserializer.deserialize_tuple_struct("Args", usize::MAX, ArgsVisitor)
     }
 }
 
 /// `value` with every binary blob replaced by an array of its bytes as numbers.
-fn binary_as_numbers(value: rmpv::Value) -> rmpv::Value {
-    use rmpv::Value;
+fn binary_as_numbers(value: Data) -> Data {
     match value {
-        Value::Binary(bytes) => Value::Array(bytes.into_iter().map(Value::from).collect()),
-        Value::Array(items) => Value::Array(items.into_iter().map(binary_as_numbers).collect()),
-        Value::Map(entries) => Value::Map(
+        Data::Binary(bytes) => {
+            Data::Array(bytes.into_iter().map(|b| Data::Number(b.into())).collect())
+        }
+        Data::Array(items) => Data::Array(items.into_iter().map(binary_as_numbers).collect()),
+        Data::Object(entries) => Data::Object(
             entries
                 .into_iter()
                 .map(|(k, v)| (k, binary_as_numbers(v)))

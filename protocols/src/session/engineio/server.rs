@@ -142,7 +142,8 @@ impl ServerSession {
             upgrades: Some(upgrades),
             ping_interval: config.ping_interval.as_millis() as u64,
             ping_timeout: config.ping_timeout.as_millis() as u64,
-            max_payload: (version == EioVersion::V4).then_some(config.max_payload as u64),
+            // Node's engine.io announces it to Engine.IO 3 clients too.
+            max_payload: Some(config.max_payload as u64),
             extra: serde_json::Map::new(),
         };
         let (next_ping, heartbeat_deadline) = match version {
@@ -221,6 +222,12 @@ impl ServerSession {
             return Err(HttpError::BadRequest.response());
         }
         self.poll_pending = true;
+        if self.upgrade == Upgrade::Probed {
+            // As Node does while it waits for the `5`: a poll during the
+            // upgrade is answered with a noop at once, so the client can
+            // stop polling and complete the upgrade.
+            self.answer_poll_with_noop();
+        }
         Ok(())
     }
 

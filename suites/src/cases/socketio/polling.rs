@@ -9,7 +9,7 @@ use serde_json::json;
 
 use super::helpers::{endpoint, no_auto, raw, still_serving};
 use crate::case::{Ctx, Failure, Outcome};
-use crate::driver::engineio::{raw_request, request, EioClient, Options};
+use crate::driver::engineio::{raw_request, request, EioClient, HttpReply, Options};
 use crate::driver::socketio::decode_packet;
 use crate::{broken, ensure, ensure_eq};
 
@@ -126,12 +126,28 @@ case! {
         v3: "engine.io-protocol v3 §Payload",
         v4: "engine.io-protocol v4 §Packet encoding: HTTP long-polling",
     },
-    title: "Binary attachments travel over polling both ways (v4: `b` + base64; v3: binary payload framing), in the answer to a poll sent after it was written and to one already pending",
+    title: "Binary attachments travel over polling both ways (v4: `b` + base64; v3: binary payload framing), answered to a poll already pending as to one that comes after",
     run: polling_binary,
 }
 async fn polling_binary(ctx: Ctx, v: EioVersion) -> Outcome {
-    let ep = endpoint(&ctx, v)?;
-    let mut eio = EioClient::polling(&ctx, ep.clone(), no_auto()).await?;
+    // Stock clients poll continuously: the answer usually goes to a poll
+    // that is already pending. Both orders, each on its own session.
+    binary_round_trip(&ctx, v, PollOrder::Pending).await?;
+    binary_round_trip(&ctx, v, PollOrder::Queued).await
+}
+
+/// When the poll that carries an answer is made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PollOrder {
+    /// Before the request is sent: the answer goes to a pending poll.
+    Pending,
+    /// After the answer has queued up.
+    Queued,
+}
+
+async fn binary_round_trip(ctx: &Ctx, v: EioVersion, order: PollOrder) -> Outcome {
+    let ep = endpoint(ctx, v)?;
+    let mut eio = EioClient::polling(ctx, ep.clone(), no_auto()).await?;
     let url = ep.url(&ep.query("polling", Some(eio.sid())));
     if v == V4 {
         eio.send(EioPacket::message("0")).await?;
@@ -140,88 +156,39 @@ async fn polling_binary(ctx: Ctx, v: EioVersion) -> Outcome {
     let deadline = tokio::time::Instant::now() + ctx.wait;
     let mut joined = false;
     while !joined && tokio::time::Instant::now() < deadline {
-        for p in poll_once(&ctx, &mut eio, &url, v).await? {
+        for p in poll_once(ctx, &mut eio, &url, v).await? {
             joined |= p.as_text().is_some_and(|t| t.starts_with("2[\"auth\""));
         }
     }
     ensure!(joined, "the namespace was not joined over polling");
-    // The answer queued up first, so that one poll carries its text part
-    // and both attachments in one payload.
-    binary_answer(&ctx, &mut eio, &url, v, AnswerTo::LaterPoll).await?;
-    // The answer written to a poll already pending, as stock clients poll.
-    // A poll that a ping ends before the answer is written is retried.
-    for _ in 0..3 {
-        if binary_answer(&ctx, &mut eio, &url, v, AnswerTo::PendingPoll).await? {
-            return Ok(());
-        }
-    }
-    Err(Failure::Harness(
-        "three polls in a row ended before the answer was written; the pending order was not checked".into(),
-    ))
-}
-
-/// Which poll the answer to a binary event is read from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum AnswerTo {
-    /// A poll sent 100 ms after the event, once the answer is queued.
-    LaterPoll,
-    /// A poll sent before the event and pending while the answer is written.
-    PendingPoll,
-}
-
-/// Emits a binary `message` and checks its `message-back` over polling,
-/// read as `order` says. `Ok(false)`: the pending poll ended before the
-/// answer was written (the answer was still checked, from a later poll).
-async fn binary_answer(
-    ctx: &Ctx,
-    eio: &mut EioClient,
-    url: &str,
-    v: EioVersion,
-    order: AnswerTo,
-) -> Result<bool, Failure> {
-    let during = match order {
-        AnswerTo::LaterPoll => "in the answer to a later poll",
-        AnswerTo::PendingPoll => "in the answer to a poll already pending",
+    let mut packets = Vec::new();
+    let pending = match order {
+        PollOrder::Pending => Some(pending_poll(ctx, &mut eio, &url, v, &mut packets).await?),
+        PollOrder::Queued => None,
     };
     let sent = [vec![1u8, 2, 3], vec![0xff, 0, 0x1e]];
-    let event = [
+    eio.send_all(&[
         EioPacket::message(
             r#"52-["message",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]"#,
         ),
         EioPacket::binary(sent[0].clone()),
         EioPacket::binary(sent[1].clone()),
-    ];
-    let mut polled = Vec::new();
-    let mut answered_pending = false;
-    match order {
-        AnswerTo::LaterPoll => {
-            eio.send_all(&event).await?;
-            tokio::time::sleep(Duration::from_millis(100)).await;
+    ])
+    .await?;
+    match pending {
+        Some(poll) => {
+            let reply = poll.await.map_err(|e| Failure::Harness(e.to_string()))??;
+            packets.extend(poll_answer(&mut eio, v, reply, "the pending poll").await?);
         }
-        AnswerTo::PendingPoll => {
-            let pending = {
-                let (ctx, http, url, conn) =
-                    (ctx.clone(), eio.http().clone(), url.to_owned(), eio.conn);
-                tokio::spawn(async move {
-                    raw_request(&ctx, conn, &http, reqwest::Method::GET, &url, None).await
-                })
-            };
-            // The poll reaches the server before the event does.
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            eio.send_all(&event).await?;
-            let reply = pending
-                .await
-                .map_err(|e| Failure::Harness(format!("the pending poll's task: {e}")))??;
-            let packets = poll_packets(eio, v, reply).await?;
-            answered_pending = packets.iter().any(|p| p.packet_type == EioType::Message);
-            polled.extend(packets);
-        }
+        // Let the answer queue up, so that one poll carries its text part
+        // and both attachments in one payload.
+        None => tokio::time::sleep(Duration::from_millis(100)).await,
     }
     let mut text = None;
     let mut attachments = Vec::new();
     let deadline = tokio::time::Instant::now() + ctx.wait;
     loop {
-        for p in polled.drain(..) {
+        for p in packets.drain(..) {
             match (&p.data, text.is_some()) {
                 (protocols::engineio::PacketData::Text(t), false)
                     if p.packet_type == EioType::Message =>
@@ -235,14 +202,17 @@ async fn binary_answer(
         if (text.is_some() && attachments.len() >= 2) || tokio::time::Instant::now() >= deadline {
             break;
         }
-        polled = poll_once(ctx, eio, url, v).await?;
+        packets = poll_once(ctx, &mut eio, &url, v).await?;
     }
-    let text = text.ok_or_else(|| broken!("no message-back over polling {during}"))?;
-    let packet = decode_packet(v, &text)
-        .map_err(|e| broken!("message-back {during}: {}", Failure::from(e).reason()))?;
+    let order = match order {
+        PollOrder::Pending => "a pending poll",
+        PollOrder::Queued => "a later poll",
+    };
+    let text = text.ok_or_else(|| broken!("no message-back over polling ({order})"))?;
+    let packet = crate::driver::socketio::decode_packet(v, &text)?;
     let full = packet
         .reconstruct(&attachments)
-        .map_err(|e| broken!("message-back and its attachments {during}: {e}"))?;
+        .map_err(|e| broken!("message-back and its attachments ({order}): {e}"))?;
     ensure_eq!(
         full.data,
         Some(Data::Array(vec![
@@ -250,9 +220,39 @@ async fn binary_answer(
             Data::Binary(sent[0].clone()),
             Data::Binary(sent[1].clone())
         ])),
-        "message-back with its attachments over polling {during}"
+        "message-back with its attachments over polling, answered to {order}"
     );
-    Ok(order == AnswerTo::LaterPoll || answered_pending)
+    Ok(())
+}
+
+/// A poll the server holds: one still unanswered 30 ms after it was sent
+/// (a poll answered at once, with a ping or queued packets, is retried;
+/// what it carried goes to `packets`).
+async fn pending_poll(
+    ctx: &Ctx,
+    eio: &mut EioClient,
+    url: &str,
+    v: EioVersion,
+    packets: &mut Vec<EioPacket>,
+) -> Result<tokio::task::JoinHandle<Result<HttpReply, crate::driver::DriverError>>, Failure> {
+    for _ in 0..5 {
+        let poll = {
+            let (ctx, http, url, conn) =
+                (ctx.clone(), eio.http().clone(), url.to_owned(), eio.conn);
+            tokio::spawn(async move {
+                raw_request(&ctx, conn, &http, reqwest::Method::GET, &url, None).await
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        if !poll.is_finished() {
+            return Ok(poll);
+        }
+        let reply = poll.await.map_err(|e| Failure::Harness(e.to_string()))??;
+        packets.extend(poll_answer(eio, v, reply, "a poll").await?);
+    }
+    Err(broken!(
+        "every poll returned at once; no poll stayed pending"
+    ))
 }
 
 case! {
@@ -432,19 +432,20 @@ async fn poll_once(
 ) -> Result<Vec<EioPacket>, Failure> {
     let http = eio.http().clone();
     let reply = raw_request(ctx, eio.conn, &http, reqwest::Method::GET, url, None).await?;
-    poll_packets(eio, v, reply).await
+    poll_answer(eio, v, reply, "a poll").await
 }
 
-/// The packets of a poll's answer; a v4 ping among them is answered.
-async fn poll_packets(
+/// The packets of a poll's answer (`what` names the poll); a ping is answered.
+async fn poll_answer(
     eio: &mut EioClient,
     v: EioVersion,
-    reply: crate::driver::engineio::HttpReply,
+    reply: HttpReply,
+    what: &str,
 ) -> Result<Vec<EioPacket>, Failure> {
-    ensure_eq!(reply.status, 200, "a poll's status");
+    ensure_eq!(reply.status, 200, "{what}'s status");
     let payload = Payload::decode(v, &reply.body).map_err(|e| {
         broken!(
-            "a poll's body is not a valid v{} payload: {e}",
+            "{what}'s body is not a valid v{} payload: {e}",
             v.query_value()
         )
     })?;

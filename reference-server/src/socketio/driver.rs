@@ -1,0 +1,812 @@
+//! The tokio driver of the server sessions: HTTP long-polling and WebSocket in, transmits out, one task per session.
+//!
+//! Every request is routed by `protocols::session::engineio::route`; an
+//! error is answered as Node answers it (`400` and
+//! `{"code":<number>,"message":...}`). Each session is a sans-IO state
+//! machine behind a mutex, and one task owns its timer and its WebSocket's
+//! write half. Inputs (a poll, a POST, a frame read by the WebSocket's
+//! reader task) are fed to the session where they arrive, then the task is
+//! woken; the task runs the app on what happened, answers the pending poll
+//! with everything queued (one response: batching is the session's job)
+//! and writes the frames. Writing waits for the socket, so a slow reader's
+//! messages stay in its session's bounded queue, and a full queue closes
+//! that session with a logged reason. The heartbeat counts `pingTimeout`
+//! from when a ping actually left, so a busy server does not time out a
+//! client whose pong it has not read yet.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::{header, HeaderMap, HeaderValue, Method as HttpMethod, StatusCode};
+use axum::response::Response;
+use futures_util::{stream::SplitSink, SinkExt, StreamExt};
+use http_body_util::BodyExt;
+use hyper_util::rt::TokioIo;
+use protocols::engineio::EioVersion;
+use protocols::session::engineio::{
+    route, Method, Route, ServerConfig, ServerSession, ServerTransmit,
+};
+use protocols::session::socketio::{
+    Config as SioConfig, Encoded, ServerConnection, ServerSioEvent,
+};
+use protocols::session::{CloseReason, Data, HttpError, HttpResponse, Outbound, WsFrame};
+use tokio::sync::{mpsc, oneshot, Notify};
+use tokio_tungstenite::tungstenite::{self, protocol::Role, Message};
+use tokio_tungstenite::WebSocketStream;
+
+use super::{lock, App, Broadcast, Event, SharedRooms, Socket};
+
+/// What a transport announces and enforces.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The Engine.IO sessions' timings, payload size and queue bounds.
+    pub engine: ServerConfig,
+    /// The Socket.IO connections' bounds and connect timeout.
+    pub socketio: SioConfig,
+    /// The Engine.IO revisions served.
+    pub versions: Vec<EioVersion>,
+}
+
+/// What answers a plain Engine.IO message: the message to send back, if any.
+pub type EngineHandler = dyn Fn(Data) -> Option<Outbound> + Send + Sync;
+
+#[derive(Clone)]
+enum Application {
+    Socketio(Arc<dyn App>),
+    Engine(Arc<EngineHandler>),
+}
+
+/// A Socket.IO (or plain Engine.IO) app served over HTTP long-polling and
+/// WebSocket; cheap to clone, every clone serves the same sessions.
+#[derive(Clone)]
+pub struct Transport {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    app: Application,
+    options: Options,
+    origin: Instant,
+    sessions: Mutex<HashMap<String, Arc<Session>>>,
+    rooms: SharedRooms,
+    /// Woken whenever a session ends (shutdown waits for the table to empty).
+    ended: Notify,
+    next_id: Mutex<u64>,
+}
+
+type Sink = SplitSink<WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>, Message>;
+
+/// One session: its state machine, the poll waiting for an answer, and the
+/// task that drives it.
+struct Session {
+    sid: String,
+    state: Mutex<State>,
+    wake: Notify,
+    /// The write half of a WebSocket for the session's task.
+    attach: mpsc::Sender<Sink>,
+}
+
+struct State {
+    machine: Machine,
+    poll: Option<oneshot::Sender<HttpResponse>>,
+    /// The answer to a polling handshake, taken by its request.
+    handshake: Option<HttpResponse>,
+}
+
+/// The state machine of a session and the app it serves. One lives in
+/// each session for its whole life and is never moved, so the smaller
+/// variant's padding costs nothing worth a box.
+#[allow(clippy::large_enum_variant)]
+enum Machine {
+    Socketio {
+        conn: ServerConnection,
+        app: Arc<dyn App>,
+        joined: BTreeSet<String>,
+    },
+    Engine {
+        session: ServerSession,
+        handler: Arc<EngineHandler>,
+    },
+}
+
+impl Transport {
+    /// Serves a Socket.IO app.
+    pub fn socketio(app: Arc<dyn App>, options: Options) -> Transport {
+        Transport::new(Application::Socketio(app), options)
+    }
+
+    /// Serves a plain Engine.IO app: `handler` answers each message.
+    pub fn engine(handler: Arc<EngineHandler>, options: Options) -> Transport {
+        Transport::new(Application::Engine(handler), options)
+    }
+
+    fn new(app: Application, options: Options) -> Transport {
+        Transport {
+            inner: Arc::new(Inner {
+                app,
+                options,
+                origin: Instant::now(),
+                sessions: Mutex::new(HashMap::new()),
+                rooms: SharedRooms::default(),
+                ended: Notify::new(),
+                next_id: Mutex::new(0),
+            }),
+        }
+    }
+
+    /// How many sessions are open.
+    pub fn session_count(&self) -> usize {
+        lock(&self.inner.sessions).len()
+    }
+
+    /// Closes every session (a close packet after what is queued).
+    pub fn close_all(&self) {
+        let now = self.inner.now();
+        let sessions: Vec<_> = lock(&self.inner.sessions).values().cloned().collect();
+        for s in sessions {
+            match &mut lock(&s.state).machine {
+                Machine::Socketio { conn, .. } => conn.close(now),
+                Machine::Engine { session, .. } => session.close(now),
+            }
+            s.wake.notify_one();
+        }
+    }
+
+    /// Waits until no session is left.
+    pub async fn closed(&self) {
+        loop {
+            let ended = self.inner.ended.notified();
+            if self.session_count() == 0 {
+                return;
+            }
+            ended.await;
+        }
+    }
+
+    /// Answers one HTTP request to the transport's path.
+    pub async fn handle(&self, mut req: Request) -> Response {
+        let method = match *req.method() {
+            HttpMethod::GET => Method::Get,
+            HttpMethod::POST => Method::Post,
+            _ => Method::Other,
+        };
+        let query = req.uri().query().unwrap_or("").to_owned();
+        let websocket = wants_websocket(req.headers());
+        let inner = &self.inner;
+        let route = match route(method, &query, websocket, &inner.options.versions) {
+            Ok(r) => r,
+            Err(e) => return respond(e.response()),
+        };
+        match route {
+            Route::Handshake {
+                version,
+                transport: protocols::session::Transport::Polling,
+                b64,
+            } => {
+                let session = self.open(version, protocols::session::Transport::Polling, b64);
+                let answer = lock(&session.state).handshake.take();
+                session.wake.notify_one();
+                match answer {
+                    Some(open) => respond(open),
+                    None => respond(HttpError::BadRequest.response()),
+                }
+            }
+            Route::Handshake { version, b64, .. } => {
+                let Some((response, upgrade)) =
+                    accept_websocket(&mut req, inner.options.engine.max_payload)
+                else {
+                    return respond(HttpError::BadRequest.response());
+                };
+                let this = self.clone();
+                tokio::spawn(async move {
+                    let Some(ws) = upgrade.await else { return };
+                    let session = this.open(version, protocols::session::Transport::WebSocket, b64);
+                    this.attach_websocket(session, ws).await;
+                });
+                response
+            }
+            Route::Poll { version, sid } => {
+                let Some(session) = self.find(&sid, version) else {
+                    return respond(unknown_or_bad(self, &sid));
+                };
+                let now = inner.now();
+                let rx = {
+                    let mut state = lock(&session.state);
+                    match state.machine.engine().handle_poll(now) {
+                        Ok(()) => {
+                            let (tx, rx) = oneshot::channel();
+                            state.poll = Some(tx);
+                            Ok(rx)
+                        }
+                        Err(refusal) => Err(refusal),
+                    }
+                };
+                session.wake.notify_one();
+                match rx {
+                    Ok(rx) => wait_poll(&session, rx).await,
+                    Err(refusal) => respond(refusal),
+                }
+            }
+            Route::Post { version, sid } => {
+                let Some(session) = self.find(&sid, version) else {
+                    return respond(unknown_or_bad(self, &sid));
+                };
+                let body = read_body(req.into_body(), inner.options.engine.max_payload).await;
+                let Ok(body) = body else {
+                    return respond(HttpError::BadRequest.response());
+                };
+                let answer = lock(&session.state)
+                    .machine
+                    .engine()
+                    .handle_post(inner.now(), &body);
+                session.wake.notify_one();
+                respond(answer)
+            }
+            Route::Upgrade { version, sid } => {
+                let Some(session) = self.find(&sid, version) else {
+                    return respond(unknown_or_bad(self, &sid));
+                };
+                let Some((response, upgrade)) =
+                    accept_websocket(&mut req, inner.options.engine.max_payload)
+                else {
+                    return respond(HttpError::BadRequest.response());
+                };
+                let refused = lock(&session.state)
+                    .machine
+                    .engine()
+                    .handle_upgrade(inner.now());
+                if let Err(refusal) = refused {
+                    return respond(refusal);
+                }
+                let this = self.clone();
+                tokio::spawn(async move {
+                    match upgrade.await {
+                        Some(ws) => this.attach_websocket(session, ws).await,
+                        None => {
+                            lock(&session.state)
+                                .machine
+                                .engine()
+                                .handle_ws_closed(this.inner.now());
+                            session.wake.notify_one();
+                        }
+                    }
+                });
+                response
+            }
+        }
+    }
+
+    /// A new session, registered, its task running.
+    fn open(
+        &self,
+        version: EioVersion,
+        transport: protocols::session::Transport,
+        b64: bool,
+    ) -> Arc<Session> {
+        let inner = &self.inner;
+        let now = inner.now();
+        let sid = inner.new_id();
+        let mut engine = ServerSession::new(
+            now,
+            version,
+            sid.clone(),
+            transport,
+            b64,
+            inner.options.engine.clone(),
+        );
+        // As Node does, the handshake GET is answered with the open packet
+        // alone: what the app sends on connect goes to the next poll.
+        let handshake = match transport {
+            protocols::session::Transport::Polling => engine.poll_transmit(now),
+            protocols::session::Transport::WebSocket => None,
+        };
+        let machine = match &inner.app {
+            Application::Socketio(app) => Machine::Socketio {
+                conn: ServerConnection::new(now, engine, inner.options.socketio),
+                app: app.clone(),
+                joined: BTreeSet::new(),
+            },
+            Application::Engine(handler) => Machine::Engine {
+                session: engine,
+                handler: handler.clone(),
+            },
+        };
+        let (attach, attached) = mpsc::channel(1);
+        let session = Arc::new(Session {
+            sid: sid.clone(),
+            state: Mutex::new(State {
+                machine,
+                poll: None,
+                handshake: match handshake {
+                    Some(ServerTransmit::Poll(response)) => Some(response),
+                    _ => None,
+                },
+            }),
+            wake: Notify::new(),
+            attach,
+        });
+        lock(&inner.sessions).insert(sid.clone(), session.clone());
+        tracing::debug!(%sid, ?version, ?transport, "session opened");
+        tokio::spawn(self.clone().drive(session.clone(), attached));
+        session
+    }
+
+    /// The open session `sid`, if its version is `version`.
+    fn find(&self, sid: &str, version: EioVersion) -> Option<Arc<Session>> {
+        let session = lock(&self.inner.sessions).get(sid).cloned()?;
+        let matches = lock(&session.state).machine.engine().version() == version;
+        matches.then_some(session)
+    }
+
+    /// Hands the write half to the session's task and reads frames into the session until the socket ends.
+    async fn attach_websocket(
+        &self,
+        session: Arc<Session>,
+        ws: WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>,
+    ) {
+        let (sink, mut stream) = ws.split();
+        if session.attach.send(sink).await.is_err() {
+            return;
+        }
+        session.wake.notify_one();
+        while let Some(message) = stream.next().await {
+            let frame = match message {
+                Ok(Message::Text(t)) => WsFrame::Text(Arc::from(t.as_str())),
+                Ok(Message::Binary(b)) => WsFrame::Binary(Arc::from(&b[..])),
+                Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_)) => continue,
+                Ok(Message::Close(_)) => break,
+                Err(e) => {
+                    tracing::debug!(sid = %session.sid, error = %e, "websocket read failed");
+                    break;
+                }
+            };
+            lock(&session.state)
+                .machine
+                .engine()
+                .handle_frame(self.inner.now(), frame);
+            session.wake.notify_one();
+        }
+        lock(&session.state)
+            .machine
+            .engine()
+            .handle_ws_closed(self.inner.now());
+        session.wake.notify_one();
+    }
+
+    /// The session's task: timers, the app, transmits, until the session ends.
+    async fn drive(self, session: Arc<Session>, mut attached: mpsc::Receiver<Sink>) {
+        let inner = &self.inner;
+        let mut sink: Option<Sink> = None;
+        // Frames of a WebSocket session taken before its socket was handed over.
+        let mut backlog: Vec<WsFrame> = Vec::new();
+        loop {
+            let deadline = lock(&session.state).machine.poll_timeout();
+            let sleep = async {
+                match deadline {
+                    Some(d) => tokio::time::sleep_until((inner.origin + d).into()).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                biased;
+                Some(s) = attached.recv() => sink = Some(s),
+                () = session.wake.notified() => {}
+                () = sleep => {}
+            }
+            let mut now = inner.now();
+            let due = deadline.is_some_and(|d| now >= d);
+            if due {
+                // A timer is due: let the tasks that are ready run first, so
+                // that a pong already on the socket is read and fed before
+                // the heartbeat is judged (a busy server does not time out
+                // a client that answered in time).
+                tokio::task::yield_now().await;
+                now = inner.now();
+            }
+            let (mut frames, close_ws, broadcasts, closed) = {
+                let mut state = lock(&session.state);
+                if due {
+                    state.machine.handle_timeout(now);
+                }
+                state.pump(now, &session.sid, &inner.rooms)
+            };
+            for b in broadcasts {
+                self.deliver(b);
+            }
+            if sink.is_none() && !closed {
+                backlog.append(&mut frames);
+            } else if !backlog.is_empty() {
+                backlog.append(&mut frames);
+                frames = std::mem::take(&mut backlog);
+            }
+            if let Some(s) = sink.as_mut() {
+                let mut failed = false;
+                for frame in frames {
+                    let message = match frame {
+                        WsFrame::Text(t) => Message::text(&*t),
+                        WsFrame::Binary(b) => Message::binary(b.to_vec()),
+                    };
+                    if let Err(e) = s.feed(message).await {
+                        tracing::debug!(sid = %session.sid, error = %e, "websocket write failed");
+                        failed = true;
+                        break;
+                    }
+                }
+                if !failed {
+                    failed = s.flush().await.is_err();
+                }
+                if close_ws || failed {
+                    let _ = s.close().await;
+                    sink = None;
+                    if failed {
+                        lock(&session.state)
+                            .machine
+                            .engine()
+                            .handle_ws_closed(inner.now());
+                        continue;
+                    }
+                }
+            }
+            if closed {
+                break;
+            }
+        }
+        lock(&inner.sessions).remove(&session.sid);
+        if let Some(mut s) = sink {
+            let _ = s.close().await;
+        }
+        inner.ended.notify_waiters();
+        tracing::debug!(sid = %session.sid, "session ended");
+    }
+
+    /// Queues a broadcast to every member of its room but the sender.
+    fn deliver(&self, b: Broadcast) {
+        let recipients =
+            lock(&self.inner.rooms).recipients(&b.namespace, &b.room, b.except.as_ref());
+        for sid in recipients {
+            let Some(session) = lock(&self.inner.sessions).get(&sid).cloned() else {
+                continue;
+            };
+            lock(&session.state).machine.send(&sid, &b.encoded);
+            session.wake.notify_one();
+        }
+    }
+}
+
+impl Inner {
+    fn now(&self) -> Duration {
+        self.origin.elapsed()
+    }
+
+    /// A session or socket id: 16 random bytes, base64url.
+    fn new_id(&self) -> String {
+        use base64::Engine as _;
+        use std::hash::{BuildHasher, RandomState};
+        let n = {
+            let mut next = lock(&self.next_id);
+            *next += 1;
+            *next
+        };
+        let state = RandomState::new();
+        let mut bytes = [0u8; 16];
+        bytes[..8].copy_from_slice(&state.hash_one(n).to_le_bytes());
+        bytes[8..].copy_from_slice(&state.hash_one((n, self.origin.elapsed())).to_le_bytes());
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    }
+}
+
+impl State {
+    /// Runs the app on what happened, then takes every transmit: the
+    /// pending poll is answered here; the frames, whether to close the
+    /// WebSocket, the broadcasts to deliver and whether the session ended
+    /// are returned.
+    fn pump(
+        &mut self,
+        now: Duration,
+        sid: &str,
+        rooms: &SharedRooms,
+    ) -> (Vec<WsFrame>, bool, Vec<Broadcast>, bool) {
+        let mut frames = Vec::new();
+        let mut close_ws = false;
+        let mut broadcasts = Vec::new();
+        loop {
+            broadcasts.extend(self.machine.run_app(now, sid, rooms));
+            let mut any = false;
+            while let Some(t) = self.machine.poll_transmit(now) {
+                any = true;
+                match t {
+                    ServerTransmit::Poll(response) => match self.poll.take() {
+                        Some(tx) => {
+                            // A poll whose client went away is reported aborted by its guard.
+                            let _ = tx.send(response);
+                        }
+                        None => tracing::warn!(%sid, "a poll answer with no poll waiting"),
+                    },
+                    ServerTransmit::Frame(f) => frames.push(f),
+                    ServerTransmit::CloseWebSocket => close_ws = true,
+                }
+            }
+            if !any {
+                break;
+            }
+        }
+        let engine = self.machine.engine();
+        let closed = engine.is_closed() && !engine.has_pending_poll();
+        (frames, close_ws, broadcasts, closed)
+    }
+}
+
+impl Machine {
+    fn engine(&mut self) -> &mut ServerSession {
+        match self {
+            Machine::Socketio { conn, .. } => conn.engine_mut(),
+            Machine::Engine { session, .. } => session,
+        }
+    }
+
+    fn poll_timeout(&self) -> Option<Duration> {
+        match self {
+            Machine::Socketio { conn, .. } => conn.poll_timeout(),
+            Machine::Engine { session, .. } => session.poll_timeout(),
+        }
+    }
+
+    fn handle_timeout(&mut self, now: Duration) {
+        match self {
+            Machine::Socketio { conn, .. } => conn.handle_timeout(now),
+            Machine::Engine { session, .. } => session.handle_timeout(now),
+        }
+    }
+
+    fn poll_transmit(&mut self, now: Duration) -> Option<ServerTransmit> {
+        match self {
+            Machine::Socketio { conn, .. } => conn.poll_transmit(now),
+            Machine::Engine { session, .. } => session.poll_transmit(now),
+        }
+    }
+
+    /// Queues an encoded packet; a full queue closes the session, logged.
+    fn send(&mut self, sid: &str, encoded: &Encoded) {
+        let sent = match self {
+            Machine::Socketio { conn, .. } => conn.send_encoded(encoded),
+            Machine::Engine { session, .. } => encoded
+                .frames()
+                .iter()
+                .try_for_each(|f| session.send(f.clone())),
+        };
+        if let Err(reason) = sent {
+            log_unsent(sid, &reason);
+        }
+    }
+
+    /// Hands what happened to the app; returns the broadcasts it asked for.
+    fn run_app(&mut self, now: Duration, sid: &str, rooms: &SharedRooms) -> Vec<Broadcast> {
+        match self {
+            Machine::Engine { session, handler } => {
+                while let Some(event) = session.poll_event() {
+                    match event {
+                        protocols::session::engineio::ServerEvent::Message(data) => {
+                            if let Some(answer) = handler(data) {
+                                if let Err(reason) = session.send(answer) {
+                                    log_unsent(sid, &reason);
+                                }
+                            }
+                        }
+                        protocols::session::engineio::ServerEvent::Closed(reason) => {
+                            log_closed(sid, &reason)
+                        }
+                        _ => {}
+                    }
+                }
+                Vec::new()
+            }
+            Machine::Socketio { conn, app, joined } => {
+                let mut broadcasts = Vec::new();
+                while let Some(event) = conn.poll_event(now) {
+                    match event {
+                        ServerSioEvent::Connect { namespace, auth } => {
+                            let mut socket = Socket::new(sid, &namespace, rooms);
+                            let verdict = app.on_connect(&mut socket, auth.as_ref());
+                            let (outbox, out_broadcasts) = (socket.outbox, socket.broadcasts);
+                            match verdict {
+                                Ok(()) => {
+                                    let socket_id = sid_for(sid, &namespace);
+                                    conn.accept(&namespace, &socket_id);
+                                    joined.insert(namespace);
+                                    send_all(conn, sid, &outbox);
+                                    broadcasts.extend(out_broadcasts);
+                                }
+                                Err(message) => conn.reject(&namespace, &message, None),
+                            }
+                        }
+                        ServerSioEvent::Event {
+                            namespace,
+                            name,
+                            args,
+                            ack,
+                        } => {
+                            let mut socket = Socket::new(sid, &namespace, rooms);
+                            app.on_event(&mut socket, Event { name, args, ack });
+                            send_all(conn, sid, &socket.outbox);
+                            broadcasts.extend(socket.broadcasts);
+                        }
+                        ServerSioEvent::Ack { namespace, id, .. } => {
+                            tracing::debug!(%sid, %namespace, id, "an ack nothing waits for");
+                        }
+                        ServerSioEvent::Disconnect { namespace } => {
+                            leave(rooms, sid, &namespace);
+                            joined.remove(&namespace);
+                            app.on_disconnect(sid, &namespace);
+                        }
+                        ServerSioEvent::Closed(reason) => {
+                            log_closed(sid, &reason);
+                            for namespace in std::mem::take(joined) {
+                                leave(rooms, sid, &namespace);
+                                app.on_disconnect(sid, &namespace);
+                            }
+                            lock(rooms).leave_all(&sid.to_owned());
+                        }
+                    }
+                }
+                broadcasts
+            }
+        }
+    }
+}
+
+/// The socket id a namespace's CONNECT answer carries (v5 `{sid}`).
+fn sid_for(sid: &str, namespace: &str) -> String {
+    use std::hash::{BuildHasher, RandomState};
+    let h = RandomState::new().hash_one((sid, namespace));
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(h.to_le_bytes())
+}
+
+fn leave(rooms: &SharedRooms, sid: &str, namespace: &str) {
+    let mut rooms = lock(rooms);
+    let member = sid.to_owned();
+    let mine: Vec<String> = rooms
+        .rooms_of(&member, namespace)
+        .map(str::to_owned)
+        .collect();
+    for room in mine {
+        rooms.leave(&member, namespace, &room);
+    }
+}
+
+fn send_all(conn: &mut ServerConnection, sid: &str, outbox: &[Encoded]) {
+    for encoded in outbox {
+        if let Err(reason) = conn.send_encoded(encoded) {
+            log_unsent(sid, &reason);
+            return;
+        }
+    }
+}
+
+/// A message that could not be queued: the session is closed, and it is said.
+fn log_unsent(sid: &str, reason: &CloseReason) {
+    tracing::warn!(%sid, %reason, "message not queued: the session is closed");
+}
+
+fn log_closed(sid: &str, reason: &CloseReason) {
+    match reason {
+        CloseReason::QueueFull(_) | CloseReason::PingTimeout => {
+            tracing::warn!(%sid, %reason, "session closed")
+        }
+        _ => tracing::debug!(%sid, %reason, "session closed"),
+    }
+}
+
+/// Waits for the answer to a pending poll; if the client goes away first,
+/// the session is told the poll was aborted.
+async fn wait_poll(session: &Arc<Session>, rx: oneshot::Receiver<HttpResponse>) -> Response {
+    struct Guard<'a>(&'a Session, bool);
+    impl Drop for Guard<'_> {
+        fn drop(&mut self) {
+            if !self.1 {
+                let mut state = lock(&self.0.state);
+                if state.poll.take().is_some() {
+                    // The origin is not known here; the session does not use `now` for it.
+                    state.machine.engine().handle_poll_aborted(Duration::ZERO);
+                }
+            }
+        }
+    }
+    let mut guard = Guard(session, false);
+    let answer = rx.await;
+    guard.1 = true;
+    match answer {
+        Ok(response) => respond(response),
+        Err(_) => respond(HttpError::UnknownSid.response()),
+    }
+}
+
+/// A request for a sid that is open under another version is a bad request;
+/// one for no open session, an unknown sid.
+fn unknown_or_bad(t: &Transport, sid: &str) -> HttpResponse {
+    if lock(&t.inner.sessions).contains_key(sid) {
+        HttpError::BadRequest.response()
+    } else {
+        HttpError::UnknownSid.response()
+    }
+}
+
+/// Reads a POST body, at most one byte past `max` (the session refuses that with 413).
+async fn read_body(mut body: Body, max: usize) -> Result<Vec<u8>, axum::Error> {
+    let mut out = Vec::new();
+    while let Some(frame) = body.frame().await {
+        if let Ok(data) = frame?.into_data() {
+            out.extend_from_slice(&data);
+            if out.len() > max {
+                out.truncate(max + 1);
+                break;
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn wants_websocket(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
+}
+
+type Upgrade = std::pin::Pin<
+    Box<
+        dyn std::future::Future<Output = Option<WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>>>
+            + Send,
+    >,
+>;
+
+/// The `101` answer to a WebSocket request, and the socket once it is switched.
+fn accept_websocket(req: &mut Request, max_payload: usize) -> Option<(Response, Upgrade)> {
+    let key = req.headers().get(header::SEC_WEBSOCKET_KEY)?.clone();
+    let on_upgrade = req.extensions_mut().remove::<hyper::upgrade::OnUpgrade>()?;
+    let accept = tungstenite::handshake::derive_accept_key(key.as_bytes());
+    let response = Response::builder()
+        .status(StatusCode::SWITCHING_PROTOCOLS)
+        .header(header::CONNECTION, "Upgrade")
+        .header(header::UPGRADE, "websocket")
+        .header(header::SEC_WEBSOCKET_ACCEPT, accept)
+        .body(Body::empty())
+        .ok()?;
+    // Frames up to twice maxPayload reach the session, which refuses those
+    // over it with its own reason; nothing larger is ever buffered.
+    let limit = max_payload.saturating_mul(2).max(64 * 1024);
+    let config = tungstenite::protocol::WebSocketConfig::default()
+        .max_message_size(Some(limit))
+        .max_frame_size(Some(limit));
+    let upgrade = Box::pin(async move {
+        match on_upgrade.await {
+            Ok(upgraded) => Some(
+                WebSocketStream::from_raw_socket(
+                    TokioIo::new(upgraded),
+                    Role::Server,
+                    Some(config),
+                )
+                .await,
+            ),
+            Err(e) => {
+                tracing::debug!(error = %e, "websocket upgrade failed");
+                None
+            }
+        }
+    });
+    Some((response, upgrade))
+}
+
+/// An HTTP response of the session as an axum one.
+fn respond(r: HttpResponse) -> Response {
+    let mut response = Response::new(Body::from(r.body));
+    *response.status_mut() = StatusCode::from_u16(r.status).unwrap_or(StatusCode::BAD_REQUEST);
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(r.content_type),
+    );
+    response
+}

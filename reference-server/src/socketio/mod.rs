@@ -1,0 +1,143 @@
+//! The reference server's Socket.IO transport: a thin tokio driver of the sans-IO sessions of `protocols::session`, and the API apps are written on.
+//!
+//! An app implements [`App`]: it is told when a client asks to join a
+//! namespace (and accepts or refuses it), when an event arrives, and when
+//! the client leaves. Its handlers get a [`Socket`]: emit to the client,
+//! answer an ack, join and leave rooms, broadcast to a room. Everything a
+//! handler sends is encoded once; a broadcast's bytes are shared by every
+//! recipient's queue. A recipient whose queue is full is disconnected with
+//! a logged reason: nothing is dropped without a word.
+//!
+//! [`Transport`] serves the app over HTTP long-polling and WebSocket,
+//! Engine.IO 3 and 4 side by side (see `driver`).
+
+mod driver;
+
+use std::sync::{Arc, Mutex};
+
+use protocols::session::socketio::{Encoded, Rooms};
+use protocols::socketio::{Data, FullPacket, PacketType};
+use serde_json::Value;
+
+pub use driver::{Options, Transport};
+
+/// An application served over Socket.IO.
+pub trait App: Send + Sync + 'static {
+    /// A client asks to join `socket.namespace()` with `auth` (v5's auth
+    /// object; `None` in v4, or when the CONNECT carried none). `Ok`
+    /// admits it (what the handler emitted follows the CONNECT answer);
+    /// `Err(message)` refuses it with CONNECT_ERROR (v4: ERROR) and
+    /// discards what it emitted.
+    fn on_connect(&self, socket: &mut Socket<'_>, auth: Option<&Value>) -> Result<(), String>;
+
+    /// An event from a client in a namespace it joined.
+    fn on_event(&self, socket: &mut Socket<'_>, event: Event);
+
+    /// The client left `namespace` (a DISCONNECT, or the session ended); its
+    /// rooms there are already left.
+    fn on_disconnect(&self, _sid: &str, _namespace: &str) {}
+}
+
+/// An event a client emitted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    /// Its name.
+    pub name: String,
+    /// Its arguments, binary attachments in place.
+    pub args: Vec<Data>,
+    /// The ack id, when the client waits for an answer ([`Socket::ack`]).
+    pub ack: Option<u64>,
+}
+
+/// Room membership of every connection of a transport, by Engine.IO sid.
+pub(crate) type SharedRooms = Arc<Mutex<Rooms<String>>>;
+
+/// A broadcast waiting to be delivered once the sender's session is unlocked.
+#[derive(Debug)]
+pub(crate) struct Broadcast {
+    pub namespace: String,
+    pub room: String,
+    pub encoded: Encoded,
+    pub except: Option<String>,
+}
+
+/// One client in one namespace, as a handler sees it.
+pub struct Socket<'a> {
+    sid: &'a str,
+    namespace: &'a str,
+    rooms: &'a SharedRooms,
+    pub(crate) outbox: Vec<Encoded>,
+    pub(crate) broadcasts: Vec<Broadcast>,
+}
+
+impl<'a> Socket<'a> {
+    pub(crate) fn new(sid: &'a str, namespace: &'a str, rooms: &'a SharedRooms) -> Socket<'a> {
+        Socket {
+            sid,
+            namespace,
+            rooms,
+            outbox: Vec::new(),
+            broadcasts: Vec::new(),
+        }
+    }
+
+    /// The Engine.IO session id of the client.
+    pub fn sid(&self) -> &str {
+        self.sid
+    }
+
+    /// The namespace.
+    pub fn namespace(&self) -> &str {
+        self.namespace
+    }
+
+    /// Emits an event to this client.
+    pub fn emit(&mut self, name: &str, args: Vec<Data>) {
+        self.outbox
+            .push(Encoded::event(self.namespace, name, args, None));
+    }
+
+    /// Answers the client's ack id with `args`.
+    pub fn ack(&mut self, id: u64, args: Vec<Data>) {
+        self.outbox.push(Encoded::new(&FullPacket {
+            packet_type: PacketType::Ack,
+            namespace: self.namespace.to_owned(),
+            id: Some(id),
+            data: Some(Data::Array(args)),
+        }));
+    }
+
+    /// Puts the client in `room` of this namespace.
+    pub fn join(&mut self, room: &str) {
+        lock(self.rooms).join(self.sid.to_owned(), self.namespace, room);
+    }
+
+    /// Takes the client out of `room` of this namespace.
+    pub fn leave(&mut self, room: &str) {
+        lock(self.rooms).leave(&self.sid.to_owned(), self.namespace, room);
+    }
+
+    /// The rooms of this namespace the client is in.
+    pub fn rooms(&self) -> Vec<String> {
+        lock(self.rooms)
+            .rooms_of(&self.sid.to_owned(), self.namespace)
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// Emits an event to every member of `room` but this client, encoded once.
+    pub fn broadcast(&mut self, room: &str, name: &str, args: Vec<Data>) {
+        self.broadcasts.push(Broadcast {
+            namespace: self.namespace.to_owned(),
+            room: room.to_owned(),
+            encoded: Encoded::event(self.namespace, name, args, None),
+            except: Some(self.sid.to_owned()),
+        });
+    }
+}
+
+/// Locks a mutex, carrying on after a panic elsewhere (the data is plain
+/// membership and session state, valid between any two calls).
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}

@@ -1,0 +1,174 @@
+//! The Socket.IO transport: what the driver of the sessions answers, and the app API (rooms, broadcast, bounded queues).
+
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+
+use axum::{extract::Request, Router};
+use protocols::engineio::EioVersion;
+use protocols::session::engineio::ServerConfig;
+use protocols::session::socketio::Config as SioConfig;
+use protocols::socketio::Data;
+use reference_server::socketio::{App, Event, Options, Socket, Transport};
+use serde_json::Value;
+
+use crate::support::{echo, get, polling_session, post, server, url, Frame, Ws, WAIT};
+
+/// Regression: engineioxide 0.15.2 wrote a binary answer to a poll that was
+/// already pending without the `\x1e` separators, so a stock polling client
+/// never got `message-back`.
+#[tokio::test]
+async fn bug_binary_message_back_to_a_pending_poll_keeps_its_separators() {
+    let s = server(&[]).await;
+    let addr = echo(&s);
+    let sid = polling_session(addr).await;
+    let poll = url(addr, &format!("EIO=4&transport=polling&sid={sid}"));
+    assert_eq!(post(&poll, "40").await, (200, "ok".to_owned()));
+    let (status, body) = get(&poll).await;
+    assert_eq!(status, 200);
+    assert!(
+        body.starts_with("40{") && body.ends_with("\x1e42[\"auth\",{}]"),
+        "{body}"
+    );
+
+    let pending = tokio::spawn({
+        let poll = poll.clone();
+        async move { get(&poll).await }
+    });
+    // The poll must be held by the server before the event is sent: one
+    // still unanswered after 50 ms on loopback is.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(!pending.is_finished(), "the poll was answered at once");
+    let event = "451-[\"message\",{\"_placeholder\":true,\"num\":0}]\x1ebAQID";
+    assert_eq!(post(&poll, event).await, (200, "ok".to_owned()));
+    let (status, body) = pending.await.expect("the poll task");
+    assert_eq!(status, 200);
+    assert_eq!(
+        body,
+        "451-[\"message-back\",{\"_placeholder\":true,\"num\":0}]\x1ebAQID"
+    );
+    s.shutdown().await;
+}
+
+#[tokio::test]
+async fn errors_are_answered_as_node_with_a_numeric_code() {
+    let s = server(&[]).await;
+    let addr = echo(&s);
+    for (query, code, message) in [
+        ("EIO=4&transport=abc", 0, "Transport unknown"),
+        ("EIO=4&transport=polling&sid=nope", 1, "Session ID unknown"),
+        ("EIO=5&transport=polling", 5, "Unsupported protocol version"),
+    ] {
+        let (status, body) = get(&url(addr, query)).await;
+        assert_eq!(status, 400, "{query}");
+        let body: Value = serde_json::from_str(&body).expect("a JSON body");
+        assert_eq!(
+            body,
+            serde_json::json!({"code": code, "message": message}),
+            "{query}"
+        );
+    }
+    // A sid of one version asked for with the other is a bad request.
+    let sid = polling_session(addr).await;
+    let (status, body) = get(&url(addr, &format!("EIO=3&transport=polling&sid={sid}"))).await;
+    assert_eq!(status, 400);
+    assert_eq!(body, r#"{"code":3,"message":"Bad request"}"#);
+    s.shutdown().await;
+}
+
+/// A chat-like app: `join` a room, `say` to it, `flood` the sender.
+struct Chat;
+
+impl App for Chat {
+    fn on_connect(&self, _socket: &mut Socket<'_>, _auth: Option<&Value>) -> Result<(), String> {
+        Ok(())
+    }
+
+    fn on_event(&self, socket: &mut Socket<'_>, event: Event) {
+        let room = match event.args.first() {
+            Some(Data::String(room)) => room.clone(),
+            _ => return,
+        };
+        match event.name.as_str() {
+            "join" => {
+                socket.join(&room);
+                if let Some(id) = event.ack {
+                    socket.ack(id, vec![Data::String(room)]);
+                }
+            }
+            "say" => socket.broadcast(&room, "said", event.args),
+            "flood" => {
+                for _ in 0..1000 {
+                    socket.emit("flood", vec![Data::String("x".repeat(1000))]);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Serves `Chat` on a free port with small queues.
+async fn chat_server() -> SocketAddr {
+    let transport = Transport::socketio(
+        Arc::new(Chat),
+        Options {
+            engine: ServerConfig {
+                ping_interval: Duration::from_secs(60),
+                max_queued_messages: 64,
+                ..ServerConfig::default()
+            },
+            socketio: SioConfig::default(),
+            versions: vec![EioVersion::V3, EioVersion::V4],
+        },
+    );
+    let router = Router::new().fallback(move |req: Request| {
+        let t = transport.clone();
+        async move { t.handle(req).await }
+    });
+    let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = tcp.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(tcp, router).await });
+    addr
+}
+
+async fn chat_client(addr: SocketAddr, room: Option<&str>) -> Ws {
+    let mut ws = Ws::connect(addr, 4).await;
+    ws.send("40").await;
+    assert!(ws.recv_text().await.starts_with("40{"));
+    if let Some(room) = room {
+        ws.send(&format!(r#"421["join","{room}"]"#)).await;
+        assert_eq!(ws.recv_text().await, format!(r#"431["{room}"]"#));
+    }
+    ws
+}
+
+#[tokio::test]
+async fn a_broadcast_reaches_the_room_but_not_the_sender() {
+    let addr = chat_server().await;
+    let mut a = chat_client(addr, Some("r")).await;
+    let mut b = chat_client(addr, Some("r")).await;
+    let mut c = chat_client(addr, Some("other")).await;
+    a.send(r#"42["say","r","hello"]"#).await;
+    assert_eq!(b.recv_text().await, r#"42["said","r","hello"]"#);
+    a.expect_quiet(Duration::from_millis(100)).await;
+    c.expect_quiet(Duration::from_millis(100)).await;
+}
+
+#[tokio::test]
+async fn a_full_queue_disconnects_the_client_instead_of_dropping_messages() {
+    let addr = chat_server().await;
+    let mut ws = chat_client(addr, None).await;
+    // 1000 messages at once into a queue of 64: the session is closed (with
+    // a logged reason) rather than any message skipped.
+    ws.send(r#"42["flood","x"]"#).await;
+    let mut received = 0;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        assert!(tokio::time::Instant::now() < deadline, "not closed in time");
+        match ws.recv_raw().await {
+            Frame::Text(t) if t.starts_with(r#"42["flood""#) => received += 1,
+            Frame::Text(t) if t == "1" => {}
+            Frame::Closed => break,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert!(received < 1000, "every message was queued: {received}");
+}
