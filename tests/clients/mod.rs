@@ -103,8 +103,7 @@ fn require(path: &Path, what: &str) {
     );
 }
 
-/// Panics with the client's report unless it passed, naming the known
-/// defect of the current server the failing step runs into, if any.
+/// Panics with the client's report unless it passed.
 fn assert_passed(client: &str, transport: Transport, failure: Option<(&str, &str)>, log: &str) {
     let Some((step, what)) = failure else {
         return;
