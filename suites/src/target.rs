@@ -18,8 +18,10 @@ use serde::de::DeserializeOwned;
 
 use crate::registry;
 
+mod assa;
 mod socketio;
 
+pub use assa::{AssaFraming, AssaTarget, HttpTemplate, ReadyToken, Users};
 pub use socketio::SocketioTarget;
 
 /// A listener of the reference server: its name (`echo`, `assa`, ...) and
