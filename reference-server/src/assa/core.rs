@@ -581,6 +581,14 @@ impl Core {
             {
                 Some(ErrorCode::FileUploadFailed)
             }
+            // A CONNECT without a token (or data) is a failed authentication (§9.2), not an unreadable message.
+            CodecError::Common(protocols::rules::CommonError::MissingField { field, .. })
+                if action == Some(Action::Connect)
+                    && !authenticated
+                    && (field == "data" || field == "data.jwt_token") =>
+            {
+                Some(ErrorCode::AuthFailed)
+            }
             _ => e.error_code(),
         };
         let bytes = match (action, code) {

@@ -214,6 +214,15 @@ fn bad_tokens_and_actions_before_connect_are_refused() {
 
     sim.send(1, "CONNECT", json!({ "jwt_token": "" }));
     assert_eq!(code(&sim.one(1)), "AUTH_FAILED");
+    // No token at all is a refused CONNECT too, not an unreadable message.
+    sim.send(
+        1,
+        "CONNECT",
+        json!({ "device_info": { "platform": "android" } }),
+    );
+    let r = sim.one(1);
+    assert_eq!(r["action"], "CONNECT_RESPONSE");
+    assert_eq!(code(&r), "AUTH_FAILED");
     let other = Tokens::new(b"another")
         .mint(&Claims::new(1, T0 / 1000, 60))
         .expect("mint");

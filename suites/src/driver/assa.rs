@@ -1,16 +1,19 @@
 //! A raw ASSA client (`004_636ae579ed5d2364.txt`) over TCP on the wire:
 //! both framings, incremental decoding with `protocols::assa::framing`,
 //! requests matched to their responses by `seq_id`, a mailbox of every
-//! other message (broadcasts, relays, PINGs) for `expect`, and raw byte
-//! sends for malformed input.
+//! other message (broadcasts, relays, PINGs) for `expect`, PINGs answered
+//! as they arrive, and raw byte sends for malformed input.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use protocols::assa::framing::{encode_payload, Decoder, Framing};
 use protocols::assa::{Assa, Timestamp};
 use serde_json::{json, Map, Value};
+use tokio::sync::{mpsc, Mutex};
+use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use super::DriverError;
@@ -52,18 +55,27 @@ pub fn now_timestamp() -> String {
     Timestamp::from_unix_millis(millis).as_str().to_owned()
 }
 
-/// One TCP connection to an ASSA server.
+/// What the reader task hands the client.
+enum Inbound {
+    Message(Value),
+    Closed(String),
+    Broken(DriverError),
+}
+
+/// One TCP connection to an ASSA server. A task reads the connection all
+/// the time, as a real client does, and answers every PING with a PONG as
+/// it arrives (unless [`AssaClient::set_auto_pong`] turned that off).
 pub struct AssaClient {
-    tx: TcpSender,
-    rx: TcpReceiver<Editable>,
+    tx: Arc<Mutex<TcpSender>>,
+    inbound: mpsc::UnboundedReceiver<Inbound>,
+    reader: JoinHandle<()>,
+    auto_pong: Arc<AtomicBool>,
     framing: Framing,
     wait: Duration,
     /// Messages read but not yet taken, in arrival order.
     mailbox: VecDeque<Value>,
     /// Why the connection ended, once it did.
     closed: Option<String>,
-    /// Answer every PING with a PONG as it is read (on by default).
-    pub auto_pong: bool,
     /// The `user_id` stamped on requests after a successful CONNECT.
     pub user_id: Option<u64>,
 }
@@ -81,16 +93,32 @@ impl AssaClient {
         let (tx, rx) = wire
             .tcp::<Editable>(&endpoint.addr, Box::new(AssaDeframer(decoder)))
             .await?;
+        let tx = Arc::new(Mutex::new(tx));
+        let auto_pong = Arc::new(AtomicBool::new(true));
+        let (to_client, inbound) = mpsc::unbounded_channel();
+        let reader = tokio::spawn(read_loop(
+            rx,
+            tx.clone(),
+            endpoint.framing,
+            auto_pong.clone(),
+            to_client,
+        ));
         Ok(AssaClient {
             tx,
-            rx,
+            inbound,
+            reader,
+            auto_pong,
             framing: endpoint.framing,
             wait: link.wait,
             mailbox: VecDeque::new(),
             closed: None,
-            auto_pong: true,
             user_id: None,
         })
+    }
+
+    /// Whether PINGs are answered with PONG as they arrive (on by default).
+    pub fn set_auto_pong(&self, on: bool) {
+        self.auto_pong.store(on, Ordering::SeqCst);
     }
 
     /// How long the client waits for one expected message.
@@ -126,18 +154,18 @@ impl AssaClient {
     pub async fn send(&mut self, message: &Value) -> Result<(), DriverError> {
         let payload = message.to_string().into_bytes();
         let framed = encode_payload(self.framing, &payload);
-        self.tx.send(&payload, &framed).await
+        self.tx.lock().await.send(&payload, &framed).await
     }
 
     /// Sends a JSON payload (any bytes) with the target's framing around it.
     pub async fn send_payload(&mut self, payload: &[u8]) -> Result<(), DriverError> {
         let framed = encode_payload(self.framing, payload);
-        self.tx.send(payload, &framed).await
+        self.tx.lock().await.send(payload, &framed).await
     }
 
     /// Sends bytes as they are, framing included (or broken).
     pub async fn send_raw(&mut self, bytes: &[u8]) -> Result<(), DriverError> {
-        self.tx.send_raw(bytes).await
+        self.tx.lock().await.send_raw(bytes).await
     }
 
     /// Sends a request and returns its `seq_id`, without waiting for the answer.
@@ -285,42 +313,84 @@ impl AssaClient {
 
     /// Closes the client's sending side (the server reads the end of the stream).
     pub async fn close(&mut self) {
-        self.tx.close().await;
+        self.tx.lock().await.close().await;
     }
 
-    /// Reads one message within `within` into the mailbox: false when
+    /// Takes one message within `within` into the mailbox: false when
     /// nothing came; the end of the connection is recorded, not an error.
     async fn read_one(&mut self, within: Duration) -> Result<bool, DriverError> {
-        let event = match tokio::time::timeout(within, self.rx.recv()).await {
-            Err(_) => return Ok(false),
-            Ok(event) => event,
-        };
-        match event {
-            TcpEvent::Closed(reason) => {
+        if self.closed.is_some() {
+            return Ok(false);
+        }
+        match tokio::time::timeout(within, self.inbound.recv()).await {
+            Err(_) => Ok(false),
+            Ok(Some(Inbound::Message(value))) => {
+                self.mailbox.push_back(value);
+                Ok(true)
+            }
+            Ok(Some(Inbound::Closed(reason))) => {
                 self.closed = Some(reason);
                 Ok(true)
+            }
+            Ok(Some(Inbound::Broken(e))) => Err(e),
+            Ok(None) => {
+                self.closed = Some("the reader stopped".to_owned());
+                Ok(true)
+            }
+        }
+    }
+}
+
+impl Drop for AssaClient {
+    fn drop(&mut self) {
+        self.reader.abort();
+    }
+}
+
+/// Reads the connection until it ends: every message to the client, every
+/// PING answered at once while `auto_pong` is on.
+async fn read_loop(
+    mut rx: TcpReceiver<Editable>,
+    tx: Arc<Mutex<TcpSender>>,
+    framing: Framing,
+    auto_pong: Arc<AtomicBool>,
+    to_client: mpsc::UnboundedSender<Inbound>,
+) {
+    loop {
+        let inbound = match rx.recv().await {
+            TcpEvent::Closed(reason) => {
+                let _ = to_client.send(Inbound::Closed(reason));
+                return;
             }
             TcpEvent::Message(message) => {
                 let bytes = match &message {
                     crate::mutate::Message::Text(t) => t.as_bytes(),
                     crate::mutate::Message::Binary(b) => b.as_slice(),
                 };
-                let value: Value = serde_json::from_slice(bytes).map_err(|e| {
-                    DriverError::Protocol(format!(
+                match serde_json::from_slice::<Value>(bytes) {
+                    Err(e) => Inbound::Broken(DriverError::Protocol(format!(
                         "the server sent a message that is not JSON: {e}"
-                    ))
-                })?;
-                if self.auto_pong && value["action"] == "PING" {
-                    let pong = json!({
-                        "action": "PONG",
-                        "timestamp": now_timestamp(),
-                        "seq_id": value["seq_id"],
-                    });
-                    self.send(&pong).await?;
+                    ))),
+                    Ok(value) => {
+                        if auto_pong.load(Ordering::SeqCst) && value["action"] == "PING" {
+                            let pong = json!({
+                                "action": "PONG",
+                                "timestamp": now_timestamp(),
+                                "seq_id": value["seq_id"],
+                            })
+                            .to_string()
+                            .into_bytes();
+                            let framed = encode_payload(framing, &pong);
+                            // A failed write shows as the end of the connection.
+                            let _ = tx.lock().await.send(&pong, &framed).await;
+                        }
+                        Inbound::Message(value)
+                    }
                 }
-                self.mailbox.push_back(value);
-                Ok(true)
             }
+        };
+        if to_client.send(inbound).is_err() {
+            return;
         }
     }
 }

@@ -114,7 +114,7 @@ case! {
 async fn no_pong(ctx: Ctx) -> Outcome {
     let t = target(&ctx)?;
     let (_, mut c) = clients(&ctx, 1).await?.remove(0);
-    c.auto_pong = false;
+    c.set_auto_pong(false);
     let started = tokio::time::Instant::now();
     c.expect_closed(ms(t.pong_timeout_ms + t.ping_interval_ms) + ctx.wait)
         .await?;
