@@ -476,14 +476,18 @@ impl Core {
             self.config.pong_timeout_ms,
         );
         let no_ping = self.fault(AssaFault::NoPing);
+        let no_connect_timeout = self.fault(AssaFault::NoConnectTimeout);
+        let no_pong_timeout = self.fault(AssaFault::NoPongTimeout);
         for (&id, c) in &mut self.conns {
             match &mut c.session {
-                None if now.saturating_sub(c.opened_at) >= connect_timeout => {
+                None if !no_connect_timeout
+                    && now.saturating_sub(c.opened_at) >= connect_timeout =>
+                {
                     timed_out.push((id, CloseReason::ConnectTimeout));
                 }
                 None => {}
                 Some(s) => {
-                    if now.saturating_sub(s.last_pong) >= pong_timeout {
+                    if !no_pong_timeout && now.saturating_sub(s.last_pong) >= pong_timeout {
                         timed_out.push((id, CloseReason::PongTimeout));
                     } else if now >= s.next_ping {
                         while s.next_ping <= now {

@@ -839,6 +839,18 @@ fn each_fault_breaks_its_behaviour() {
     let mut sim = with_fault(AssaFault::RelayOutsideVideoRoom);
     sdp_to_the_outsider(&mut sim);
     assert_eq!(sim.one(3)["action"], "SDP");
+
+    // no-connect-timeout: a silent connection outlives the connection timeout.
+    let mut sim = with_fault(AssaFault::NoConnectTimeout);
+    sim.open(1);
+    sim.advance(2_000);
+    assert!(sim.closed.is_empty());
+
+    // no-pong-timeout: a session that never answers PING stays open.
+    let mut sim = with_fault(AssaFault::NoPongTimeout);
+    sim.login(1, 10);
+    sim.advance(2_000);
+    assert!(sim.closed.is_empty());
 }
 
 #[test]
@@ -853,4 +865,11 @@ fn without_faults_the_same_scenarios_hold() {
         .expect("mint");
     sim.send(9, "CONNECT", json!({ "jwt_token": forged }));
     assert_eq!(code(&sim.one(9)), "INVALID_TOKEN");
+    let mut sim = Sim::new(AssaConfig::test_profile());
+    sim.open(1);
+    sim.login(2, 20);
+    sim.advance(2_000);
+    let mut closed: Vec<_> = sim.closed.iter().map(|(c, _)| *c).collect();
+    closed.sort_unstable();
+    assert_eq!(closed, [1, 2]);
 }
