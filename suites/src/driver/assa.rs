@@ -81,7 +81,7 @@ pub struct AssaClient {
 }
 
 impl AssaClient {
-    /// Opens a connection; `what` names it in the transcript.
+    /// Opens a connection; `what` names it in the record of the run.
     pub async fn open(
         link: impl Into<Link>,
         endpoint: &AssaEndpoint,

@@ -401,3 +401,30 @@ async fn two_connections(ctx: Ctx) -> Outcome {
     );
     Ok(())
 }
+
+case! {
+    suite: assa,
+    name: "envelope.user-and-session-id-optional",
+    level: Must,
+    spec: "004_636ae579ed5d2364.txt §2.2",
+    title: "After CONNECT, a request without user_id and session_id (both optional) is served as the session's user; one with the session's own session_id too",
+    run: ids_optional,
+}
+async fn ids_optional(ctx: Ctx) -> Outcome {
+    let user = users(&ctx, 1).await?.remove(0);
+    let mut c = open(&ctx, "client").await?;
+    let r = c.connect(&user.token).await?;
+    let session = ok(&r, "CONNECT")?["session_id"].clone();
+    // Requests of this client carry no user_id from here on.
+    c.user_id = None;
+    let d =
+        super::helpers::create_room(&mut c, json!({ "name": "no ids", "is_open": true })).await?;
+    ensure_eq!(d["host_user_id"].as_u64(), Some(user.id), "host_user_id");
+    let mut m = c.envelope("ROOM_INFO", json!({ "room_id": d["room_id"] }));
+    m["session_id"] = session;
+    let seq = m["seq_id"].as_str().unwrap_or_default().to_owned();
+    c.send(&m).await?;
+    let r = c.response(&seq).await?;
+    ok(&r, "ROOM_INFO")?;
+    Ok(())
+}
