@@ -453,7 +453,7 @@ impl Core {
             None,
             error.to_string(),
         );
-        vec![
+        let mut out = vec![
             Output::Send {
                 to: vec![conn],
                 bytes,
@@ -462,7 +462,10 @@ impl Core {
                 conn,
                 reason: CloseReason::BadStream,
             },
-        ]
+        ];
+        // Forget it now: nothing more is read from it, and its user is offline.
+        out.extend(self.closed(conn, now));
+        out
     }
 
     /// PINGs due, and connections past their timeouts.
@@ -701,6 +704,9 @@ impl Core {
                     conn,
                     reason: CloseReason::Disconnect,
                 });
+                // The session ends with the answer, not when the socket is
+                // torn down: an INVITE right after sees the user offline.
+                out.extend(self.closed(conn, now));
                 return out;
             }
             Body::CreateRoom(d) => self.create_room(user, d, now, &mut out),

@@ -572,6 +572,24 @@ fn unreadable_and_unknown_messages_get_an_error_and_the_session_goes_on() {
 }
 
 #[test]
+fn a_disconnected_user_is_offline_before_its_socket_is_torn_down() {
+    let mut sim = Sim::new(AssaConfig::default());
+    sim.login(1, 10);
+    sim.login(2, 20);
+    let room = sim.create_room(1, json!({ "name": "r", "is_open": false }));
+    sim.send(2, "DISCONNECT", json!({ "reason": "user_logout" }));
+    assert_eq!(sim.one(2)["action"], "DISCONNECT_RESPONSE");
+    // The transport has not reported the socket closed yet.
+    sim.send(
+        1,
+        "INVITE",
+        json!({ "room_id": room, "invited_user_ids": [20] }),
+    );
+    let r = sim.one(1);
+    assert_eq!(r["data"]["invited_users"][0]["status"], "offline", "{r}");
+}
+
+#[test]
 fn the_connection_past_the_limit_gets_an_error_and_is_closed() {
     let mut sim = Sim::new(AssaConfig {
         max_connections: 2,
