@@ -254,16 +254,18 @@ impl AssaClient {
     }
 
     /// Every message read within `within` for which `pick` holds (the
-    /// client keeps reading until then), taken out of the mailbox.
+    /// client keeps reading until then; with zero, it takes what has
+    /// arrived), taken out of the mailbox.
     pub async fn collect_where(
         &mut self,
         within: Duration,
         pick: impl Fn(&Value) -> bool,
     ) -> Result<Vec<Value>, DriverError> {
         let deadline = Instant::now() + within;
+        // With nothing left to wait, what has already arrived is still taken.
         while self.closed.is_none() {
             let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() || !self.read_one(left).await? {
+            if !self.read_one(left).await? {
                 break;
             }
         }
