@@ -18,8 +18,10 @@ use serde::de::DeserializeOwned;
 
 use crate::registry;
 
+mod assa;
 mod socketio;
 
+pub use assa::{AssaFraming, AssaTarget, HttpTemplate, ReadyToken, Users};
 pub use socketio::SocketioTarget;
 
 /// A listener of the reference server: its name (`echo`, `assa`, ...) and
@@ -286,9 +288,9 @@ mod tests {
         assert!(e.contains("unknown protocol `irc`"), "{e}");
         let e = t.apply_flag("socketio=ws://x").unwrap_err().to_string();
         assert!(e.contains("must start with http://"), "{e}");
-        let e = t.apply_flag("assa=http://x").unwrap_err().to_string();
+        let e = t.apply_flag("chatpot=http://x").unwrap_err().to_string();
         assert!(
-            e.contains("no suite for `assa` yet; suites exist for: socketio"),
+            e.contains("no suite for `chatpot` yet; suites exist for: socketio, assa"),
             "{e}"
         );
     }
@@ -300,10 +302,10 @@ mod tests {
             .to_string();
         assert!(e.contains("t.toml: unknown section `irc`"), "{e}");
         // A protocol without a suite has no section either.
-        let e = Targets::from_toml("[assa]\nurl = \"http://x\"\n", "t.toml")
+        let e = Targets::from_toml("[chatpot]\nurl = \"http://x\"\n", "t.toml")
             .unwrap_err()
             .to_string();
-        assert!(e.contains("unknown section `assa`"), "{e}");
+        assert!(e.contains("unknown section `chatpot`"), "{e}");
         let e = Targets::from_toml("[socketio]\nurl = \"http://x\"\nport = 3\n", "t.toml")
             .unwrap_err()
             .to_string();
@@ -336,5 +338,9 @@ mod tests {
             ("http://127.0.0.1:3000", "/socket.io/", vec![3, 4])
         );
         assert_eq!(t.name.as_deref(), Some("staging chat cluster"));
+        let a = t.get::<AssaTarget>().unwrap();
+        assert_eq!(a.addr(), "127.0.0.1:12345");
+        assert_eq!(a.pong_timeout_ms, 60_000);
+        assert!(a.users.provision.is_some() && a.announce.is_some());
     }
 }

@@ -5,8 +5,9 @@
 //! network fuzzer and the load generator run the same drivers at full speed.
 //!
 //! It speaks HTTP requests ([`Wire::request`]), WebSocket connections
-//! ([`Wire::websocket`]) and, for clients that open their own sockets, a
-//! loopback WebSocket proxy ([`Wire::websocket_proxy`]).
+//! ([`Wire::websocket`]), raw TCP streams cut into messages by a
+//! [`Deframer`] the driver gives ([`Wire::tcp`]) and, for clients that open
+//! their own sockets, a loopback WebSocket proxy ([`Wire::websocket_proxy`]).
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -16,6 +17,8 @@ use std::time::Duration;
 
 use futures::stream::{SplitSink, SplitStream};
 use futures::{SinkExt, StreamExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::{JoinHandle, JoinSet};
 use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
@@ -216,8 +219,24 @@ impl Wire {
         url: &str,
         body: Option<(&str, Vec<u8>)>,
     ) -> Result<HttpReply, DriverError> {
+        self.request_with(http, method, url, &[], body).await
+    }
+
+    /// [`Wire::request`] with extra headers (`Authorization`, ...), which
+    /// the transcript does not show.
+    pub async fn request_with(
+        &self,
+        http: &reqwest::Client,
+        method: reqwest::Method,
+        url: &str,
+        headers: &[(String, String)],
+        body: Option<(&str, Vec<u8>)>,
+    ) -> Result<HttpReply, DriverError> {
         self.note(format_args!("{method} {url}"));
         let mut req = http.request(method, url);
+        for (name, value) in headers {
+            req = req.header(name.as_str(), value.as_str());
+        }
         if let Some((content_type, body)) = body {
             self.record_body(Direction::Out, &body);
             req = req
@@ -300,6 +319,39 @@ impl Wire {
                 Ok(reply)
             }
         }
+    }
+
+    /// Opens a TCP connection to `addr` (`host:port`); the bytes it
+    /// receives are cut into messages by `deframer`, each recorded as it
+    /// came and then opened up for the mutation layer as `E`.
+    pub async fn tcp<E: Editable>(
+        &self,
+        addr: &str,
+        deframer: Box<dyn Deframer>,
+    ) -> Result<(TcpSender, TcpReceiver<E>), DriverError> {
+        self.note(format_args!("TCP {addr}"));
+        let stream = TcpStream::connect(addr).await.map_err(|e| {
+            self.note(format_args!("cannot connect: {e}"));
+            DriverError::Unreachable(format!("cannot reach {addr}: {e}"))
+        })?;
+        // Requests are small and a case waits for their answers: no Nagle delay.
+        let _ = stream.set_nodelay(true);
+        let (read, write) = stream.into_split();
+        Ok((
+            TcpSender {
+                write,
+                wire: self.clone(),
+            },
+            TcpReceiver {
+                read,
+                buf: vec![0; 64 * 1024],
+                deframer,
+                wire: self.clone(),
+                pending: Delivery::empty(),
+                ended: None,
+                editable: PhantomData,
+            },
+        ))
     }
 
     /// Opens a WebSocket to `url`; what it receives is opened up for the
@@ -502,6 +554,116 @@ impl<E: Editable> WsReceiver<E> {
     fn take(&mut self, message: Message) {
         self.wire.record(Direction::In, &message);
         self.pending = self.wire.receive::<E>(message);
+    }
+}
+
+/// Cuts a TCP byte stream into messages: the protocol's framing, given by
+/// the driver to [`Wire::tcp`].
+pub trait Deframer: Send {
+    /// Takes the bytes just read.
+    fn feed(&mut self, bytes: &[u8]);
+    /// The next whole message fed so far (`Ok(None)`: more bytes are
+    /// needed); an error when the stream cannot be cut any further.
+    fn next_frame(&mut self) -> Result<Option<Vec<u8>>, String>;
+}
+
+/// The sending half of a TCP connection on the wire.
+pub struct TcpSender {
+    write: OwnedWriteHalf,
+    wire: Wire,
+}
+
+impl TcpSender {
+    /// Records `shown` (the message as the transcript shows it) and writes
+    /// `bytes` (the message as framed on the stream).
+    pub async fn send(&mut self, shown: &[u8], bytes: &[u8]) -> Result<(), DriverError> {
+        self.wire.record_body(Direction::Out, shown);
+        self.write_all(bytes).await
+    }
+
+    /// Writes bytes as they are, recording them as they are (for malformed
+    /// input: broken framing, invalid UTF-8, a partial message).
+    pub async fn send_raw(&mut self, bytes: &[u8]) -> Result<(), DriverError> {
+        self.wire.record_body(Direction::Out, bytes);
+        self.write_all(bytes).await
+    }
+
+    async fn write_all(&mut self, bytes: &[u8]) -> Result<(), DriverError> {
+        self.write
+            .write_all(bytes)
+            .await
+            .map_err(|e| DriverError::Closed(format!("writing to the TCP connection failed: {e}")))
+    }
+
+    /// Closes the sending direction (the peer reads the end of the stream).
+    pub async fn close(&mut self) {
+        self.wire.note("closing the TCP connection");
+        let _ = self.write.shutdown().await;
+    }
+}
+
+/// What the receiving half of a TCP connection hands out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TcpEvent {
+    /// A server message, after the mutation layer.
+    Message(Message),
+    /// The connection ended, or its bytes could not be cut into messages: the reason.
+    Closed(String),
+}
+
+/// The receiving half of a TCP connection on the wire.
+pub struct TcpReceiver<E> {
+    read: OwnedReadHalf,
+    buf: Vec<u8>,
+    deframer: Box<dyn Deframer>,
+    wire: Wire,
+    pending: Delivery,
+    ended: Option<String>,
+    editable: PhantomData<fn() -> E>,
+}
+
+impl<E: Editable> TcpReceiver<E> {
+    /// The next server message, or the end of the connection. Cancel-safe
+    /// (a message cut out of the stream is kept until it is handed out),
+    /// except that a message the mutation layer delays is lost when the
+    /// wait for it is cancelled, as if it never came.
+    pub async fn recv(&mut self) -> TcpEvent {
+        loop {
+            if let Some(message) = self.pending.next().await {
+                return TcpEvent::Message(message);
+            }
+            if let Some(reason) = &self.ended {
+                return TcpEvent::Closed(reason.clone());
+            }
+            match self.deframer.next_frame() {
+                Ok(Some(frame)) => {
+                    let message = match String::from_utf8(frame) {
+                        Ok(text) => Message::Text(text),
+                        Err(e) => Message::Binary(e.into_bytes()),
+                    };
+                    self.wire.record(Direction::In, &message);
+                    self.pending = self.wire.receive::<E>(message);
+                    continue;
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    self.end(format!(
+                        "the server's bytes cannot be read as messages: {e}"
+                    ));
+                    continue;
+                }
+            }
+            match self.read.read(&mut self.buf).await {
+                Ok(0) => self.end("the server closed the TCP connection".to_owned()),
+                Ok(n) => self.deframer.feed(&self.buf[..n]),
+                Err(e) => self.end(format!("reading the TCP connection failed: {e}")),
+            }
+        }
+    }
+
+    fn end(&mut self, reason: String) {
+        self.wire.note(&reason);
+        self.ended = Some(reason);
     }
 }
 

@@ -52,3 +52,57 @@ async fn reference_server_matches_its_expectations() {
         suites::output::table::render(&report, false)
     );
 }
+
+/// The assa suite passes against a reference server that frames every
+/// message with a 4-byte length, the target saying so (the cases that need
+/// a JSON stream are `unimplemented` there).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_assa_suite_passes_with_length_prefixes() {
+    use suites::case::Verdict;
+    use suites::target::{AssaFraming, AssaTarget};
+    let mut config = reference_server::Config::embedded();
+    config.assa.framing = reference_server::assa::FramingName::LengthPrefixed;
+    let server = reference_server::start(config)
+        .await
+        .expect("the reference server starts");
+    let mut targets = suites::registry::embedded_targets(
+        "reference server (length-prefixed)",
+        &server.addrs.named(),
+    );
+    let mut section = targets
+        .get::<AssaTarget>()
+        .expect("an assa section")
+        .clone();
+    section.framing = AssaFraming::LengthPrefixed;
+    targets.insert(section);
+    let cases: Vec<_> = suites::cases::all()
+        .into_iter()
+        .filter(|c| c.id.starts_with("assa."))
+        .collect();
+    let options = RunOptions {
+        jobs: 4,
+        timeout: Duration::from_secs(15),
+        ..RunOptions::default()
+    };
+    let report = run(&cases, Arc::new(targets), "reference server", &options).await;
+    server.shutdown().await;
+    let unexpected: Vec<_> = report
+        .results
+        .iter()
+        .filter(|r| {
+            let stream_only =
+                r.id.starts_with("assa.framing.") || r.id == "assa.error.broken-json-closes";
+            r.verdict
+                != if stream_only {
+                    Verdict::Unimplemented
+                } else {
+                    Verdict::Pass
+                }
+        })
+        .collect();
+    assert!(
+        unexpected.is_empty(),
+        "{}",
+        suites::output::table::render(&report, false)
+    );
+}

@@ -117,11 +117,15 @@ pub enum AssaFault {
     IgnoreRoomPermissions,
     /// `assa:relay-outside-video-room`: SDP and ICE_CANDIDATE reach a target outside the video room.
     RelayOutsideVideoRoom,
+    /// `assa:no-connect-timeout`: a connection that never sends CONNECT stays open.
+    NoConnectTimeout,
+    /// `assa:no-pong-timeout`: a session that never answers PING stays open.
+    NoPongTimeout,
 }
 
 impl AssaFault {
     /// Every fault.
-    pub const ALL: [AssaFault; 9] = [
+    pub const ALL: [AssaFault; 11] = [
         AssaFault::DeliverToNonMembers,
         AssaFault::TrustUserId,
         AssaFault::AckBeforeCommit,
@@ -131,6 +135,8 @@ impl AssaFault {
         AssaFault::NoPing,
         AssaFault::IgnoreRoomPermissions,
         AssaFault::RelayOutsideVideoRoom,
+        AssaFault::NoConnectTimeout,
+        AssaFault::NoPongTimeout,
     ];
 
     /// The name, `assa:` prefix included.
@@ -145,6 +151,8 @@ impl AssaFault {
             AssaFault::NoPing => "assa:no-ping",
             AssaFault::IgnoreRoomPermissions => "assa:ignore-room-permissions",
             AssaFault::RelayOutsideVideoRoom => "assa:relay-outside-video-room",
+            AssaFault::NoConnectTimeout => "assa:no-connect-timeout",
+            AssaFault::NoPongTimeout => "assa:no-pong-timeout",
         }
     }
 }

@@ -453,7 +453,7 @@ impl Core {
             None,
             error.to_string(),
         );
-        vec![
+        let mut out = vec![
             Output::Send {
                 to: vec![conn],
                 bytes,
@@ -462,7 +462,10 @@ impl Core {
                 conn,
                 reason: CloseReason::BadStream,
             },
-        ]
+        ];
+        // Forget it now: nothing more is read from it, and its user is offline.
+        out.extend(self.closed(conn, now));
+        out
     }
 
     /// PINGs due, and connections past their timeouts.
@@ -476,14 +479,18 @@ impl Core {
             self.config.pong_timeout_ms,
         );
         let no_ping = self.fault(AssaFault::NoPing);
+        let no_connect_timeout = self.fault(AssaFault::NoConnectTimeout);
+        let no_pong_timeout = self.fault(AssaFault::NoPongTimeout);
         for (&id, c) in &mut self.conns {
             match &mut c.session {
-                None if now.saturating_sub(c.opened_at) >= connect_timeout => {
+                None if !no_connect_timeout
+                    && now.saturating_sub(c.opened_at) >= connect_timeout =>
+                {
                     timed_out.push((id, CloseReason::ConnectTimeout));
                 }
                 None => {}
                 Some(s) => {
-                    if now.saturating_sub(s.last_pong) >= pong_timeout {
+                    if !no_pong_timeout && now.saturating_sub(s.last_pong) >= pong_timeout {
                         timed_out.push((id, CloseReason::PongTimeout));
                     } else if now >= s.next_ping {
                         while s.next_ping <= now {
@@ -580,6 +587,14 @@ impl Core {
                 if action == Some(Action::SendMessage) && field == "data.file_info" =>
             {
                 Some(ErrorCode::FileUploadFailed)
+            }
+            // A CONNECT without a token (or data) is a failed authentication (§9.2), not an unreadable message.
+            CodecError::Common(protocols::rules::CommonError::MissingField { field, .. })
+                if action == Some(Action::Connect)
+                    && !authenticated
+                    && (field == "data" || field == "data.jwt_token") =>
+            {
+                Some(ErrorCode::AuthFailed)
             }
             _ => e.error_code(),
         };
@@ -689,6 +704,9 @@ impl Core {
                     conn,
                     reason: CloseReason::Disconnect,
                 });
+                // The session ends with the answer, not when the socket is
+                // torn down: an INVITE right after sees the user offline.
+                out.extend(self.closed(conn, now));
                 return out;
             }
             Body::CreateRoom(d) => self.create_room(user, d, now, &mut out),

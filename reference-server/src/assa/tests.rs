@@ -214,6 +214,15 @@ fn bad_tokens_and_actions_before_connect_are_refused() {
 
     sim.send(1, "CONNECT", json!({ "jwt_token": "" }));
     assert_eq!(code(&sim.one(1)), "AUTH_FAILED");
+    // No token at all is a refused CONNECT too, not an unreadable message.
+    sim.send(
+        1,
+        "CONNECT",
+        json!({ "device_info": { "platform": "android" } }),
+    );
+    let r = sim.one(1);
+    assert_eq!(r["action"], "CONNECT_RESPONSE");
+    assert_eq!(code(&r), "AUTH_FAILED");
     let other = Tokens::new(b"another")
         .mint(&Claims::new(1, T0 / 1000, 60))
         .expect("mint");
@@ -563,6 +572,24 @@ fn unreadable_and_unknown_messages_get_an_error_and_the_session_goes_on() {
 }
 
 #[test]
+fn a_disconnected_user_is_offline_before_its_socket_is_torn_down() {
+    let mut sim = Sim::new(AssaConfig::default());
+    sim.login(1, 10);
+    sim.login(2, 20);
+    let room = sim.create_room(1, json!({ "name": "r", "is_open": false }));
+    sim.send(2, "DISCONNECT", json!({ "reason": "user_logout" }));
+    assert_eq!(sim.one(2)["action"], "DISCONNECT_RESPONSE");
+    // The transport has not reported the socket closed yet.
+    sim.send(
+        1,
+        "INVITE",
+        json!({ "room_id": room, "invited_user_ids": [20] }),
+    );
+    let r = sim.one(1);
+    assert_eq!(r["data"]["invited_users"][0]["status"], "offline", "{r}");
+}
+
+#[test]
 fn the_connection_past_the_limit_gets_an_error_and_is_closed() {
     let mut sim = Sim::new(AssaConfig {
         max_connections: 2,
@@ -830,6 +857,18 @@ fn each_fault_breaks_its_behaviour() {
     let mut sim = with_fault(AssaFault::RelayOutsideVideoRoom);
     sdp_to_the_outsider(&mut sim);
     assert_eq!(sim.one(3)["action"], "SDP");
+
+    // no-connect-timeout: a silent connection outlives the connection timeout.
+    let mut sim = with_fault(AssaFault::NoConnectTimeout);
+    sim.open(1);
+    sim.advance(2_000);
+    assert!(sim.closed.is_empty());
+
+    // no-pong-timeout: a session that never answers PING stays open.
+    let mut sim = with_fault(AssaFault::NoPongTimeout);
+    sim.login(1, 10);
+    sim.advance(2_000);
+    assert!(sim.closed.is_empty());
 }
 
 #[test]
@@ -844,4 +883,11 @@ fn without_faults_the_same_scenarios_hold() {
         .expect("mint");
     sim.send(9, "CONNECT", json!({ "jwt_token": forged }));
     assert_eq!(code(&sim.one(9)), "INVALID_TOKEN");
+    let mut sim = Sim::new(AssaConfig::test_profile());
+    sim.open(1);
+    sim.login(2, 20);
+    sim.advance(2_000);
+    let mut closed: Vec<_> = sim.closed.iter().map(|(c, _)| *c).collect();
+    closed.sort_unstable();
+    assert_eq!(closed, [1, 2]);
 }

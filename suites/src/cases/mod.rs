@@ -139,6 +139,7 @@ macro_rules! table {
     };
 }
 
+pub mod assa;
 pub mod socketio;
 
 /// Every declared case, in no particular order (see [`all`]).
@@ -165,7 +166,7 @@ mod demo {
     use crate::case::{Ctx, Failure, Level, Outcome};
     use crate::target::Targets;
 
-    pub const PROTOCOL: Protocol = Protocol::Assa;
+    pub const PROTOCOL: Protocol = Protocol::Chatpot;
 
     macro_rules! variant {
         (a) => {
@@ -247,7 +248,7 @@ mod demo {
             .map(|c| {
                 let ctx = Ctx::new(Arc::new(Targets::default()), Duration::from_secs(1));
                 let passed = futures::executor::block_on((c.run)(ctx)).is_ok();
-                assert_eq!(c.protocol, Protocol::Assa);
+                assert_eq!(c.protocol, Protocol::Chatpot);
                 (c.id, c.level, c.spec, c.title, passed)
             })
             .collect();

@@ -4,6 +4,7 @@
 //! layer turns a [`DriverError`] into a verdict, and the network fuzzer and
 //! the load generator run the same drivers on a bare [`Link`](crate::wire::Link).
 
+pub mod assa;
 pub mod engineio;
 pub mod socketio;
 pub mod stock;
