@@ -442,10 +442,9 @@ impl ServerSession {
     }
 
     fn push_message(&mut self, message: &Message) {
-        match SocketCluster::encode(message) {
-            Ok(bytes) => self.push_bytes(bytes),
-            // Only values built from JSON reach here; an unencodable one is dropped, not sent empty.
-            Err(_) => {}
+        // Only values built from JSON reach here; an unencodable one is dropped, not sent empty.
+        if let Ok(bytes) = SocketCluster::encode(message) {
+            self.push_bytes(bytes);
         }
     }
 
