@@ -8,10 +8,15 @@ use protocols::Protocol;
 
 use crate::case::Case;
 use crate::cases::CASES;
-use crate::target::{Listener, Section, SectionType, SocketioTarget, TargetError, Targets};
+use crate::target::{
+    Listener, Section, SectionType, SocketclusterTarget, SocketioTarget, TargetError, Targets,
+};
 
 /// Every suite, one per protocol.
-pub static SUITES: &[Suite] = &[Suite::new::<SocketioTarget>()];
+pub static SUITES: &[Suite] = &[
+    Suite::new::<SocketioTarget>(),
+    Suite::new::<SocketclusterTarget>(),
+];
 
 /// A section built by its suite, or why it could not be.
 type Built = Result<Arc<dyn Section>, TargetError>;

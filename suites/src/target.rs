@@ -18,8 +18,10 @@ use serde::de::DeserializeOwned;
 
 use crate::registry;
 
+mod socketcluster;
 mod socketio;
 
+pub use socketcluster::{Procedures, SocketclusterTarget};
 pub use socketio::SocketioTarget;
 
 /// A listener of the reference server: its name (`echo`, `assa`, ...) and

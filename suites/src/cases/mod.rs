@@ -139,6 +139,7 @@ macro_rules! table {
     };
 }
 
+pub mod socketcluster;
 pub mod socketio;
 
 /// Every declared case, in no particular order (see [`all`]).

@@ -5,6 +5,7 @@
 //! the load generator run the same drivers on a bare [`Link`](crate::wire::Link).
 
 pub mod engineio;
+pub mod socketcluster;
 pub mod socketio;
 pub mod stock;
 
