@@ -6,4 +6,5 @@ mod echo;
 mod faults;
 mod lifecycle;
 mod listeners;
+mod socketcluster;
 mod support;

@@ -92,6 +92,7 @@ impl Listener for Socketcluster {
                 expires_in,
                 state: Mutex::new(HubState::default()),
                 next_id: AtomicU64::new(1),
+                epoch: unix_now_secs(),
             });
             serve(tcp, hub, shutdown.receiver()).await
         })
@@ -121,6 +122,8 @@ struct Hub {
     expires_in: u64,
     state: Mutex<HubState>,
     next_id: AtomicU64,
+    /// When the listener started (Unix seconds): socket ids differ across restarts.
+    epoch: u64,
 }
 
 impl Hub {
@@ -416,10 +419,7 @@ async fn connection(
     let mut conn = Conn {
         id,
         session: ServerSession::with_deviations(
-            format!(
-                "sc-{id:06}-{:08x}",
-                start.elapsed().subsec_nanos() ^ 0x5c5c_a1a1
-            ),
+            format!("{:x}-{id}", hub.epoch),
             session_config,
             hub.deviations(),
             Duration::ZERO,
@@ -554,19 +554,11 @@ impl Conn {
             }
             EventBody::Publish(publication) => self.publish(publication, cid),
             EventBody::Authenticate(token) => {
+                // As socketcluster-server: a refused token is an error response.
                 let result = self.hub.verify(&token);
-                let authenticated = result.is_ok();
-                self.hub.set_authenticated(self.id, authenticated);
-                let auth_error = result
-                    .err()
-                    .map(|e| json!({"name": e.name, "message": e.message}));
-                self.answer(
-                    cid,
-                    Ok(Some(json!({
-                        "isAuthenticated": authenticated,
-                        "authError": auth_error,
-                    }))),
-                );
+                self.hub.set_authenticated(self.id, result.is_ok());
+                let status = json!({"isAuthenticated": true, "authError": null});
+                self.answer(cid, result.map(|_| Some(status)));
             }
             EventBody::RemoveAuthToken(_) => {
                 self.hub.set_authenticated(self.id, false);
