@@ -377,6 +377,10 @@ fn run_with_expectations_exits_1_and_names_every_difference() {
 fn run_peer(peer: &str, env: &[(&str, &str)]) -> Output {
     let (runtime, what) = match peer {
         "node" => ("node", "Node.js 18 or newer to run the Node socket.io peer"),
+        "socketcluster" => (
+            "node",
+            "Node.js 18 or newer to run the socketcluster-server peer",
+        ),
         "python" => (
             "python3",
             "Python 3.9 or newer with its venv module to run the python-socketio peer",
@@ -433,6 +437,25 @@ fn node_socketio_peer_matches_its_expectations_and_a_wrong_file_is_noticed() {
         "the difference is not named: {text}"
     );
     std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn socketcluster_server_peer_matches_its_expectations() {
+    // The socketcluster suite against socketcluster-server 20 (protocol version 1) and its
+    // known differences (into a scratch folder: reports/socketcluster-node/ is written by hand).
+    let published = scratch("socketcluster-peer-run");
+    let out = run_peer(
+        "socketcluster",
+        &[("PEER_OUT", published.to_str().unwrap())],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "the socketcluster-server peer's run differs from \
+         reports/expectations/socketcluster-node.toml:\n{}{}",
+        stdout(&out),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]

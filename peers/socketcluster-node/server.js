@@ -2,7 +2,8 @@
 // listener: protocol version 1 (the document's `#1`/`#2`), the same
 // procedures (`echo`, `slow-echo`, `fail`, `login`), channels under
 // `private/` that require authentication, and the reference server's test
-// timings (ping every 300 ms, pingTimeout 1 s, handshake timeout 1 s).
+// timings (ping every 300 ms, pingTimeout 1 s, handshake timeout 800 ms: shorter than pingTimeout, so a
+// silent connection meets the handshake timeout first).
 //
 // Usage: node server.js [PORT]   (or PORT=... node server.js; default 8000)
 // Tokens are signed with CHATSPEC_JWT_SECRET, or the reference server's
@@ -23,7 +24,7 @@ const agServer = socketClusterServer.attach(httpServer, {
   path: "/socketcluster/",
   pingInterval: 300,
   pingTimeout: 1000,
-  handshakeTimeout: 1000,
+  handshakeTimeout: 800,
   authKey: secret,
   authAlgorithm: "HS256",
 });

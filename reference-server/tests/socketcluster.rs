@@ -302,3 +302,34 @@ async fn token_and_limit_faults() {
         s.shutdown().await;
     }
 }
+
+/// socketcluster-client 20 (npm, protocol version 1) against the listener:
+/// `peers/socketcluster-node/interop.js` (installed by `scripts/install-peers.sh`).
+/// Node and the peer must be installed: this test does not skip without them.
+#[tokio::test]
+async fn socketcluster_client_interoperates() {
+    let peer = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../peers/socketcluster-node");
+    assert!(
+        peer.join("node_modules/socketcluster-client").is_dir(),
+        "socketcluster-client is not installed: run scripts/install-peers.sh socketcluster-node \
+         (scripts/test.sh does)"
+    );
+    let s = server(&[]).await;
+    let addr = s.addrs.get(ListenerName::Socketcluster).expect("it runs");
+    let run = tokio::process::Command::new("node")
+        .arg(peer.join("interop.js"))
+        .arg(format!("ws://{addr}/socketcluster/"))
+        .output();
+    let out = tokio::time::timeout(Duration::from_secs(30), run)
+        .await
+        .expect("the interop script ends in time")
+        .expect("node runs (install Node.js 18 or newer)");
+    s.shutdown().await;
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "socketcluster-client failed against the reference server:\n{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("disconnected cleanly"), "{text}");
+}
