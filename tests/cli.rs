@@ -200,6 +200,7 @@ fn serve_with_every_implemented_listener_disabled_names_them_and_exits_2() {
         &config,
         "[listeners.echo]\nport = 0\nenabled = false\n\
          [listeners.assa]\nport = 0\nenabled = false\n\
+         [listeners.socketcluster]\nport = 0\nenabled = false\n\
          [listeners.admin]\nport = 0\nenabled = false\n",
     )
     .unwrap();
@@ -208,7 +209,7 @@ fn serve_with_every_implemented_listener_disabled_names_them_and_exits_2() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains(
-            "nothing to serve: every implemented listener (assa, echo, admin) is disabled"
+            "nothing to serve: every implemented listener (socketcluster, assa, echo, admin) is disabled"
         ),
         "{stderr}"
     );
