@@ -1,5 +1,6 @@
-//! The sans-IO SocketCluster server session: the handshake, call ids and
-//! responses, ping and pong, and the close codes of socketcluster-server.
+//! The sans-IO SocketCluster sessions, server end ([`ServerSession`]) and client end
+//! ([`ClientSession`]): the handshake, call ids and responses, ping and pong, and the
+//! close codes of socketcluster-server / -client.
 //!
 //! The driver feeds every WebSocket text message with [`ServerSession::handle_text`]
 //! and wakes the session at [`ServerSession::poll_timeout`] with
@@ -29,8 +30,8 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::socketcluster::{
-    CallId, CloseCode, ErrorObject, Event, EventBody, HandshakeResponse, Message, Packet,
-    ProtocolVersion, Response, SocketCluster,
+    CallId, CloseCode, ErrorObject, Event, EventBody, HandshakeResponse, HandshakeStatus, Message,
+    Packet, ProtocolVersion, Response, SocketCluster,
 };
 use crate::Dialect;
 
@@ -455,6 +456,178 @@ impl ServerSession {
     }
 }
 
+/// What the client end hands the application.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ClientEvent {
+    /// The handshake was answered: the session is open.
+    Open(HandshakeStatus),
+    /// An event from the server.
+    Event(Event),
+    /// The one response to an event this client sent with a `cid`.
+    Response(Response),
+    /// The session ended with this close code.
+    Closed(u16),
+}
+
+/// One connection, seen from the client: it sends `#handshake` first, answers every
+/// ping with a pong, numbers its calls 1, 2, ... (the handshake is 1), hands out each
+/// call's response once (a second one, or one to no call, is dropped) and closes with
+/// 4000 when the server sends nothing for the handshake's `pingTimeout`.
+#[derive(Debug)]
+pub struct ClientSession {
+    version: ProtocolVersion,
+    state: State,
+    next_cid: u64,
+    pending: HashSet<CallId>,
+    ping_timeout: Option<Duration>,
+    deadline: Option<Duration>,
+    transmits: VecDeque<Transmit>,
+    events: VecDeque<ClientEvent>,
+}
+
+impl ClientSession {
+    /// A session whose WebSocket opened at `now`: `#handshake` (with `auth_token`) is queued.
+    pub fn new(version: ProtocolVersion, auth_token: Option<String>, _now: Duration) -> Self {
+        let mut session = ClientSession {
+            version,
+            state: State::AwaitingHandshake,
+            next_cid: 1,
+            pending: HashSet::new(),
+            ping_timeout: None,
+            deadline: None,
+            transmits: VecDeque::new(),
+            events: VecDeque::new(),
+        };
+        let cid = session.take_cid();
+        let event = Event::handshake(cid, Some(auth_token));
+        session.push(&Message::Event(event));
+        session
+    }
+
+    /// Whether the handshake is answered and the session not closed.
+    pub fn is_open(&self) -> bool {
+        self.state == State::Open
+    }
+
+    fn take_cid(&mut self) -> CallId {
+        let cid = CallId::from(self.next_cid);
+        self.next_cid += 1;
+        self.pending.insert(cid.clone());
+        cid
+    }
+
+    fn push(&mut self, message: &Message) {
+        if let Ok(Ok(text)) = SocketCluster::encode(message).map(String::from_utf8) {
+            self.transmits.push_back(Transmit::Text(text.into()));
+        }
+    }
+
+    /// Emits an event that expects a response; its `cid`.
+    pub fn invoke(&mut self, event: &str, data: Value) -> CallId {
+        let cid = self.take_cid();
+        let mut e = Event::custom(event, Some(data));
+        e.cid = Some(cid.clone());
+        self.push(&Message::Event(e));
+        cid
+    }
+
+    /// Emits an event without `cid`.
+    pub fn transmit(&mut self, event: &str, data: Value) {
+        self.push(&Message::Event(Event::custom(event, Some(data))));
+    }
+
+    /// One WebSocket text message from the server.
+    pub fn handle_text(&mut self, text: &str, now: Duration) {
+        if self.state == State::Closed {
+            return;
+        }
+        self.deadline = self.ping_timeout.map(|t| now + t);
+        let version = self.version.number();
+        let kind = if self.state == State::AwaitingHandshake {
+            format!("v{version}+server+handshake-response")
+        } else {
+            format!("v{version}+server")
+        };
+        match SocketCluster::decode(Some(&kind), text.as_bytes()) {
+            Ok(Message::Ping(_)) => {
+                let pong = self.version.pong();
+                self.transmits.push_back(Transmit::Text(pong.into()));
+            }
+            Ok(Message::HandshakeResponse(h)) if self.pending.remove(&h.rid) => {
+                self.state = State::Open;
+                self.ping_timeout = Some(Duration::from_millis(h.data.ping_timeout));
+                self.deadline = self.ping_timeout.map(|t| now + t);
+                self.events.push_back(ClientEvent::Open(h.data));
+            }
+            // An error response to #handshake: the server rejected it.
+            Ok(Message::Response(r))
+                if self.state == State::AwaitingHandshake && self.pending.remove(&r.rid) =>
+            {
+                self.close(
+                    CloseCode::HandshakeFailed.code(),
+                    "the handshake was rejected",
+                );
+            }
+            Ok(Message::Response(r)) if self.pending.remove(&r.rid) => {
+                self.events.push_back(ClientEvent::Response(r))
+            }
+            Ok(Message::Event(e)) if self.state == State::Open => {
+                self.events.push_back(ClientEvent::Event(e))
+            }
+            Ok(Message::Batch(packets)) if self.state == State::Open => {
+                for packet in packets {
+                    match packet {
+                        Packet::Event(e) => self.events.push_back(ClientEvent::Event(e)),
+                        Packet::Response(r) if self.pending.remove(&r.rid) => {
+                            self.events.push_back(ClientEvent::Response(r))
+                        }
+                        Packet::Response(_) => {}
+                    }
+                }
+            }
+            // A duplicate or unknown response, or what the codec refuses: dropped.
+            _ => {}
+        }
+    }
+
+    /// Closes the session with `code`.
+    pub fn close(&mut self, code: u16, reason: &str) {
+        if self.state != State::Closed {
+            self.state = State::Closed;
+            self.transmits.push_back(Transmit::Close {
+                code,
+                reason: reason.to_owned(),
+            });
+            self.events.push_back(ClientEvent::Closed(code));
+        }
+    }
+
+    /// When the driver must call [`ClientSession::handle_timeout`] next.
+    pub fn poll_timeout(&self) -> Option<Duration> {
+        if self.state == State::Closed {
+            return None;
+        }
+        self.deadline
+    }
+
+    /// Closes with 4000 when the server was silent for `pingTimeout`.
+    pub fn handle_timeout(&mut self, now: Duration) {
+        if self.deadline.is_some_and(|d| now >= d) {
+            self.close(CloseCode::ServerPingTimeout.code(), "server ping timed out");
+        }
+    }
+
+    /// The next thing to send.
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.transmits.pop_front()
+    }
+
+    /// The next thing the application must handle.
+    pub fn poll_event(&mut self) -> Option<ClientEvent> {
+        self.events.pop_front()
+    }
+}
+
 fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
@@ -547,6 +720,64 @@ mod tests {
             Err(RespondError::NotPending)
         );
         assert_eq!(texts(&mut s), [r#"{"rid":2,"data":"x"}"#]);
+    }
+
+    /// Moves everything each end has to send to the other; the client's events.
+    fn exchange(c: &mut ClientSession, s: &mut ServerSession, now: Duration) -> Vec<ClientEvent> {
+        for _ in 0..4 {
+            while let Some(t) = c.poll_transmit() {
+                if let Transmit::Text(t) = t {
+                    s.handle_text(&t, now);
+                }
+            }
+            while let Some(e) = s.poll_event() {
+                match e {
+                    SessionEvent::Handshake { cid, .. } => s.accept_handshake(cid, false, None),
+                    SessionEvent::Event(e) => {
+                        let data = e.body.data().ok().flatten();
+                        if let Some(cid) = e.cid {
+                            let _ = s.respond(cid, Ok(data));
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            while let Some(t) = s.poll_transmit() {
+                if let Transmit::Text(t) = t {
+                    c.handle_text(&t, now);
+                }
+            }
+        }
+        std::iter::from_fn(|| c.poll_event()).collect()
+    }
+
+    #[test]
+    fn a_client_and_a_server_handshake_call_and_keep_each_other_alive() {
+        let mut s = ServerSession::new("abc", CONFIG, Duration::ZERO);
+        let mut c = ClientSession::new(ProtocolVersion::V1, None, Duration::ZERO);
+        let events = exchange(&mut c, &mut s, Duration::ZERO);
+        assert!(
+            matches!(&events[..], [ClientEvent::Open(h)] if h.id == "abc" && h.ping_timeout == 250)
+        );
+        let cid = c.invoke("echo", json!([1]));
+        assert_eq!(cid, CallId::from(2u64));
+        c.transmit("echo", json!("no answer"));
+        let events = exchange(&mut c, &mut s, Duration::from_millis(10));
+        assert!(
+            matches!(&events[..], [ClientEvent::Response(r)] if r.rid == cid && r.data == Some(json!([1]))),
+            "{events:?}"
+        );
+        // Pings and pongs every 100 ms keep both ends open past pingTimeout.
+        for ms in [100, 200, 300, 400] {
+            let now = Duration::from_millis(ms);
+            s.handle_timeout(now);
+            c.handle_timeout(now);
+            assert!(exchange(&mut c, &mut s, now).is_empty());
+        }
+        assert!(c.is_open() && s.is_open());
+        // A server that falls silent: the client closes with 4000 after pingTimeout.
+        c.handle_timeout(Duration::from_millis(650));
+        assert_eq!(c.poll_event(), Some(ClientEvent::Closed(4000)));
     }
 
     #[test]
