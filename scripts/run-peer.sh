@@ -8,25 +8,29 @@
 #                 so every `socketio.v3.*` case is reported `unimplemented`;
 #   PEER=socketioxide  socketioxide 0.15.2 (peers/socketioxide, built with
 #                 cargo into target/peers), Engine.IO 3 and 4.
+#   PEER=socketcluster  socketcluster-server 20 with protocolVersion 1
+#                 (peers/socketcluster-node): the `socketcluster` suite, the
+#                 target given as a config naming its auth channel and secret.
 #
 #   1. installs the peer (scripts/install-peers.sh);
 #   2. starts the peer on a free loopback port (port 0: the server prints the
 #      port it got) and waits until it answers a polling handshake;
-#   3. runs `chatspec run` with reports/expectations/socketio-PEER.toml,
-#      writing JSON, JUnit and HTML into reports/socketio-PEER/;
+#   3. runs `chatspec run` with reports/expectations/socketio-PEER.toml
+#      (socketcluster-node.toml), writing JSON, JUnit and HTML into
+#      reports/socketio-PEER/ (reports/socketcluster-node/);
 #   4. stops the peer, and exits with chatspec's code: 0 when every case got
 #      the verdict expected, 1 when some did not, 2 on a usage error or when
 #      the peer did not come up, 124 when the run took too long.
 #
 # Environment:
-#   PEER                 node, python or socketioxide (default: node)
+#   PEER                 node, python, socketioxide or socketcluster (default: node)
 #   CHATSPEC             the chatspec binary (default: target/debug/chatspec; relative
 #                        paths are taken from the project root)
 #   PEER_EXPECT          the expectations file (default: reports/expectations/socketio-PEER.toml)
 #   PEER_OUT             the report folder (default: reports/socketio-PEER)
 #   PEER_TIMEOUT         seconds the suite may run (default: 300)
 #
-# Usage: [PEER=node|python|socketioxide] scripts/run-peer.sh
+# Usage: [PEER=node|python|socketioxide|socketcluster] scripts/run-peer.sh
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -60,8 +64,16 @@ case "$peer" in
             exit 2
         fi
         ;;
+    socketcluster)
+        name=socketcluster-node
+        label="the socketcluster-server peer"
+        if ! command -v node >/dev/null 2>&1; then
+            say "node not found; install Node.js 18 or newer"
+            exit 2
+        fi
+        ;;
     *)
-        say "PEER must be node, python or socketioxide, not '$peer'"
+        say "PEER must be node, python, socketioxide or socketcluster, not '$peer'"
         exit 2
         ;;
 esac
@@ -111,6 +123,9 @@ case "$peer" in
         HOST=127.0.0.1 "${CARGO_TARGET_DIR:-target/peers}/debug/socketioxide-echo-peer" 0 \
             >"$log" 2>&1 &
         ;;
+    socketcluster)
+        HOST=127.0.0.1 node peers/socketcluster-node/server.js 0 >"$log" 2>&1 &
+        ;;
 esac
 peer_pid=$!
 
@@ -134,6 +149,13 @@ handshake="http://127.0.0.1:$port/socket.io/?EIO=4&transport=polling"
 # The peer's own runtime asks, so that nothing else needs to be installed.
 answers() {
     case "$peer" in
+        socketcluster)
+            # Its HTTP server answers WebSocket upgrades only: an accepted TCP connection will do.
+            node -e '
+                const s = require("net").connect(Number(process.argv[1]), "127.0.0.1", () => process.exit(0));
+                s.on("error", () => process.exit(1));
+            ' "$port"
+            ;;
         node)
             node -e '
                 const req = require("http").get(process.argv[1], (res) => {
@@ -194,6 +216,14 @@ case "$peer" in
         ;;
     python)
         printf '[socketio]\nurl = "http://127.0.0.1:%s"\nengineio = [4]\n' "$port" >"$config"
+        target=(--config "$config")
+        ;;
+    socketcluster)
+        # peers/socketcluster-node/server.js: channels under private/ need a
+        # token, signed with the reference server's development secret.
+        secret=${CHATSPEC_JWT_SECRET:-chatspec-development-secret-do-not-use-in-production}
+        printf '[socketcluster]\nurl = "ws://127.0.0.1:%s/socketcluster/"\nauth_channel = "private/chatspec"\ntoken_secret = "%s"\nhandshake_timeout_ms = 800\n' \
+            "$port" "$secret" >"$config"
         target=(--config "$config")
         ;;
 esac

@@ -200,6 +200,7 @@ fn serve_with_every_implemented_listener_disabled_names_them_and_exits_2() {
         &config,
         "[listeners.echo]\nport = 0\nenabled = false\n\
          [listeners.assa]\nport = 0\nenabled = false\n\
+         [listeners.socketcluster]\nport = 0\nenabled = false\n\
          [listeners.admin]\nport = 0\nenabled = false\n",
     )
     .unwrap();
@@ -208,7 +209,7 @@ fn serve_with_every_implemented_listener_disabled_names_them_and_exits_2() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains(
-            "nothing to serve: every implemented listener (assa, echo, admin) is disabled"
+            "nothing to serve: every implemented listener (socketcluster, assa, echo, admin) is disabled"
         ),
         "{stderr}"
     );
@@ -377,6 +378,10 @@ fn run_with_expectations_exits_1_and_names_every_difference() {
 fn run_peer(peer: &str, env: &[(&str, &str)]) -> Output {
     let (runtime, what) = match peer {
         "node" => ("node", "Node.js 18 or newer to run the Node socket.io peer"),
+        "socketcluster" => (
+            "node",
+            "Node.js 18 or newer to run the socketcluster-server peer",
+        ),
         "python" => (
             "python3",
             "Python 3.9 or newer with its venv module to run the python-socketio peer",
@@ -468,6 +473,25 @@ fn socketioxide_peer_matches_its_expectations() {
         verdict("socketio.v4.polling.binary-round-trip"),
         Some(serde_json::json!("fail")),
         "the pending-poll bug of engineioxide 0.15.2 is no longer noticed"
+    );
+}
+
+#[test]
+fn socketcluster_server_peer_matches_its_expectations() {
+    // The socketcluster suite against socketcluster-server 20 (protocol version 1) and its
+    // known differences (into a scratch folder: reports/socketcluster-node/ is written by hand).
+    let published = scratch("socketcluster-peer-run");
+    let out = run_peer(
+        "socketcluster",
+        &[("PEER_OUT", published.to_str().unwrap())],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "the socketcluster-server peer's run differs from \
+         reports/expectations/socketcluster-node.toml:\n{}{}",
+        stdout(&out),
+        String::from_utf8_lossy(&out.stderr)
     );
 }
 

@@ -9,6 +9,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::assa::AssaConfig;
 use crate::fault::Fault;
+use crate::listeners::socketcluster::SocketclusterConfig;
 use crate::services::{admin::AdminConfig, storage::StorageConfig, tokens::AuthConfig};
 
 /// Everything the reference server needs to start.
@@ -42,6 +43,8 @@ pub struct Config {
     pub faults: Vec<Fault>,
     /// The ASSA listener: framing, timeouts, limits, `assa:` faults.
     pub assa: AssaConfig,
+    /// The SocketCluster listener: protocol version, timings, limits.
+    pub socketcluster: SocketclusterConfig,
     /// Where the token secret comes from.
     pub auth: AuthConfig,
     /// Where data is stored.
@@ -59,6 +62,7 @@ impl Default for Config {
             echo: EchoConfig::default(),
             faults: Vec::new(),
             assa: AssaConfig::default(),
+            socketcluster: SocketclusterConfig::default(),
             auth: AuthConfig::default(),
             storage: StorageConfig::default(),
             admin: AdminConfig::default(),
@@ -75,6 +79,7 @@ impl Config {
             config.listeners.get_mut(name).port = 0;
         }
         config.assa = crate::assa::AssaConfig::test_profile();
+        config.socketcluster = SocketclusterConfig::test_profile();
         config.storage = StorageConfig::memory();
         config
     }

@@ -12,7 +12,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use crate::{
     assa::AssaFault,
     config::{ConfigError, ListenerName},
-    listeners::{self, echo::EchoFault},
+    listeners::{self, echo::EchoFault, socketcluster::SocketclusterFault},
 };
 
 /// One fault switch, of one listener.
@@ -22,6 +22,8 @@ pub enum Fault {
     Echo(EchoFault),
     /// A fault of the `assa` listener.
     Assa(AssaFault),
+    /// A fault of the `socketcluster` listener.
+    Socketcluster(SocketclusterFault),
 }
 
 impl Fault {
@@ -38,6 +40,7 @@ impl Fault {
         match self {
             Fault::Echo(_) => ListenerName::Echo,
             Fault::Assa(_) => ListenerName::Assa,
+            Fault::Socketcluster(_) => ListenerName::Socketcluster,
         }
     }
 
@@ -46,6 +49,7 @@ impl Fault {
         match self {
             Fault::Echo(f) => f.as_str(),
             Fault::Assa(f) => f.as_str(),
+            Fault::Socketcluster(f) => f.as_str(),
         }
     }
 

@@ -25,6 +25,9 @@ pub use config::{
     Config, ConfigError, EchoConfig, ListenerConfig, ListenerName, Listeners, Profile,
 };
 pub use fault::Fault;
+pub use listeners::socketcluster::{
+    SocketclusterConfig, SocketclusterFault, UnknownSocketclusterFault,
+};
 pub use listeners::{echo::EchoFault, listener, listeners, BoxFuture, Listener, Shutdown};
 pub use server::{serve, start, Addrs, Running};
 pub use token_cli::TokenArgs;

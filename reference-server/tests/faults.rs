@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use reference_server::assa::AssaFault;
-use reference_server::{EchoFault, Fault};
+use reference_server::{EchoFault, Fault, SocketclusterFault};
 
 use crate::support::{echo, get, json_after, server, url, Frame, Ws};
 
@@ -27,6 +27,8 @@ async fn every_fault_is_tested_here() {
     // each breaks its behaviour there, and the same scenario holds without it.
     let mut tested: Vec<Fault> = tested.map(Fault::from).to_vec();
     tested.extend(AssaFault::ALL.map(Fault::from));
+    // The `socketcluster:` faults are tested in `socketcluster.rs`, each against the clean listener.
+    tested.extend(SocketclusterFault::ALL.map(Fault::Socketcluster));
     let mut all = Fault::all();
     all.sort();
     tested.sort();

@@ -6,5 +6,6 @@ mod echo;
 mod faults;
 mod lifecycle;
 mod listeners;
+mod socketcluster;
 mod support;
 mod transport;

@@ -9,11 +9,16 @@ use protocols::Protocol;
 use crate::case::Case;
 use crate::cases::CASES;
 use crate::target::{
-    AssaTarget, Listener, Section, SectionType, SocketioTarget, TargetError, Targets,
+    AssaTarget, Listener, Section, SectionType, SocketclusterTarget, SocketioTarget, TargetError,
+    Targets,
 };
 
 /// Every suite, one per protocol.
-pub static SUITES: &[Suite] = &[Suite::new::<SocketioTarget>(), Suite::new::<AssaTarget>()];
+pub static SUITES: &[Suite] = &[
+    Suite::new::<SocketioTarget>(),
+    Suite::new::<SocketclusterTarget>(),
+    Suite::new::<AssaTarget>(),
+];
 
 /// A section built by its suite, or why it could not be.
 type Built = Result<Arc<dyn Section>, TargetError>;

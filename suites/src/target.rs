@@ -19,9 +19,11 @@ use serde::de::DeserializeOwned;
 use crate::registry;
 
 mod assa;
+mod socketcluster;
 mod socketio;
 
 pub use assa::{AssaFraming, AssaTarget, HttpTemplate, ReadyToken, Users};
+pub use socketcluster::{Procedures, SocketclusterTarget};
 pub use socketio::SocketioTarget;
 
 /// A listener of the reference server: its name (`echo`, `assa`, ...) and

@@ -373,6 +373,7 @@ impl Wire {
                         stream,
                         wire: self.clone(),
                         pending: Delivery::empty(),
+                        close_code: None,
                         editable: PhantomData,
                     },
                 ))
@@ -522,6 +523,7 @@ pub struct WsReceiver<E> {
     stream: SplitStream<WsStream>,
     wire: Wire,
     pending: Delivery,
+    close_code: Option<u16>,
     editable: PhantomData<fn() -> E>,
 }
 
@@ -541,7 +543,10 @@ impl<E: Editable> WsReceiver<E> {
                     self.take(Message::Binary(b.to_vec()));
                     continue;
                 }
-                Some(Ok(WsMessage::Close(frame))) => format!("WebSocket close frame {frame:?}"),
+                Some(Ok(WsMessage::Close(frame))) => {
+                    self.close_code = frame.as_ref().map(|f| f.code.into());
+                    format!("WebSocket close frame {frame:?}")
+                }
                 Some(Ok(_)) => continue,
                 Some(Err(e)) => format!("WebSocket error: {e}"),
                 None => "the WebSocket connection ended".to_owned(),
@@ -549,6 +554,11 @@ impl<E: Editable> WsReceiver<E> {
             self.wire.note(&reason);
             return WsEvent::Closed(reason);
         }
+    }
+
+    /// The code of the close frame the server sent, once [`WsReceiver::recv`] saw it.
+    pub fn close_code(&self) -> Option<u16> {
+        self.close_code
     }
 
     fn take(&mut self, message: Message) {

@@ -19,8 +19,12 @@
 //!   does with it, and [`HttpError`] answers errors as Node does.
 //! - [`socketio`]: Socket.IO v4/v5 namespaces, events, acks and binary
 //!   attachments over an Engine.IO session, and [`socketio::Rooms`].
+//! - [`socketcluster::ServerSession`], [`socketcluster::ClientSession`]: the
+//!   SocketCluster server and client ends (handshake, cid/rid, ping/pong, close
+//!   codes) over one WebSocket.
 
 pub mod engineio;
+pub mod socketcluster;
 pub mod socketio;
 
 use std::sync::Arc;

@@ -19,10 +19,16 @@ use crate::{
 pub mod admin;
 pub mod assa;
 pub mod echo;
+pub mod socketcluster;
 
 /// Every implemented listener, one line each. A [`ListenerName`] without an
 /// entry is accepted in the configuration but not served yet.
-static REGISTRY: &[&dyn Listener] = &[&assa::Assa, &echo::Echo, &admin::Admin];
+static REGISTRY: &[&dyn Listener] = &[
+    &assa::Assa,
+    &echo::Echo,
+    &socketcluster::Socketcluster,
+    &admin::Admin,
+];
 
 /// Every implemented listener, in registry order.
 pub fn listeners() -> &'static [&'static dyn Listener] {

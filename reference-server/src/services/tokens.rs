@@ -76,6 +76,9 @@ pub struct Claims {
     /// The device the token was issued for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device: Option<String>,
+    /// The user name a SocketCluster `login` signed the token for (`setAuthToken({user})`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
 }
 
 impl Claims {
@@ -88,6 +91,7 @@ impl Claims {
             nickname: None,
             profile_image: None,
             device: None,
+            user: None,
         }
     }
 

@@ -140,6 +140,7 @@ macro_rules! table {
 }
 
 pub mod assa;
+pub mod socketcluster;
 pub mod socketio;
 
 /// Every declared case, in no particular order (see [`all`]).

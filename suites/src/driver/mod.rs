@@ -6,6 +6,7 @@
 
 pub mod assa;
 pub mod engineio;
+pub mod socketcluster;
 pub mod socketio;
 pub mod stock;
 

@@ -1,0 +1,92 @@
+// The socketcluster-server 20 peer of the reference server's socketcluster
+// listener: protocol version 1 (the document's `#1`/`#2`), the same
+// procedures (`echo`, `slow-echo`, `fail`, `login`), channels under
+// `private/` that require authentication, and the reference server's test
+// timings (ping every 300 ms, pingTimeout 1 s, handshake timeout 800 ms: shorter than pingTimeout, so a
+// silent connection meets the handshake timeout first).
+//
+// Usage: node server.js [PORT]   (or PORT=... node server.js; default 8000)
+// Tokens are signed with CHATSPEC_JWT_SECRET, or the reference server's
+// public development secret.
+"use strict";
+
+const http = require("http");
+const socketClusterServer = require("socketcluster-server");
+
+const port = Number(process.argv[2] || process.env.PORT || 8000);
+const host = process.env.HOST || "127.0.0.1";
+const secret =
+  process.env.CHATSPEC_JWT_SECRET || "chatspec-development-secret-do-not-use-in-production";
+
+const httpServer = http.createServer();
+const agServer = socketClusterServer.attach(httpServer, {
+  protocolVersion: 1,
+  path: "/socketcluster/",
+  pingInterval: 300,
+  pingTimeout: 1000,
+  handshakeTimeout: 800,
+  authKey: secret,
+  authAlgorithm: "HS256",
+});
+
+function named(name, message) {
+  const error = new Error(message);
+  error.name = name;
+  return error;
+}
+
+agServer.setMiddleware(agServer.MIDDLEWARE_INBOUND, async (stream) => {
+  for await (const action of stream) {
+    if (
+      action.type === action.SUBSCRIBE &&
+      typeof action.channel === "string" &&
+      action.channel.startsWith("private/") &&
+      !action.socket.authToken
+    ) {
+      action.block(named("AuthError", `channel ${action.channel} requires an authenticated socket`));
+      continue;
+    }
+    action.allow();
+  }
+});
+
+function serve(socket, name, handle) {
+  (async () => {
+    for await (const request of socket.procedure(name)) {
+      handle(request);
+    }
+  })();
+}
+
+(async () => {
+  for await (const { socket } of agServer.listener("connection")) {
+    serve(socket, "echo", (request) => request.end(request.data));
+    serve(socket, "slow-echo", (request) => {
+      const { delay_ms: delay, data } = request.data || {};
+      setTimeout(() => request.end(data), Number(delay) || 0);
+    });
+    serve(socket, "fail", (request) => request.error(named("FailError", "fail always fails")));
+    serve(socket, "login", async (request) => {
+      const user = request.data && request.data.user;
+      if (typeof user !== "string" || user === "") {
+        request.error(named("InvalidArgumentsError", "login takes {user}"));
+        return;
+      }
+      await socket.setAuthToken({ user });
+      request.end();
+    });
+  }
+})();
+
+httpServer.listen(port, host, () => {
+  const { address, port: bound } = httpServer.address();
+  const version = require("socketcluster-server/package.json").version;
+  console.log(`socketcluster-server ${version} listening on ${address}:${bound}`);
+});
+
+function shutdown() {
+  agServer.close();
+  httpServer.close(() => process.exit(0));
+}
+process.on("SIGINT", shutdown);
+process.on("SIGTERM", shutdown);

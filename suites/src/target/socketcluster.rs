@@ -1,0 +1,204 @@
+//! The `[socketcluster]` target section: a SocketCluster server, the protocol
+//! version it speaks, the names of its procedures and the layers it has.
+
+use std::any::Any;
+
+use protocols::Protocol;
+use serde::{Deserialize, Serialize};
+
+use super::{Listener, Section, SectionType, TargetError};
+
+/// A SocketCluster server (`002_57bad640c3a657d6.txt`) and what the suite may ask of it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SocketclusterTarget {
+    /// `ws://host:port/socketcluster/` (or `wss://`).
+    pub url: String,
+    /// 1 (the document's ping `#1` / pong `#2`) or 2 (empty strings).
+    #[serde(default = "default_version")]
+    pub protocol_version: u8,
+    /// The names of the target's procedures; one left out makes its cases `unimplemented`.
+    #[serde(default)]
+    pub procedures: Procedures,
+    /// Whether it has the pub/sub layer (`#subscribe`, `#publish`, ...).
+    #[serde(default = "yes")]
+    pub pubsub: bool,
+    /// Whether it has the authentication layer (`#authenticate`, tokens).
+    #[serde(default = "yes")]
+    pub auth: bool,
+    /// A channel that requires an authenticated socket, if it has one.
+    #[serde(default)]
+    pub auth_channel: Option<String>,
+    /// The HS256 secret its tokens are signed with, to mint expired ones; without it that case is `unimplemented`.
+    #[serde(default)]
+    pub token_secret: Option<String>,
+    /// How long it waits for `#handshake` before closing with 4005, milliseconds.
+    #[serde(default = "default_handshake_timeout")]
+    pub handshake_timeout_ms: u64,
+    /// Its largest accepted message, bytes, if it has a limit the suite may check.
+    #[serde(default)]
+    pub max_frame_bytes: Option<usize>,
+    /// Channels one socket may subscribe to, if the suite may check the limit.
+    #[serde(default)]
+    pub max_subscriptions: Option<usize>,
+    /// Concurrent connections it accepts, if the suite may check the cap.
+    #[serde(default)]
+    pub max_connections: Option<usize>,
+}
+
+/// The target's names for the procedures the suite calls.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Procedures {
+    /// Answers with its data.
+    pub echo: Option<String>,
+    /// `{delay_ms, data}`: answers with `data` after `delay_ms`.
+    pub slow_echo: Option<String>,
+    /// Answers with an error `{name, message}`.
+    pub fail: Option<String>,
+    /// `{user}`: calls setAuthToken with `{user}`, then answers.
+    pub login: Option<String>,
+}
+
+impl Default for Procedures {
+    /// The reference server's names.
+    fn default() -> Self {
+        Procedures {
+            echo: Some("echo".into()),
+            slow_echo: Some("slow-echo".into()),
+            fail: Some("fail".into()),
+            login: Some("login".into()),
+        }
+    }
+}
+
+/// The reference server's listener.
+const LISTENER: &str = "socketcluster";
+
+/// The reference server's development token secret (public on purpose: it only protects loopback).
+const REFERENCE_DEV_SECRET: &str = "chatspec-development-secret-do-not-use-in-production";
+
+fn default_version() -> u8 {
+    1
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn default_handshake_timeout() -> u64 {
+    // socketcluster-server's default handshakeTimeout.
+    10_000
+}
+
+fn check_ws_url(url: &str) -> Result<String, TargetError> {
+    let bad = |why| TargetError::BadUrl(url.to_owned(), why);
+    let rest = url
+        .strip_prefix("ws://")
+        .or_else(|| url.strip_prefix("wss://"))
+        .ok_or_else(|| bad("it must start with ws:// or wss://"))?;
+    if rest.split('/').next().is_none_or(str::is_empty) {
+        return Err(bad("it has no host"));
+    }
+    Ok(if rest.contains('/') {
+        url.to_owned()
+    } else {
+        format!("{url}/socketcluster/")
+    })
+}
+
+impl Section for SocketclusterTarget {
+    fn url(&self) -> &str {
+        &self.url
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+impl SocketclusterTarget {
+    /// A target at `url` with the defaults of socketcluster-server 20 and the reference names.
+    pub fn at(url: impl Into<String>) -> Self {
+        SocketclusterTarget {
+            url: url.into(),
+            protocol_version: default_version(),
+            procedures: Procedures::default(),
+            pubsub: true,
+            auth: true,
+            auth_channel: None,
+            token_secret: None,
+            handshake_timeout_ms: default_handshake_timeout(),
+            max_frame_bytes: None,
+            max_subscriptions: None,
+            max_connections: None,
+        }
+    }
+}
+
+impl SectionType for SocketclusterTarget {
+    const PROTOCOL: Protocol = Protocol::Socketcluster;
+
+    fn from_url(url: &str, previous: Option<&Self>) -> Result<Self, TargetError> {
+        let url = check_ws_url(url)?;
+        Ok(match previous {
+            Some(p) => SocketclusterTarget { url, ..p.clone() },
+            None => SocketclusterTarget::at(url),
+        })
+    }
+
+    fn validate(&self) -> Result<(), TargetError> {
+        check_ws_url(&self.url)?;
+        if !matches!(self.protocol_version, 1 | 2) {
+            return Err(TargetError::BadUrl(
+                self.url.clone(),
+                "protocol_version must be 1 or 2",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The reference server's test profile (`[socketcluster]` of its embedded configuration).
+    fn embedded(listeners: &[Listener]) -> Option<Self> {
+        let (_, addr) = listeners.iter().find(|(name, _)| name == LISTENER)?;
+        Some(SocketclusterTarget {
+            auth_channel: Some("private/chatspec".into()),
+            token_secret: Some(REFERENCE_DEV_SECRET.into()),
+            handshake_timeout_ms: 1_000,
+            max_frame_bytes: Some(65_536),
+            max_subscriptions: Some(10),
+            max_connections: Some(64),
+            ..SocketclusterTarget::at(format!("ws://{addr}/socketcluster/"))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_url_gets_the_default_path_and_other_schemes_are_refused() {
+        let t = SocketclusterTarget::from_url("ws://127.0.0.1:8000", None).expect("url");
+        assert_eq!(t.url, "ws://127.0.0.1:8000/socketcluster/");
+        assert_eq!(t.protocol_version, 1);
+        assert!(SocketclusterTarget::from_url("http://127.0.0.1:8000", None).is_err());
+        assert!(SocketclusterTarget::from_url("ws:///x", None).is_err());
+    }
+
+    #[test]
+    fn a_section_reads_its_procedures_and_refuses_other_versions() {
+        let t: SocketclusterTarget = toml::from_str(
+            "url = \"ws://h:1/socketcluster/\"\nprotocol_version = 2\n[procedures]\necho = \"ping-back\"",
+        )
+        .expect("section");
+        assert_eq!(t.procedures.echo.as_deref(), Some("ping-back"));
+        assert_eq!(t.procedures.fail, None);
+        assert!(t.validate().is_ok());
+        let bad = SocketclusterTarget {
+            protocol_version: 3,
+            ..t
+        };
+        assert!(bad.validate().is_err());
+    }
+}
