@@ -342,9 +342,12 @@ impl ServerSession {
         if self.upgrade != Upgrade::None {
             self.upgrade = Upgrade::None;
             self.upgrade_deadline = None;
-            self.events.push_back(ServerEvent::UpgradeFailed(
-                "the WebSocket closed".to_owned(),
-            ));
+            // Once `Closed` is reported (closing or closed), nothing more is.
+            if self.state == State::Open {
+                self.events.push_back(ServerEvent::UpgradeFailed(
+                    "the WebSocket closed".to_owned(),
+                ));
+            }
         } else if self.transport == Transport::WebSocket {
             self.close_with(CloseReason::TransportClosed);
         }
@@ -555,7 +558,9 @@ impl ServerSession {
         self.upgrade = Upgrade::None;
         self.upgrade_deadline = None;
         self.transmits.push_back(ServerTransmit::CloseWebSocket);
-        self.events.push_back(ServerEvent::UpgradeFailed(why));
+        if self.state == State::Open {
+            self.events.push_back(ServerEvent::UpgradeFailed(why));
+        }
     }
 
     /// A closing session whose close packet went out is closed.

@@ -5,6 +5,10 @@
 //! bytes that decode to the same message, and stream decoding does not
 //! depend on how the bytes were cut.
 
+pub mod session;
+
+pub use session::{engineio_client, engineio_server, socketio_rooms};
+
 use crate::{assa, chatpot, circles, socketcluster, socketio, sockets, Dialect};
 
 /// Every kind of a dialect as `decode` takes it, `None` (infer) first.
