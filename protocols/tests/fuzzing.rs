@@ -121,3 +121,25 @@ fn bug_upgrade_failed_after_closed() {
         "upgrade-failed-after-closed.bin",
     ));
 }
+
+/// Found by `session_engineio_server`: a session the application closed
+/// became closed once its close packet went out, but kept its ping and
+/// heartbeat timers; `handle_timeout` ignores a closed session, so
+/// `poll_timeout` stayed in the past and a driver would spin on it.
+#[test]
+fn bug_timer_due_after_closing() {
+    fuzzing::engineio_server(&regression(
+        "session_engineio_server",
+        "timer-due-after-closing.bin",
+    ));
+}
+
+/// Found by `session_engineio_client`: the WebSocket being probed closed
+/// after the session had closed, and the client reported `UpgradeFailed` after `Closed`.
+#[test]
+fn bug_client_upgrade_failed_after_closed() {
+    fuzzing::engineio_client(&regression(
+        "session_engineio_client",
+        "client-upgrade-failed-after-closed.bin",
+    ));
+}

@@ -567,7 +567,12 @@ impl ServerSession {
     fn finish_closing(&mut self) {
         if self.state == State::Closing && self.queue.is_empty() {
             self.state = State::Closed;
+            // A closed session has no timer: `handle_timeout` does nothing
+            // any more, so one left here would stay due for ever.
             self.close_deadline = None;
+            self.next_ping = None;
+            self.heartbeat_deadline = None;
+            self.upgrade_deadline = None;
         }
     }
 
