@@ -291,7 +291,8 @@ impl Harness {
         let Some(action) = value["action"].as_str() else {
             return;
         };
-        if !action.ends_with("_RESPONSE") {
+        // A refused frame of a request is answered with an ERROR carrying its seq_id (§9.1).
+        if !action.ends_with("_RESPONSE") && action != "ERROR" {
             return;
         }
         let Some(seq) = value["seq_id"].as_str() else {

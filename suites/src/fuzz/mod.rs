@@ -267,8 +267,12 @@ impl Default for FuzzOptions {
     }
 }
 
-/// Fuzzes `target` with `fuzzer` until the duration or the count is reached,
-/// or the first finding (minimized); then writes the report under `out`.
+/// Most findings of one run.
+const MAX_FINDINGS: usize = 10;
+
+/// Fuzzes `target` with `fuzzer` until the duration or the count is
+/// reached, the server stops answering, or [`MAX_FINDINGS`] findings (one
+/// per input class, each minimized); then writes the report under `out`.
 pub async fn run(
     fuzzer: &dyn Fuzzer,
     target: &FuzzTarget,
@@ -282,10 +286,12 @@ pub async fn run(
         Err(broken) => anyhow::bail!("cannot open the sentinel session: {}", broken.detail),
     };
     let mut baseline = None;
+    // Classes that produced a finding: one finding each is enough.
+    let mut found: Vec<String> = Vec::new();
     let mut i = 0;
     while i < options.count && started.elapsed() < options.duration {
         let input = fuzzer.generate(&mut Gen::new(options.seed, i));
-        if options.exclude.contains(&input.class) {
+        if options.exclude.contains(&input.class) || found.contains(&input.class) {
             i += 1;
             continue;
         }
@@ -297,9 +303,19 @@ pub async fn run(
             .entry(class_family(&input.class))
             .or_default() += 1;
         if let Err(broken) = result {
-            let minimal = minimize(fuzzer, target, &input, &broken, options.wait).await;
+            // A server that no longer answers cannot tell a smaller input from a larger one.
+            let alive = fuzzer.fresh_client(target, options.wait).await.is_ok();
+            let minimal = if alive {
+                minimize(fuzzer, target, &input, &broken, options.wait).await
+            } else {
+                input.clone()
+            };
             report.findings.push(Finding::new(i - 1, broken, minimal));
-            break;
+            found.push(input.class.clone());
+            if !alive || report.findings.len() >= MAX_FINDINGS {
+                break;
+            }
+            continue;
         }
         if i % options.batch == 0 || i == options.count {
             if let Some(broken) =
