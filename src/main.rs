@@ -2,6 +2,7 @@
 //! lives in the workspace's library crates.
 
 mod embedded;
+mod fuzz;
 
 use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
@@ -38,6 +39,11 @@ enum Command {
     /// Compute the kill matrix against the embedded reference server: which
     /// mutation and which fault each case notices.
     KillMatrix(KillMatrixArgs),
+    /// Fuzz a live server: grammar- and mutation-based inputs, oracles after
+    /// every input and batch, findings minimized and saved as replayable files.
+    ///
+    /// Exit code 0: no finding; 1: a finding; 2: bad usage or an unreachable target.
+    Fuzz(fuzz::FuzzArgs),
     /// Check captured messages against a protocol's rules.
     ///
     /// Each FILE holds one message or a stream of them (JSON values one after
@@ -183,6 +189,7 @@ fn main() -> ExitCode {
             })
         }
         Command::KillMatrix(args) => block_on(kill_matrix(args)),
+        Command::Fuzz(args) => block_on(fuzz::fuzz(args)),
         Command::Token(args) => match args.mint() {
             Ok(token) => {
                 println!("{token}");

@@ -533,3 +533,74 @@ fn python_socketio_peer_matches_its_expectations() {
     }
     std::fs::remove_dir_all(&published).ok();
 }
+
+#[test]
+fn fuzz_a_protocol_without_a_fuzzer_is_a_usage_error_naming_those_with_one() {
+    let out = chatspec(&["fuzz", "--protocol", "chatpot", "--count", "1"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no fuzzer for chatpot") && err.contains("socketio, assa"),
+        "{err}"
+    );
+}
+
+#[test]
+fn fuzz_the_embedded_assa_server_writes_its_summary_and_replays_an_input() {
+    let dir = scratch("fuzz-assa");
+    let out = chatspec(&[
+        "fuzz",
+        "--protocol",
+        "assa",
+        "--seed",
+        "3",
+        "--count",
+        "15",
+        "--quiet",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("fuzz assa: 15 inputs"),
+        "{}",
+        stdout(&out)
+    );
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(
+        (summary["inputs"].as_u64(), summary["seed"].as_u64()),
+        (Some(15), Some(3))
+    );
+    assert!(std::fs::read_to_string(dir.join("summary.md"))
+        .unwrap()
+        .contains("## Findings: 0"));
+
+    let input = dir.join("input.json");
+    std::fs::write(
+        &input,
+        r#"{"protocol":"assa","class":"grammar","steps":[{"via":"text","text":"{\"action\":1}"}]}"#,
+    )
+    .unwrap();
+    let out = chatspec(&[
+        "fuzz",
+        "--protocol",
+        "assa",
+        "--replay",
+        input.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(stdout(&out).contains("replay: no oracle fired"));
+    let out = chatspec(&[
+        "fuzz",
+        "--protocol",
+        "socketio",
+        "--replay",
+        input.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "a replay of another protocol's input is refused"
+    );
+}

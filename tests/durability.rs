@@ -34,7 +34,14 @@ fn write_config(dir: &Path) -> PathBuf {
          [assa]\nrecent_messages = 10000\n",
         dir.join("data")
     );
-    for name in ["chatpot", "sockets", "circles", "socketcluster", "echo", "admin"] {
+    for name in [
+        "chatpot",
+        "sockets",
+        "circles",
+        "socketcluster",
+        "echo",
+        "admin",
+    ] {
         text.push_str(&format!("[listeners.{name}]\nport = 0\nenabled = false\n"));
     }
     text.push_str("[listeners.assa]\nport = 0\n");
@@ -209,7 +216,11 @@ fn every_acknowledged_message_survives_sigkill_of_chatspec_serve() {
         ))
         .unwrap();
     let receipts = next_answer(&mut reader, "CHECK_RECEIVE_RESPONSE").expect("receipts");
-    assert_eq!(receipts["data"]["pending_messages"], json!([]), "{receipts}");
+    assert_eq!(
+        receipts["data"]["pending_messages"],
+        json!([]),
+        "{receipts}"
+    );
     let _ = child.kill();
     let _ = child.wait();
     let _ = std::fs::remove_dir_all(&dir);

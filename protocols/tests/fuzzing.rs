@@ -58,3 +58,88 @@ fn socketio_fixture_packets_go_through_the_reassembler() {
     input.extend_from_slice(&[0xff, 0, 1, 2, 0xff, 0, 3]);
     fuzzing::socketio_reassembler(&input);
 }
+
+/// Every committed corpus input of a state-machine target, then inputs of a
+/// fixed-seed generator: what the fuzzer checks holds on stable too.
+fn replay_target(target: &str, entry: fn(&[u8])) {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fuzz/corpus")
+        .join(target);
+    let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    let mut n = 0;
+    for file in entries {
+        let path = file.expect("corpus entry").path();
+        let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        entry(&bytes);
+        n += 1;
+    }
+    assert!(n > 0, "no corpus for {target}");
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    for len in 0..2000usize {
+        let input: Vec<u8> = (0..len % 512)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                state as u8
+            })
+            .collect();
+        entry(&input);
+    }
+}
+
+#[test]
+fn the_engineio_server_session_keeps_its_invariants_on_the_corpus() {
+    replay_target("session_engineio_server", fuzzing::engineio_server);
+}
+
+#[test]
+fn the_engineio_client_session_keeps_its_invariants_on_the_corpus() {
+    replay_target("session_engineio_client", fuzzing::engineio_client);
+}
+
+#[test]
+fn socketio_rooms_keep_their_invariants_on_the_corpus() {
+    replay_target("session_socketio_rooms", fuzzing::socketio_rooms);
+}
+
+/// A regression input kept in `fuzz/regressions/<target>/`.
+fn regression(target: &str, name: &str) -> Vec<u8> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fuzz/regressions")
+        .join(target)
+        .join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Found by `session_engineio_server`: the probing WebSocket of a session the
+/// application had closed ended, and the session reported `UpgradeFailed` after `Closed`.
+#[test]
+fn bug_upgrade_failed_after_closed() {
+    fuzzing::engineio_server(&regression(
+        "session_engineio_server",
+        "upgrade-failed-after-closed.bin",
+    ));
+}
+
+/// Found by `session_engineio_server`: a session the application closed
+/// became closed once its close packet went out, but kept its ping and
+/// heartbeat timers; `handle_timeout` ignores a closed session, so
+/// `poll_timeout` stayed in the past and a driver would spin on it.
+#[test]
+fn bug_timer_due_after_closing() {
+    fuzzing::engineio_server(&regression(
+        "session_engineio_server",
+        "timer-due-after-closing.bin",
+    ));
+}
+
+/// Found by `session_engineio_client`: the WebSocket being probed closed
+/// after the session had closed, and the client reported `UpgradeFailed` after `Closed`.
+#[test]
+fn bug_client_upgrade_failed_after_closed() {
+    fuzzing::engineio_client(&regression(
+        "session_engineio_client",
+        "client-upgrade-failed-after-closed.bin",
+    ));
+}

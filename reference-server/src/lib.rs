@@ -14,6 +14,7 @@ pub mod assa;
 mod cli;
 mod config;
 mod fault;
+pub mod fuzzing;
 mod listeners;
 mod server;
 pub mod services;

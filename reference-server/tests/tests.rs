@@ -4,6 +4,7 @@ mod assa;
 mod config;
 mod echo;
 mod faults;
+mod fuzzing;
 mod lifecycle;
 mod listeners;
 mod socketcluster;

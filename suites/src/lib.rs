@@ -11,6 +11,7 @@ pub mod cases;
 pub mod coverage;
 pub mod driver;
 pub mod expect;
+pub mod fuzz;
 pub mod killmatrix;
 pub mod mutate;
 pub mod output;

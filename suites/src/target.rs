@@ -292,7 +292,9 @@ mod tests {
         assert!(e.contains("must start with http://"), "{e}");
         let e = t.apply_flag("chatpot=http://x").unwrap_err().to_string();
         assert!(
-            e.contains("no suite for `chatpot` yet; suites exist for: socketio, socketcluster, assa"),
+            e.contains(
+                "no suite for `chatpot` yet; suites exist for: socketio, socketcluster, assa"
+            ),
             "{e}"
         );
     }

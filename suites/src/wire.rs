@@ -6,8 +6,9 @@
 //!
 //! It speaks HTTP requests ([`Wire::request`]), WebSocket connections
 //! ([`Wire::websocket`]), raw TCP streams cut into messages by a
-//! [`Deframer`] the driver gives ([`Wire::tcp`]) and, for clients that open
-//! their own sockets, a loopback WebSocket proxy ([`Wire::websocket_proxy`]).
+//! [`Deframer`] the driver gives ([`Wire::tcp`]), raw TCP bytes no HTTP
+//! client would send ([`Wire::tcp_raw`]) and, for clients that open their
+//! own sockets, a loopback WebSocket proxy ([`Wire::websocket_proxy`]).
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -698,6 +699,67 @@ impl WsProxy {
 impl Drop for WsProxy {
     fn drop(&mut self) {
         self.task.abort();
+    }
+}
+
+/// A raw TCP connection on the wire, for protocols framed on TCP (ASSA) and
+/// for bytes no HTTP or WebSocket client would send (malformed requests,
+/// WebSocket frames with reserved bits). Every chunk in and out is recorded.
+pub struct TcpConn {
+    stream: TcpStream,
+    wire: Wire,
+}
+
+impl Wire {
+    /// Opens a TCP connection to `addr` (`host:port`).
+    pub async fn tcp_raw(&self, addr: &str) -> Result<TcpConn, DriverError> {
+        self.note(format_args!("TCP {addr}"));
+        match tokio::time::timeout(self.link.wait, TcpStream::connect(addr)).await {
+            Ok(Ok(stream)) => {
+                let _ = stream.set_nodelay(true);
+                Ok(TcpConn {
+                    stream,
+                    wire: self.clone(),
+                })
+            }
+            Ok(Err(e)) => Err(DriverError::Unreachable(format!(
+                "cannot reach {addr}: {e}"
+            ))),
+            Err(_) => Err(DriverError::Unreachable(format!(
+                "no TCP answer from {addr}"
+            ))),
+        }
+    }
+}
+
+impl TcpConn {
+    /// Records and writes `bytes`.
+    pub async fn send(&mut self, bytes: &[u8]) -> Result<(), DriverError> {
+        use tokio::io::AsyncWriteExt;
+        self.wire.record_body(Direction::Out, bytes);
+        self.stream
+            .write_all(bytes)
+            .await
+            .map_err(|e| DriverError::Closed(format!("writing to the TCP stream failed: {e}")))
+    }
+
+    /// The next bytes the peer sends (at most 64 KiB); `Ok(None)` when the
+    /// connection ended; a timeout after `within`.
+    pub async fn recv(&mut self, within: Duration) -> Result<Option<Vec<u8>>, DriverError> {
+        use tokio::io::AsyncReadExt;
+        let mut buf = vec![0u8; 65536];
+        match tokio::time::timeout(within, self.stream.read(&mut buf)).await {
+            Err(_) => Err(DriverError::Timeout("nothing on the TCP stream".to_owned())),
+            Ok(Ok(0)) | Ok(Err(_)) => {
+                self.wire.note("the TCP connection ended");
+                Ok(None)
+            }
+            Ok(Ok(n)) => {
+                buf.truncate(n);
+                self.wire.record_body(Direction::In, &buf);
+                Ok(Some(buf))
+            }
+        }
     }
 }
 

@@ -4,6 +4,7 @@ mod cases;
 mod coverage;
 mod embedded;
 mod expect;
+mod fuzz;
 mod invariants;
 mod killmatrix;
 mod output;

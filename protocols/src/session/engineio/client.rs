@@ -248,6 +248,11 @@ impl ClientSession {
 
     /// The WebSocket closed, or could not be opened.
     pub fn handle_ws_closed(&mut self, _now: Duration) {
+        if self.state == State::Closed {
+            // Nothing comes after `Closed`, not even a failed upgrade.
+            self.upgrade = Upgrade::Done;
+            return;
+        }
         match (self.transport, self.upgrade) {
             (Transport::Polling, Upgrade::Opening | Upgrade::Probing | Upgrade::Pausing) => {
                 self.upgrade = Upgrade::Done;

@@ -349,9 +349,12 @@ impl ServerSession {
         if self.upgrade != Upgrade::None {
             self.upgrade = Upgrade::None;
             self.upgrade_deadline = None;
-            self.events.push_back(ServerEvent::UpgradeFailed(
-                "the WebSocket closed".to_owned(),
-            ));
+            // Once `Closed` is reported (closing or closed), nothing more is.
+            if self.state == State::Open {
+                self.events.push_back(ServerEvent::UpgradeFailed(
+                    "the WebSocket closed".to_owned(),
+                ));
+            }
         } else if self.transport == Transport::WebSocket {
             self.close_with(CloseReason::TransportClosed);
         }
@@ -562,14 +565,21 @@ impl ServerSession {
         self.upgrade = Upgrade::None;
         self.upgrade_deadline = None;
         self.transmits.push_back(ServerTransmit::CloseWebSocket);
-        self.events.push_back(ServerEvent::UpgradeFailed(why));
+        if self.state == State::Open {
+            self.events.push_back(ServerEvent::UpgradeFailed(why));
+        }
     }
 
     /// A closing session whose close packet went out is closed.
     fn finish_closing(&mut self) {
         if self.state == State::Closing && self.queue.is_empty() {
             self.state = State::Closed;
+            // A closed session has no timer: `handle_timeout` does nothing
+            // any more, so one left here would stay due for ever.
             self.close_deadline = None;
+            self.next_ping = None;
+            self.heartbeat_deadline = None;
+            self.upgrade_deadline = None;
         }
     }
 

@@ -1,0 +1,532 @@
+//! The Socket.IO fuzzer: packets from the grammar, valid sessions with one frame broken, and the CVE classes of socket.io-parser, engine.io and ws.
+//!
+//! Every input runs on a fresh session connected to `/` over WebSocket
+//! (Engine.IO 4) of a server running the echo app; raw HTTP and WebSocket
+//! bytes go on fresh TCP connections. After the input the session emits
+//! `message-with-ack`: the ack or a close must come within the wait.
+
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use futures::FutureExt;
+use protocols::engineio::{EioVersion, Packet as EioPacket};
+use protocols::socketio::{Data, PacketType};
+use protocols::Protocol;
+use serde_json::json;
+use tokio::sync::{mpsc, oneshot};
+
+use super::{unhex, Broken, FuzzTarget, Fuzzer, Gen, Input, Oracle, Sentinel, Step};
+use crate::driver::engineio::Endpoint;
+use crate::driver::socketio::{SioClient, Transport};
+use crate::driver::DriverError;
+use crate::wire::Link;
+
+/// The Socket.IO fuzzer.
+pub struct SocketioFuzzer;
+
+/// The ack id of the probe after every input.
+const PROBE_ACK: u64 = 7777;
+/// The Engine.IO path.
+const PATH: &str = "/socket.io/";
+
+fn endpoint(target: &FuzzTarget) -> Endpoint {
+    Endpoint {
+        base: target.url.trim_end_matches('/').to_owned(),
+        path: PATH.to_owned(),
+        version: EioVersion::V4,
+    }
+}
+
+/// `host:port` of an `http://host:port` URL.
+pub fn host_port(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    rest.split('/').next().unwrap_or(rest).to_owned()
+}
+
+/// Valid Socket.IO packets of the echo app (Engine.IO message packets, `4` included).
+const VALID: &[&str] = &[
+    r#"42["message","hello"]"#,
+    r#"421["message-with-ack",1,"2",{"3":[4]}]"#,
+    r#"42["message",{"a":[1,2,{"b":null}]}]"#,
+    "40/custom,",
+    "41/custom,",
+    r#"42/custom,["message","x"]"#,
+    r#"43/custom,5[]"#,
+    "3",
+];
+
+impl SocketioFuzzer {
+    fn grammar(gen: &mut Gen) -> String {
+        let ty = gen.below(8);
+        let mut p = format!("4{ty}");
+        if gen.one_in(3) {
+            p.push_str(&format!(
+                "{}-",
+                gen.pick(&["1", "0", "10", "11", "-1", "x"])
+            ));
+        }
+        if gen.one_in(3) {
+            p.push_str(gen.pick::<&str>(&["/", "/custom,", "/nope,", "/a/b,", ","]));
+        }
+        if gen.one_in(2) {
+            p.push_str(gen.pick::<&str>(&["1", "0", "18446744073709551616", "-5", "007"]));
+        }
+        let name = if gen.one_in(3) {
+            gen.value()
+        } else {
+            json!("message")
+        };
+        let mut args = vec![name];
+        for _ in 0..gen.below(3) {
+            args.push(gen.value());
+        }
+        p.push_str(&serde_json::Value::Array(args).to_string());
+        p
+    }
+
+    fn cve(gen: &mut Gen) -> (String, Vec<Step>) {
+        let text = |t: String| Step::Text { text: t };
+        match gen.below(10) {
+            0 => (
+                "cve:non-integer-placeholder".into(),
+                vec![
+                    text(r#"451-["message",{"_placeholder":true,"num":"splice"}]"#.into()),
+                    Step::binary(&[1, 2, 3]),
+                ],
+            ),
+            1 => (
+                "cve:non-string-event-name".into(),
+                vec![text(
+                    gen.pick(&[
+                        r#"42[{"toString":"x"}]"#,
+                        "42[1]",
+                        "42[null]",
+                        r#"42[["message"]]"#,
+                        "42[]",
+                    ])
+                    .to_string(),
+                )],
+            ),
+            2 => (
+                "cve:huge-attachment-count".into(),
+                vec![text(format!(
+                    r#"45{}-["message",{{"_placeholder":true,"num":0}}]"#,
+                    gen.pick(&["11", "99999999", "18446744073709551617"])
+                ))],
+            ),
+            3 => {
+                let body = "a".repeat(1_100_000 + gen.below(100_000));
+                let req = format!(
+                    "POST {PATH}?EIO=4&transport=polling&sid=fuzz HTTP/1.1\r\nHost: fuzz\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n{body}",
+                    body.len()
+                );
+                (
+                    "cve:oversized-post".into(),
+                    vec![Step::tcp(req.as_bytes(), false)],
+                )
+            }
+            4 => {
+                let b0 = 0x80 | (0x10 << gen.below(3)) as u8 | 1;
+                let payload = b"4hello";
+                (
+                    "cve:ws-rsv-bits".into(),
+                    vec![Step::ws_frame(&masked(b0, payload))],
+                )
+            }
+            5 => {
+                let opcode = *gen.pick(&[3u8, 4, 5, 6, 7, 0xb, 0xc, 0xd, 0xe, 0xf]);
+                (
+                    "cve:ws-bad-opcode".into(),
+                    vec![Step::ws_frame(&masked(0x80 | opcode, b"4x"))],
+                )
+            }
+            6 => {
+                let mut req =
+                    format!("GET {PATH}?EIO=4&transport=polling HTTP/1.1\r\nHost: fuzz\r\n");
+                for i in 0..(2000 + gen.below(8000)) {
+                    req.push_str(&format!("X-Fuzz-{i}: {i}\r\n"));
+                }
+                req.push_str("\r\n");
+                (
+                    "cve:thousands-of-headers".into(),
+                    vec![Step::tcp(req.as_bytes(), false)],
+                )
+            }
+            7 => {
+                let protocols = vec!["chat"; 10_000 + gen.below(20_000)].join(", ");
+                let req = format!(
+                    "GET {PATH}?EIO=4&transport=websocket HTTP/1.1\r\nHost: fuzz\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Protocol: {protocols}\r\n\r\n"
+                );
+                (
+                    "cve:long-sec-websocket-protocol".into(),
+                    vec![Step::tcp(req.as_bytes(), false)],
+                )
+            }
+            8 => {
+                let bad = gen.invalid_utf8(r#"42["message","caf"]"#);
+                (
+                    "invalid-utf8".into(),
+                    vec![Step::ws_frame(&masked(0x81, &bad))],
+                )
+            }
+            _ => (
+                "oversized-frame".into(),
+                vec![text(format!(
+                    r#"42["message","{}"]"#,
+                    "x".repeat(1_100_000)
+                ))],
+            ),
+        }
+    }
+}
+
+/// A masked client WebSocket frame with first byte `b0`.
+fn masked(b0: u8, payload: &[u8]) -> Vec<u8> {
+    let mask = [0x12u8, 0x34, 0x56, 0x78];
+    let mut out = vec![b0];
+    match payload.len() {
+        n if n < 126 => out.push(0x80 | n as u8),
+        n if n <= 0xffff => {
+            out.push(0x80 | 126);
+            out.extend_from_slice(&(n as u16).to_be_bytes());
+        }
+        n => {
+            out.push(0x80 | 127);
+            out.extend_from_slice(&(n as u64).to_be_bytes());
+        }
+    }
+    out.extend_from_slice(&mask);
+    out.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+    out
+}
+
+impl Fuzzer for SocketioFuzzer {
+    fn protocol(&self) -> Protocol {
+        Protocol::Socketio
+    }
+
+    fn generate(&self, gen: &mut Gen) -> Input {
+        let text = |t: String| Step::Text { text: t };
+        let (class, steps) = match gen.below(10) {
+            0..=2 => ("grammar".to_owned(), vec![text(Self::grammar(gen))]),
+            3..=5 => {
+                // A valid session with one frame broken.
+                let mut steps: Vec<Step> = (0..1 + gen.below(4))
+                    .map(|_| text(gen.pick(VALID).to_string()))
+                    .collect();
+                let at = gen.below(steps.len());
+                let how = gen.below(3);
+                if let Step::Text { text: t } = &steps[at] {
+                    steps[at] = match how {
+                        0 => text(gen.break_text(t)),
+                        1 => {
+                            let body = t.trim_start_matches(|c: char| !matches!(c, '[' | '{'));
+                            let head = &t[..t.len() - body.len()];
+                            match serde_json::from_str(body) {
+                                Ok(v) => text(format!("{head}{}", gen.break_json(&v))),
+                                Err(_) => text(gen.break_text(t)),
+                            }
+                        }
+                        _ => Step::binary(&gen.invalid_utf8(t)),
+                    };
+                }
+                (format!("mutation:{}", ["text", "json", "utf8"][how]), steps)
+            }
+            6 => {
+                // Out of order and repeated actions, floods.
+                let steps = match gen.below(4) {
+                    0 => vec![text("40".into()), text("40".into())],
+                    1 => vec![text("41".into()), text(r#"42["message","after"]"#.into())],
+                    2 => vec![text(r#"439["unknown ack"]"#.into())],
+                    _ => (0..50)
+                        .map(|i| text(format!(r#"42["message",{i}]"#)))
+                        .collect(),
+                };
+                ("order".to_owned(), steps)
+            }
+            7 => (
+                "nesting".to_owned(),
+                vec![text(format!(r#"42["message",{}]"#, gen.nested_text()))],
+            ),
+            _ => Self::cve(gen),
+        };
+        Input {
+            protocol: "socketio".to_owned(),
+            class,
+            steps,
+        }
+    }
+
+    fn execute<'a>(
+        &'a self,
+        target: &'a FuzzTarget,
+        input: &'a Input,
+        wait: Duration,
+    ) -> BoxFuture<'a, Result<(), Broken>> {
+        async move {
+            let link = Link::bare(wait);
+            let mut client = connect(target, &link, wait).await?;
+            for step in &input.steps {
+                let sent = match step {
+                    Step::Text { text } => client.eio.send_raw(text).await.map(|_| ()),
+                    Step::Binary { hex } => {
+                        let bytes = unhex(hex).unwrap_or_default();
+                        client.eio.send(EioPacket::binary(bytes)).await
+                    }
+                    Step::Tcp { hex, may_wait } => {
+                        raw_tcp(
+                            target,
+                            &link,
+                            &unhex(hex).unwrap_or_default(),
+                            *may_wait,
+                            wait,
+                        )
+                        .await?;
+                        Ok(())
+                    }
+                    Step::WsFrame { hex } => {
+                        raw_ws_frame(target, &link, &unhex(hex).unwrap_or_default(), wait).await?;
+                        Ok(())
+                    }
+                };
+                if sent.is_err() {
+                    // The server closed the session: a documented answer.
+                    return Ok(());
+                }
+            }
+            probe(&mut client, wait).await
+        }
+        .boxed()
+    }
+
+    fn fresh_client<'a>(
+        &'a self,
+        target: &'a FuzzTarget,
+        wait: Duration,
+    ) -> BoxFuture<'a, Result<(), Broken>> {
+        async move {
+            let link = Link::bare(wait);
+            let mut client = connect(target, &link, wait)
+                .await
+                .map_err(|b| Broken::new(Oracle::FreshClient, b.detail))?;
+            probe(&mut client, wait)
+                .await
+                .map_err(|b| Broken::new(Oracle::FreshClient, b.detail))
+        }
+        .boxed()
+    }
+
+    fn sentinel<'a>(
+        &'a self,
+        target: &'a FuzzTarget,
+        wait: Duration,
+    ) -> BoxFuture<'a, Result<Box<dyn Sentinel>, Broken>> {
+        async move {
+            let link = Link::bare(wait);
+            let client = connect(target, &link, wait).await?;
+            let (tx, rx) = mpsc::channel(1);
+            tokio::spawn(sentinel_task(client, rx));
+            Ok(Box::new(SioSentinel { tx, n: 0 }) as Box<dyn Sentinel>)
+        }
+        .boxed()
+    }
+}
+
+/// A session connected to `/`; the echo app's `auth` event skipped.
+async fn connect(target: &FuzzTarget, link: &Link, wait: Duration) -> Result<SioClient, Broken> {
+    let connecting = SioClient::connected_at(link, endpoint(target), Transport::WebSocket, "/");
+    match tokio::time::timeout(wait * 2, connecting).await {
+        Ok(Ok(client)) => Ok(client),
+        Ok(Err(e)) => Err(Broken::new(
+            Oracle::FreshClient,
+            format!("connecting failed: {e}"),
+        )),
+        Err(_) => Err(Broken::new(
+            Oracle::FreshClient,
+            "connecting took longer than the wait",
+        )),
+    }
+}
+
+/// Emits `message-with-ack`: its ack, or the session's close, must come in time.
+async fn probe(client: &mut SioClient, wait: Duration) -> Result<(), Broken> {
+    if client
+        .emit(
+            "/",
+            "message-with-ack",
+            vec![Data::String("probe".into())],
+            Some(PROBE_ACK),
+        )
+        .await
+        .is_err()
+    {
+        return Ok(());
+    }
+    let answer = async {
+        loop {
+            match client.recv().await {
+                Ok(p) if p.packet_type == PacketType::Ack && p.id == Some(PROBE_ACK) => {
+                    return Ok(())
+                }
+                Ok(_) => continue,
+                Err(DriverError::Closed(_)) => return Ok(()),
+                Err(DriverError::Timeout(e)) => return Err(Broken::new(Oracle::Silence, e)),
+                Err(e) => return Err(Broken::new(Oracle::BadAnswer, e.to_string())),
+            }
+        }
+    };
+    match tokio::time::timeout(wait, answer).await {
+        Ok(result) => result,
+        Err(_) => Err(Broken::new(
+            Oracle::Silence,
+            format!("no ack and no close within {} ms", wait.as_millis()),
+        )),
+    }
+}
+
+/// Raw bytes on a fresh connection: an answer or a close must come in time (unless `may_wait`).
+async fn raw_tcp(
+    target: &FuzzTarget,
+    link: &Link,
+    bytes: &[u8],
+    may_wait: bool,
+    wait: Duration,
+) -> Result<(), Broken> {
+    let addr = host_port(&target.url);
+    let mut conn = link
+        .open("fuzz tcp")
+        .tcp_raw(&addr)
+        .await
+        .map_err(|e| Broken::new(Oracle::FreshClient, e.to_string()))?;
+    if conn.send(bytes).await.is_err() {
+        return Ok(());
+    }
+    // A truncated request may be waited on: a short look is enough.
+    let within = if may_wait {
+        wait.min(Duration::from_millis(200))
+    } else {
+        wait
+    };
+    match conn.recv(within).await {
+        Ok(_) => Ok(()),
+        Err(_) if may_wait => Ok(()),
+        Err(_) => Err(Broken::new(
+            Oracle::Silence,
+            format!("no answer and no close within {} ms", wait.as_millis()),
+        )),
+    }
+}
+
+/// A WebSocket handshake by hand, then `frame`: the server must close the connection.
+async fn raw_ws_frame(
+    target: &FuzzTarget,
+    link: &Link,
+    frame: &[u8],
+    wait: Duration,
+) -> Result<(), Broken> {
+    let addr = host_port(&target.url);
+    let mut conn = link
+        .open("fuzz ws")
+        .tcp_raw(&addr)
+        .await
+        .map_err(|e| Broken::new(Oracle::FreshClient, e.to_string()))?;
+    let handshake = format!(
+        "GET {PATH}?EIO=4&transport=websocket HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+    );
+    let refused = |e: DriverError| Broken::new(Oracle::FreshClient, e.to_string());
+    conn.send(handshake.as_bytes()).await.map_err(refused)?;
+    match conn.recv(wait).await {
+        Ok(Some(head)) if head.starts_with(b"HTTP/1.1 101") => {}
+        Ok(_) => return Ok(()),
+        Err(e) => return Err(Broken::new(Oracle::FreshClient, format!("no 101: {e}"))),
+    }
+    if conn.send(frame).await.is_err() {
+        return Ok(());
+    }
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        match conn.recv(left).await {
+            Ok(None) => return Ok(()),
+            // A close frame from the server.
+            Ok(Some(bytes)) if bytes.first().is_some_and(|b| b & 0x0f == 0x8) => return Ok(()),
+            Ok(Some(_)) => continue,
+            Err(_) => {
+                return Err(Broken::new(
+                    Oracle::Silence,
+                    format!(
+                        "a broken WebSocket frame left the connection open for {} ms",
+                        wait.as_millis()
+                    ),
+                ))
+            }
+        }
+    }
+}
+
+/// The sentinel: a session that emits `message` and must get `message-back`.
+struct SioSentinel {
+    tx: mpsc::Sender<(u64, oneshot::Sender<Result<(), String>>)>,
+    n: u64,
+}
+
+impl Sentinel for SioSentinel {
+    fn check(&mut self, wait: Duration) -> BoxFuture<'_, Result<(), Broken>> {
+        async move {
+            self.n += 1;
+            let (done, answer) = oneshot::channel();
+            let gone = || Broken::new(Oracle::Sentinel, "the sentinel session ended");
+            self.tx.send((self.n, done)).await.map_err(|_| gone())?;
+            match tokio::time::timeout(wait * 2, answer).await {
+                Ok(Ok(Ok(()))) => Ok(()),
+                Ok(Ok(Err(e))) => Err(Broken::new(Oracle::Sentinel, e)),
+                Ok(Err(_)) => Err(gone()),
+                Err(_) => Err(Broken::new(
+                    Oracle::Sentinel,
+                    "the sentinel got no message-back in time",
+                )),
+            }
+        }
+        .boxed()
+    }
+}
+
+/// Keeps the sentinel's session read (its heartbeat answered) and runs its checks.
+async fn sentinel_task(
+    mut client: SioClient,
+    mut rx: mpsc::Receiver<(u64, oneshot::Sender<Result<(), String>>)>,
+) {
+    loop {
+        tokio::select! {
+            command = rx.recv() => {
+                let Some((n, done)) = command else { return };
+                let result = sentinel_round(&mut client, n).await;
+                let failed = result.is_err();
+                let _ = done.send(result);
+                if failed {
+                    return;
+                }
+            }
+            packet = client.recv() => match packet {
+                Ok(_) | Err(DriverError::Timeout(_)) => {}
+                Err(_) => return,
+            },
+        }
+    }
+}
+
+async fn sentinel_round(client: &mut SioClient, n: u64) -> Result<(), String> {
+    let tag = Data::String(format!("sentinel-{n}"));
+    client
+        .emit("/", "message", vec![tag.clone()], None)
+        .await
+        .map_err(|e| e.to_string())?;
+    loop {
+        match client.expect_event("/", "message-back").await {
+            Ok(args) if args.first() == Some(&tag) => return Ok(()),
+            Ok(_) => continue,
+            Err(DriverError::Timeout(_)) => return Err("no message-back".to_owned()),
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+}
