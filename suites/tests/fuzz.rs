@@ -6,12 +6,10 @@ use reference_server::services::tokens::{unix_now_secs, Claims, Tokens};
 use reference_server::Config;
 use suites::fuzz::{FuzzOptions, FuzzTarget};
 
-/// Input classes the reference server is known to fail, with the reason.
-/// FIXME: socketioxide 0.15.2 (the echo listener) takes a WebSocket frame
-/// over `maxPayload` and echoes it, where Node's engine.io closes the
-/// connection; it goes once the listener runs on `protocols::session`,
-/// whose sessions refuse such a frame.
-const KNOWN: &[(&str, &str)] = &[("socketio", "oversized-frame")];
+/// Input classes the reference server is known to fail, with the reason
+/// (none: the echo listener on `protocols::session` refuses an oversized
+/// WebSocket frame, which socketioxide 0.15.2 took and echoed).
+const KNOWN: &[(&str, &str)] = &[];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_embedded_reference_server_survives_a_fixed_seed_of_every_fuzzer() {
