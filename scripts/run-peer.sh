@@ -1,3 +1,4 @@
+#!/usr/bin/env bash
 # Runs the `socketio` suite against a peer, a third-party server running the
 # echo app (peers/), and compares the run with the peer's known differences:
 #
