@@ -13,7 +13,7 @@ use protocols::Protocol;
 use serde_json::{json, Value};
 use tokio::sync::{mpsc, oneshot};
 
-use super::{unhex, Broken, FuzzTarget, Fuzzer, Gen, Input, Oracle, Sentinel, Step};
+use super::{unhex, Broken, FuzzTarget, Fuzzer, Gen, Input, Oracle, Sentinel, Step, TaskSentinel};
 use crate::driver::DriverError;
 use crate::wire::{Link, TcpConn};
 
@@ -281,7 +281,7 @@ impl Fuzzer for AssaFuzzer {
             }
             let (tx, rx) = mpsc::channel(1);
             tokio::spawn(sentinel_task(sender, member, room, rx));
-            Ok(Box::new(AssaSentinel { tx, n: 0 }) as Box<dyn Sentinel>)
+            Ok(Box::new(TaskSentinel::new(tx, 3, "NEW_MESSAGE")) as Box<dyn Sentinel>)
         }
         .boxed()
     }
@@ -452,33 +452,6 @@ impl Conn {
                 Err(e) => return Err(Broken::new(Oracle::BadAnswer, e.to_string())),
             }
         }
-    }
-}
-
-/// The sentinel: one connection sends to a room, the other, a member, must get every NEW_MESSAGE.
-struct AssaSentinel {
-    tx: mpsc::Sender<(u64, oneshot::Sender<Result<(), String>>)>,
-    n: u64,
-}
-
-impl Sentinel for AssaSentinel {
-    fn check(&mut self, wait: Duration) -> BoxFuture<'_, Result<(), Broken>> {
-        async move {
-            self.n += 1;
-            let (done, answer) = oneshot::channel();
-            let gone = || Broken::new(Oracle::Sentinel, "the sentinel session ended");
-            self.tx.send((self.n, done)).await.map_err(|_| gone())?;
-            match tokio::time::timeout(wait * 3, answer).await {
-                Ok(Ok(Ok(()))) => Ok(()),
-                Ok(Ok(Err(e))) => Err(Broken::new(Oracle::Sentinel, e)),
-                Ok(Err(_)) => Err(gone()),
-                Err(_) => Err(Broken::new(
-                    Oracle::Sentinel,
-                    "the sentinel got no NEW_MESSAGE in time",
-                )),
-            }
-        }
-        .boxed()
     }
 }
 

@@ -217,6 +217,57 @@ pub trait Sentinel: Send {
     fn check(&mut self, wait: Duration) -> BoxFuture<'_, Result<(), Broken>>;
 }
 
+/// The checks a sentinel task runs: its index, and where to say whether
+/// the message came back.
+pub(crate) type SentinelCheck = (u64, tokio::sync::oneshot::Sender<Result<(), String>>);
+
+/// A sentinel whose session lives in a task of its own (which keeps it
+/// read and its heartbeat answered) and runs each check it is sent.
+pub(crate) struct TaskSentinel {
+    tx: tokio::sync::mpsc::Sender<SentinelCheck>,
+    n: u64,
+    /// How many times the wait a check may take.
+    waits: u32,
+    /// What the check waits for, for the finding ("NEW_MESSAGE").
+    awaited: &'static str,
+}
+
+impl TaskSentinel {
+    /// A sentinel over the task that `tx` feeds.
+    pub(crate) fn new(
+        tx: tokio::sync::mpsc::Sender<SentinelCheck>,
+        waits: u32,
+        awaited: &'static str,
+    ) -> Self {
+        TaskSentinel {
+            tx,
+            n: 0,
+            waits,
+            awaited,
+        }
+    }
+}
+
+impl Sentinel for TaskSentinel {
+    fn check(&mut self, wait: Duration) -> BoxFuture<'_, Result<(), Broken>> {
+        Box::pin(async move {
+            self.n += 1;
+            let (done, answer) = tokio::sync::oneshot::channel();
+            let gone = || Broken::new(Oracle::Sentinel, "the sentinel session ended");
+            self.tx.send((self.n, done)).await.map_err(|_| gone())?;
+            match tokio::time::timeout(wait * self.waits, answer).await {
+                Ok(Ok(Ok(()))) => Ok(()),
+                Ok(Ok(Err(e))) => Err(Broken::new(Oracle::Sentinel, e)),
+                Ok(Err(_)) => Err(gone()),
+                Err(_) => Err(Broken::new(
+                    Oracle::Sentinel,
+                    format!("the sentinel got no {} in time", self.awaited),
+                )),
+            }
+        })
+    }
+}
+
 /// Every protocol the fuzzer covers, one line each.
 pub static FUZZERS: &[&dyn Fuzzer] = &[&socketio::SocketioFuzzer, &assa::AssaFuzzer];
 

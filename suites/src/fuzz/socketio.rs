@@ -15,7 +15,7 @@ use protocols::Protocol;
 use serde_json::json;
 use tokio::sync::{mpsc, oneshot};
 
-use super::{unhex, Broken, FuzzTarget, Fuzzer, Gen, Input, Oracle, Sentinel, Step};
+use super::{unhex, Broken, FuzzTarget, Fuzzer, Gen, Input, Oracle, Sentinel, Step, TaskSentinel};
 use crate::driver::engineio::Endpoint;
 use crate::driver::socketio::{SioClient, Transport};
 use crate::driver::DriverError;
@@ -326,7 +326,7 @@ impl Fuzzer for SocketioFuzzer {
             let client = connect(target, &link, wait).await?;
             let (tx, rx) = mpsc::channel(1);
             tokio::spawn(sentinel_task(client, rx));
-            Ok(Box::new(SioSentinel { tx, n: 0 }) as Box<dyn Sentinel>)
+            Ok(Box::new(TaskSentinel::new(tx, 2, "message-back")) as Box<dyn Sentinel>)
         }
         .boxed()
     }
@@ -461,33 +461,6 @@ async fn raw_ws_frame(
                 ))
             }
         }
-    }
-}
-
-/// The sentinel: a session that emits `message` and must get `message-back`.
-struct SioSentinel {
-    tx: mpsc::Sender<(u64, oneshot::Sender<Result<(), String>>)>,
-    n: u64,
-}
-
-impl Sentinel for SioSentinel {
-    fn check(&mut self, wait: Duration) -> BoxFuture<'_, Result<(), Broken>> {
-        async move {
-            self.n += 1;
-            let (done, answer) = oneshot::channel();
-            let gone = || Broken::new(Oracle::Sentinel, "the sentinel session ended");
-            self.tx.send((self.n, done)).await.map_err(|_| gone())?;
-            match tokio::time::timeout(wait * 2, answer).await {
-                Ok(Ok(Ok(()))) => Ok(()),
-                Ok(Ok(Err(e))) => Err(Broken::new(Oracle::Sentinel, e)),
-                Ok(Err(_)) => Err(gone()),
-                Err(_) => Err(Broken::new(
-                    Oracle::Sentinel,
-                    "the sentinel got no message-back in time",
-                )),
-            }
-        }
-        .boxed()
     }
 }
 
