@@ -333,3 +333,33 @@ async fn socketcluster_client_interoperates() {
     );
     assert!(text.contains("disconnected cleanly"), "{text}");
 }
+
+#[tokio::test]
+async fn a_subscriber_that_does_not_read_is_cut_off() {
+    let mut config = Config::embedded();
+    config.socketcluster.queue_capacity = 2;
+    let s = tokio::time::timeout(WAIT, reference_server::start(config))
+        .await
+        .expect("server starts in time")
+        .expect("server starts");
+    let mut slow = Sc::connected(&s).await;
+    slow.invoke("#subscribe", json!({"channel": "flood"}), 2)
+        .await;
+    let mut publisher = Sc::connected(&s).await;
+    let big = "x".repeat(60_000);
+    for n in 0..300u64 {
+        publisher.send(json!({"event": "#publish", "data": {"channel": "flood", "data": big}, "cid": 10 + n})).await;
+        assert_eq!(publisher.next().await["rid"], json!(10 + n));
+    }
+    // The slow reader now reads: it gets part of the flood, then the connection ends.
+    let mut received = 0;
+    loop {
+        match slow.within(WAIT).await {
+            Got::Json(_) => received += 1,
+            Got::Closed(_) => break,
+            Got::Nothing => panic!("the slow reader was not cut off ({received} received)"),
+        }
+    }
+    assert!(received < 300, "every publication reached the slow reader");
+    s.shutdown().await;
+}

@@ -433,7 +433,14 @@ async fn connection(
             let mut closed = false;
             while let Some(t) = conn.session.poll_transmit() {
                 match t {
-                    Transmit::Text(text) => ws.send(WsMessage::text(text.to_string())).await?,
+                    // A reader too slow to take this while its queue fills is cut off.
+                    Transmit::Text(text) => tokio::select! {
+                        sent = ws.send(WsMessage::text(text.to_string())) => sent?,
+                        _ = cut.notified() => {
+                            tracing::debug!(id, "send queue full: the socket is cut off");
+                            return Ok(());
+                        }
+                    },
                     Transmit::Close { code, reason } => {
                         ws.send(close_frame(code, &reason)).await?;
                         closed = true;
