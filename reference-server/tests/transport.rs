@@ -7,7 +7,7 @@ use protocols::engineio::EioVersion;
 use protocols::session::engineio::ServerConfig;
 use protocols::session::socketio::Config as SioConfig;
 use protocols::socketio::Data;
-use reference_server::socketio::{App, Event, Options, Socket, Transport};
+use reference_server::socketio::{App, Event, Hub, Options, Socket, Transport};
 use serde_json::Value;
 
 use crate::support::{echo, get, polling_session, post, server, url, Frame, Ws, WAIT};
@@ -74,8 +74,13 @@ async fn errors_are_answered_as_node_with_a_numeric_code() {
     s.shutdown().await;
 }
 
-/// A chat-like app: `join` a room, `say` to it, `flood` the sender.
-struct Chat;
+/// A chat-like app: `join` a room, `say` to it (others), `shout` to it
+/// (everyone), `dm` a client by sid, `whoami` (acked with the sid),
+/// `flood` the sender, `relay` to a room through the hub (everyone).
+#[derive(Default)]
+struct Chat {
+    hub: std::sync::OnceLock<Hub>,
+}
 
 impl App for Chat {
     fn on_connect(&self, _socket: &mut Socket<'_>, _auth: Option<&Value>) -> Result<(), String> {
@@ -95,6 +100,19 @@ impl App for Chat {
                 }
             }
             "say" => socket.broadcast(&room, "said", event.args),
+            "shout" => socket.to_room(&room, "shouted", event.args),
+            "relay" => {
+                if let Some(hub) = self.hub.get() {
+                    hub.emit_to_room(socket.namespace(), &room, "relayed", event.args);
+                }
+            }
+            "dm" => socket.emit_to(&room, "dm", event.args),
+            "whoami" => {
+                if let Some(id) = event.ack {
+                    let sid = socket.sid().to_owned();
+                    socket.ack(id, vec![Data::String(sid)]);
+                }
+            }
             "flood" => {
                 for _ in 0..1000 {
                     socket.emit("flood", vec![Data::String("x".repeat(1000))]);
@@ -107,8 +125,14 @@ impl App for Chat {
 
 /// Serves `Chat` on a free port with small queues.
 async fn chat_server() -> SocketAddr {
+    chat_server_with_hub().await.0
+}
+
+/// Serves `Chat` on a free port with small queues, and its hub.
+async fn chat_server_with_hub() -> (SocketAddr, Hub) {
+    let chat = Arc::new(Chat::default());
     let transport = Transport::socketio(
-        Arc::new(Chat),
+        chat.clone(),
         Options {
             engine: ServerConfig {
                 ping_interval: Duration::from_secs(60),
@@ -119,6 +143,8 @@ async fn chat_server() -> SocketAddr {
             versions: vec![EioVersion::V3, EioVersion::V4],
         },
     );
+    let hub = transport.hub();
+    chat.hub.set(hub.clone()).expect("a new app");
     let router = Router::new().fallback(move |req: Request| {
         let t = transport.clone();
         async move { t.handle(req).await }
@@ -126,7 +152,98 @@ async fn chat_server() -> SocketAddr {
     let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = tcp.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(tcp, router).await });
-    addr
+    (addr, hub)
+}
+
+/// The Engine.IO sid of a chat client, as the server knows it.
+async fn whoami(ws: &mut Ws) -> String {
+    ws.send(r#"429["whoami","-"]"#).await;
+    let answer = ws.recv_text().await;
+    let sid = answer
+        .strip_prefix("439[\"")
+        .and_then(|s| s.strip_suffix("\"]"))
+        .unwrap_or_else(|| panic!("not a whoami answer: {answer}"));
+    sid.to_owned()
+}
+
+#[tokio::test]
+async fn to_room_reaches_the_sender_too_and_emit_to_one_client_only() {
+    let addr = chat_server().await;
+    let mut a = chat_client(addr, Some("r")).await;
+    let mut b = chat_client(addr, Some("r")).await;
+    let mut c = chat_client(addr, Some("other")).await;
+    a.send(r#"42["shout","r","hello"]"#).await;
+    assert_eq!(a.recv_text().await, r#"42["shouted","r","hello"]"#);
+    assert_eq!(b.recv_text().await, r#"42["shouted","r","hello"]"#);
+    let c_sid = whoami(&mut c).await;
+    a.send(&format!(r#"42["dm","{c_sid}","psst"]"#)).await;
+    assert_eq!(c.recv_text().await, format!(r#"42["dm","{c_sid}","psst"]"#));
+    a.expect_quiet(Duration::from_millis(100)).await;
+    b.expect_quiet(Duration::from_millis(100)).await;
+}
+
+#[tokio::test]
+async fn the_hub_emits_from_outside_a_handler_and_changes_membership() {
+    let (addr, hub) = chat_server_with_hub().await;
+    let mut a = chat_client(addr, Some("r")).await;
+    let mut b = chat_client(addr, Some("r")).await;
+    let mut c = chat_client(addr, None).await;
+    let (a_sid, b_sid, c_sid) = (
+        whoami(&mut a).await,
+        whoami(&mut b).await,
+        whoami(&mut c).await,
+    );
+    let mut members = hub.members("/", "r");
+    members.sort();
+    let mut expected = vec![a_sid.clone(), b_sid.clone()];
+    expected.sort();
+    assert_eq!(members, expected);
+
+    assert_eq!(
+        hub.emit_to_room("/", "r", "news", vec![Data::String("hi".into())]),
+        2
+    );
+    assert_eq!(a.recv_text().await, r#"42["news","hi"]"#);
+    assert_eq!(b.recv_text().await, r#"42["news","hi"]"#);
+    c.expect_quiet(Duration::from_millis(100)).await;
+
+    hub.join(&c_sid, "/", "r");
+    hub.leave(&a_sid, "/", "r");
+    assert_eq!(
+        hub.emit_to_room("/", "r", "news", vec![Data::String("again".into())]),
+        2
+    );
+    assert_eq!(b.recv_text().await, r#"42["news","again"]"#);
+    assert_eq!(c.recv_text().await, r#"42["news","again"]"#);
+    a.expect_quiet(Duration::from_millis(100)).await;
+
+    assert!(hub.emit_to(&a_sid, "/", "only", vec![]));
+    assert_eq!(a.recv_text().await, r#"42["only"]"#);
+    // A namespace the client never joined gets nothing, and says so.
+    assert!(!hub.emit_to(&a_sid, "/custom", "only", vec![]));
+    assert!(!hub.emit_to("no-such-sid", "/", "only", vec![]));
+    b.expect_quiet(Duration::from_millis(100)).await;
+}
+
+/// A hub used inside a handler delivers when the handler returns: the
+/// sender's own session is locked while it runs.
+#[tokio::test]
+async fn the_hub_inside_a_handler_reaches_the_sender_without_deadlock() {
+    let addr = chat_server().await;
+    let mut a = chat_client(addr, Some("r")).await;
+    let mut b = chat_client(addr, Some("r")).await;
+    a.send(r#"42["relay","r","x"]"#).await;
+    b.send(r#"42["relay","r","y"]"#).await;
+    let mut got_a = vec![a.recv_text().await, a.recv_text().await];
+    let mut got_b = vec![b.recv_text().await, b.recv_text().await];
+    got_a.sort();
+    got_b.sort();
+    let expected = vec![
+        r#"42["relayed","r","x"]"#.to_owned(),
+        r#"42["relayed","r","y"]"#.to_owned(),
+    ];
+    assert_eq!(got_a, expected);
+    assert_eq!(got_b, expected);
 }
 
 async fn chat_client(addr: SocketAddr, room: Option<&str>) -> Ws {

@@ -19,10 +19,12 @@ use serde::de::DeserializeOwned;
 use crate::registry;
 
 mod assa;
+mod http;
 mod socketcluster;
 mod socketio;
 
-pub use assa::{AssaFraming, AssaTarget, HttpTemplate, ReadyToken, Users};
+pub use assa::{AssaFraming, AssaTarget, ReadyToken, Users};
+pub use http::HttpTemplate;
 pub use socketcluster::{Procedures, SocketclusterTarget};
 pub use socketio::SocketioTarget;
 

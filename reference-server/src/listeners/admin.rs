@@ -50,8 +50,8 @@ impl Listener for Admin {
                 config.admin.secret_env
             );
         }
-        match services.assa() {
-            Ok(ctx) => Box::pin(admin::serve(tcp, ctx, &secret, shutdown.receiver())),
+        match admin::router_for(services, &secret) {
+            Ok(router) => Box::pin(admin::serve_router(tcp, router, shutdown.receiver())),
             Err(e) => Box::pin(async move { Err(e) }),
         }
     }

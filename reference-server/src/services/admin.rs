@@ -64,15 +64,32 @@ impl AdminConfig {
 #[derive(Clone)]
 struct AppState {
     assa: AssaContext,
-    secret: std::sync::Arc<str>,
 }
 
-/// The admin API over `assa`, guarded by `secret`.
+/// The admin API of the services `services` opened, guarded by `secret`:
+/// ASSA's routes (users, tokens, rooms, announcements) at the root, and
+/// each app's own routes nested under its listener's name (`/chatpot/...`).
+pub fn router_for(services: &super::Services, secret: &str) -> std::io::Result<Router> {
+    let routes = assa_routes(services.assa()?);
+    // Each app's routes, one line each:
+    // `let routes = routes.nest("/<listener>", <app>::admin_routes(services.<app>()?));`
+    Ok(guarded(routes, secret))
+}
+
+/// The admin API over `assa` alone, guarded by `secret`.
 pub fn router(assa: AssaContext, secret: &str) -> Router {
-    let state = AppState {
-        assa,
-        secret: secret.into(),
-    };
+    guarded(assa_routes(assa), secret)
+}
+
+/// `routes` behind the bearer secret.
+fn guarded(routes: Router, secret: &str) -> Router {
+    let secret: std::sync::Arc<str> = secret.into();
+    routes.layer(middleware::from_fn_with_state(secret, bearer))
+}
+
+/// The ASSA routes: users, tokens, rooms and membership, announcements.
+fn assa_routes(assa: AssaContext) -> Router {
+    let state = AppState { assa };
     Router::new()
         .route("/users", get(list_users).post(create_user))
         .route("/users/{id}", get(get_user).put(put_user))
@@ -84,40 +101,49 @@ pub fn router(assa: AssaContext, secret: &str) -> Router {
             put(add_member).delete(remove_member),
         )
         .route("/announcements", post(announce))
-        .layer(middleware::from_fn_with_state(state.clone(), bearer))
         .with_state(state)
 }
 
-/// Serves [`router`] on `tcp` until `shutdown` is true. The returned future
-/// owns everything it needs (spawn it).
+/// Serves the ASSA admin API ([`router`]) on `tcp` until `shutdown` is
+/// true. The returned future owns everything it needs (spawn it).
 pub fn serve(
     tcp: tokio::net::TcpListener,
     assa: AssaContext,
     secret: &str,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
 ) -> impl std::future::Future<Output = std::io::Result<()>> + Send + 'static {
-    let app = router(assa, secret);
-    async move {
-        axum::serve(tcp, app)
-            .with_graceful_shutdown(async move {
-                while !*shutdown.borrow() {
-                    if shutdown.changed().await.is_err() {
-                        break;
-                    }
-                }
-            })
-            .await
-    }
+    serve_router(tcp, router(assa, secret), shutdown)
 }
 
-async fn bearer(State(state): State<AppState>, request: Request, next: Next) -> Response {
+/// Serves `app` on `tcp` until `shutdown` is true.
+pub async fn serve_router(
+    tcp: tokio::net::TcpListener,
+    app: Router,
+    mut shutdown: watch::Receiver<bool>,
+) -> std::io::Result<()> {
+    axum::serve(tcp, app)
+        .with_graceful_shutdown(async move {
+            while !*shutdown.borrow() {
+                if shutdown.changed().await.is_err() {
+                    break;
+                }
+            }
+        })
+        .await
+}
+
+async fn bearer(
+    State(secret): State<std::sync::Arc<str>>,
+    request: Request,
+    next: Next,
+) -> Response {
     let given = request
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
     match given {
-        Some(token) if constant_time_eq(token.as_bytes(), state.secret.as_bytes()) => {
+        Some(token) if constant_time_eq(token.as_bytes(), secret.as_bytes()) => {
             next.run(request).await
         }
         _ => error(StatusCode::UNAUTHORIZED, "missing or wrong bearer secret"),

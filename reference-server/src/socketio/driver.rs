@@ -33,11 +33,12 @@ use protocols::session::socketio::{
     Config as SioConfig, Encoded, ServerConnection, ServerSioEvent,
 };
 use protocols::session::{CloseReason, Data, HttpError, HttpResponse, Outbound, WsFrame};
+use protocols::socketio::Data as SioData;
 use tokio::sync::{mpsc, oneshot, Notify};
 use tokio_tungstenite::tungstenite::{self, protocol::Role, Message};
 use tokio_tungstenite::WebSocketStream;
 
-use super::{lock, App, Broadcast, Event, SharedRooms, Socket};
+use super::{lock, App, Broadcast, Event, Recipients, SharedRooms, Socket};
 
 /// What a transport announces and enforces.
 #[derive(Debug, Clone)]
@@ -462,21 +463,151 @@ impl Transport {
         tracing::debug!(sid = %session.sid, "session ended");
     }
 
-    /// Queues a broadcast to every member of its room but the sender.
+    /// Queues a broadcast to its recipients.
     fn deliver(&self, b: Broadcast) {
-        let recipients =
-            lock(&self.inner.rooms).recipients(&b.namespace, &b.room, b.except.as_ref());
-        for sid in recipients {
-            let Some(session) = lock(&self.inner.sessions).get(&sid).cloned() else {
-                continue;
-            };
-            lock(&session.state).machine.send(&sid, &b.encoded);
-            session.wake.notify_one();
+        self.inner.deliver(b);
+    }
+
+    /// A handle for what the app does outside its handlers: emit to a room
+    /// or a client, change membership (an admin API trigger, a timer).
+    pub fn hub(&self) -> Hub {
+        Hub {
+            inner: Arc::downgrade(&self.inner),
         }
     }
 }
 
+/// Emits and membership changes from outside a handler, on a running
+/// [`Transport`]. It holds the transport weakly: once the transport is
+/// gone, every call does nothing. Called from inside a handler, its
+/// emits are delivered when the handler returns, like the `Socket`'s.
+#[derive(Clone)]
+pub struct Hub {
+    inner: std::sync::Weak<Inner>,
+}
+
+impl std::fmt::Debug for Hub {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hub").finish_non_exhaustive()
+    }
+}
+
+impl Hub {
+    /// Emits an event to every member of `room` of `namespace`, encoded
+    /// once; returns how many clients it was queued for (deferred: 0).
+    pub fn emit_to_room(
+        &self,
+        namespace: &str,
+        room: &str,
+        name: &str,
+        args: Vec<SioData>,
+    ) -> usize {
+        self.send(Broadcast {
+            namespace: namespace.to_owned(),
+            to: Recipients::Room {
+                room: room.to_owned(),
+                except: None,
+            },
+            encoded: Encoded::event(namespace, name, args, None),
+        })
+    }
+
+    /// Emits an event to the client `sid` in `namespace`; whether it was
+    /// queued (deferred: false).
+    pub fn emit_to(&self, sid: &str, namespace: &str, name: &str, args: Vec<SioData>) -> bool {
+        self.send(Broadcast {
+            namespace: namespace.to_owned(),
+            to: Recipients::Sid(sid.to_owned()),
+            encoded: Encoded::event(namespace, name, args, None),
+        }) > 0
+    }
+
+    /// The Engine.IO sids of the members of `room` of `namespace`.
+    pub fn members(&self, namespace: &str, room: &str) -> Vec<String> {
+        match self.inner.upgrade() {
+            Some(inner) => lock(&inner.rooms).recipients(namespace, room, None),
+            None => Vec::new(),
+        }
+    }
+
+    /// Puts the client `sid` in `room` of `namespace`.
+    pub fn join(&self, sid: &str, namespace: &str, room: &str) {
+        if let Some(inner) = self.inner.upgrade() {
+            lock(&inner.rooms).join(sid.to_owned(), namespace, room);
+        }
+    }
+
+    /// Takes the client `sid` out of `room` of `namespace`.
+    pub fn leave(&self, sid: &str, namespace: &str, room: &str) {
+        if let Some(inner) = self.inner.upgrade() {
+            lock(&inner.rooms).leave(&sid.to_owned(), namespace, room);
+        }
+    }
+
+    fn send(&self, b: Broadcast) -> usize {
+        if let Some(b) = defer(b) {
+            return match self.inner.upgrade() {
+                Some(inner) => inner.deliver(b),
+                None => 0,
+            };
+        }
+        0
+    }
+}
+
+thread_local! {
+    /// The broadcasts a [`Hub`] was asked for while a handler runs on this
+    /// thread (`None` outside handlers): a session's state is locked then,
+    /// so they wait for the handler to return.
+    static DEFERRED: std::cell::RefCell<Option<Vec<Broadcast>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Keeps `b` for the end of the running handler, or hands it back when
+/// none runs on this thread.
+fn defer(b: Broadcast) -> Option<Broadcast> {
+    DEFERRED.with(|d| match d.borrow_mut().as_mut() {
+        Some(queue) => {
+            queue.push(b);
+            None
+        }
+        None => Some(b),
+    })
+}
+
+/// Runs a handler, collecting what a [`Hub`] was asked for meanwhile.
+fn in_handler<T>(f: impl FnOnce() -> T) -> (T, Vec<Broadcast>) {
+    let outer = DEFERRED.with(|d| d.borrow_mut().replace(Vec::new()));
+    let out = f();
+    let deferred = DEFERRED.with(|d| std::mem::replace(&mut *d.borrow_mut(), outer));
+    (out, deferred.unwrap_or_default())
+}
+
 impl Inner {
+    /// Queues a broadcast to its recipients; returns how many it was queued for.
+    fn deliver(&self, b: Broadcast) -> usize {
+        let recipients = match &b.to {
+            Recipients::Room { room, except } => {
+                lock(&self.rooms).recipients(&b.namespace, room, except.as_ref())
+            }
+            Recipients::Sid(sid) => vec![sid.clone()],
+        };
+        let mut queued = 0;
+        for sid in recipients {
+            let Some(session) = lock(&self.sessions).get(&sid).cloned() else {
+                continue;
+            };
+            if lock(&session.state)
+                .machine
+                .send_to(&sid, &b.namespace, &b.encoded)
+            {
+                queued += 1;
+            }
+            session.wake.notify_one();
+        }
+        queued
+    }
+
     fn now(&self) -> Duration {
         self.origin.elapsed()
     }
@@ -568,17 +699,27 @@ impl Machine {
         }
     }
 
-    /// Queues an encoded packet; a full queue closes the session, logged.
-    fn send(&mut self, sid: &str, encoded: &Encoded) {
+    /// Queues an encoded packet of `namespace` when the client is in it;
+    /// a full queue closes the session, logged. Whether it was queued.
+    fn send_to(&mut self, sid: &str, namespace: &str, encoded: &Encoded) -> bool {
         let sent = match self {
-            Machine::Socketio { conn, .. } => conn.send_encoded(encoded),
+            Machine::Socketio { conn, joined, .. } => {
+                if !joined.contains(namespace) {
+                    return false;
+                }
+                conn.send_encoded(encoded)
+            }
             Machine::Engine { session, .. } => encoded
                 .frames()
                 .iter()
                 .try_for_each(|f| session.send(f.clone())),
         };
-        if let Err(reason) = sent {
-            log_unsent(sid, &reason);
+        match sent {
+            Ok(()) => true,
+            Err(reason) => {
+                log_unsent(sid, &reason);
+                false
+            }
         }
     }
 
@@ -609,7 +750,8 @@ impl Machine {
                     match event {
                         ServerSioEvent::Connect { namespace, auth } => {
                             let mut socket = Socket::new(sid, &namespace, rooms);
-                            let verdict = app.on_connect(&mut socket, auth.as_ref());
+                            let (verdict, deferred) =
+                                in_handler(|| app.on_connect(&mut socket, auth.as_ref()));
                             let (outbox, out_broadcasts) = (socket.outbox, socket.broadcasts);
                             match verdict {
                                 Ok(()) => {
@@ -618,6 +760,7 @@ impl Machine {
                                     joined.insert(namespace);
                                     send_all(conn, sid, &outbox);
                                     broadcasts.extend(out_broadcasts);
+                                    broadcasts.extend(deferred);
                                 }
                                 Err(message) => conn.reject(&namespace, &message, None),
                             }
@@ -629,9 +772,11 @@ impl Machine {
                             ack,
                         } => {
                             let mut socket = Socket::new(sid, &namespace, rooms);
-                            app.on_event(&mut socket, Event { name, args, ack });
+                            let ((), deferred) =
+                                in_handler(|| app.on_event(&mut socket, Event { name, args, ack }));
                             send_all(conn, sid, &socket.outbox);
                             broadcasts.extend(socket.broadcasts);
+                            broadcasts.extend(deferred);
                         }
                         ServerSioEvent::Ack { namespace, id, .. } => {
                             tracing::debug!(%sid, %namespace, id, "an ack nothing waits for");
@@ -639,13 +784,16 @@ impl Machine {
                         ServerSioEvent::Disconnect { namespace } => {
                             leave(rooms, sid, &namespace);
                             joined.remove(&namespace);
-                            app.on_disconnect(sid, &namespace);
+                            let ((), deferred) = in_handler(|| app.on_disconnect(sid, &namespace));
+                            broadcasts.extend(deferred);
                         }
                         ServerSioEvent::Closed(reason) => {
                             log_closed(sid, &reason);
                             for namespace in std::mem::take(joined) {
                                 leave(rooms, sid, &namespace);
-                                app.on_disconnect(sid, &namespace);
+                                let ((), deferred) =
+                                    in_handler(|| app.on_disconnect(sid, &namespace));
+                                broadcasts.extend(deferred);
                             }
                             lock(rooms).leave_all(&sid.to_owned());
                         }

@@ -19,7 +19,7 @@ use protocols::session::socketio::{Encoded, Rooms};
 use protocols::socketio::{Data, FullPacket, PacketType};
 use serde_json::Value;
 
-pub use driver::{Options, Transport};
+pub use driver::{Hub, Options, Transport};
 
 /// An application served over Socket.IO.
 pub trait App: Send + Sync + 'static {
@@ -56,9 +56,20 @@ pub(crate) type SharedRooms = Arc<Mutex<Rooms<String>>>;
 #[derive(Debug)]
 pub(crate) struct Broadcast {
     pub namespace: String,
-    pub room: String,
+    pub to: Recipients,
     pub encoded: Encoded,
-    pub except: Option<String>,
+}
+
+/// Who a [`Broadcast`] goes to, in its namespace.
+#[derive(Debug)]
+pub(crate) enum Recipients {
+    /// Every member of a room, but `except`.
+    Room {
+        room: String,
+        except: Option<String>,
+    },
+    /// One client, by Engine.IO sid.
+    Sid(String),
 }
 
 /// One client in one namespace, as a handler sees it.
@@ -129,10 +140,40 @@ impl<'a> Socket<'a> {
     pub fn broadcast(&mut self, room: &str, name: &str, args: Vec<Data>) {
         self.broadcasts.push(Broadcast {
             namespace: self.namespace.to_owned(),
-            room: room.to_owned(),
+            to: Recipients::Room {
+                room: room.to_owned(),
+                except: Some(self.sid.to_owned()),
+            },
             encoded: Encoded::event(self.namespace, name, args, None),
-            except: Some(self.sid.to_owned()),
         });
+    }
+
+    /// Emits an event to every member of `room`, this client included when
+    /// it is one, encoded once.
+    pub fn to_room(&mut self, room: &str, name: &str, args: Vec<Data>) {
+        self.broadcasts.push(Broadcast {
+            namespace: self.namespace.to_owned(),
+            to: Recipients::Room {
+                room: room.to_owned(),
+                except: None,
+            },
+            encoded: Encoded::event(self.namespace, name, args, None),
+        });
+    }
+
+    /// Emits an event to another client of this namespace, by its
+    /// Engine.IO sid (a client that left is skipped).
+    pub fn emit_to(&mut self, sid: &str, name: &str, args: Vec<Data>) {
+        self.broadcasts.push(Broadcast {
+            namespace: self.namespace.to_owned(),
+            to: Recipients::Sid(sid.to_owned()),
+            encoded: Encoded::event(self.namespace, name, args, None),
+        });
+    }
+
+    /// The Engine.IO sids of the members of `room` of this namespace.
+    pub fn members(&self, room: &str) -> Vec<String> {
+        lock(self.rooms).recipients(self.namespace, room, None)
     }
 }
 

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use protocols::Protocol;
 use serde::{Deserialize, Serialize};
 
-use super::{Listener, Section, SectionType, TargetError};
+use super::{HttpTemplate, Listener, Section, SectionType, TargetError};
 
 /// An ASSA server. What it lacks (no way to get users, no announcement
 /// trigger) makes the cases that need it `unimplemented`.
@@ -102,34 +102,6 @@ pub struct ReadyToken {
     pub token: String,
 }
 
-/// An HTTP request the suite sends to a server's own API (provisioning,
-/// triggers). In `url` and `body` placeholders `{name}` are replaced.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct HttpTemplate {
-    /// `http://...`.
-    pub url: String,
-    /// `POST` by default.
-    #[serde(default = "default_method")]
-    pub method: String,
-    /// Headers, e.g. `Authorization = "Bearer ..."`.
-    #[serde(default)]
-    pub headers: BTreeMap<String, String>,
-    /// The body (JSON, sent as `application/json`); none when absent.
-    pub body: Option<String>,
-}
-
-impl HttpTemplate {
-    /// `text` with every `{name}` replaced by its value.
-    pub fn fill(text: &str, values: &[(&str, &str)]) -> String {
-        let mut out = text.to_owned();
-        for (name, value) in values {
-            out = out.replace(&format!("{{{name}}}"), value);
-        }
-        out
-    }
-}
-
 /// The reference server's ASSA listener and its admin API.
 const ASSA_LISTENER: &str = "assa";
 const ADMIN_LISTENER: &str = "admin";
@@ -155,9 +127,6 @@ fn default_token_pointer() -> String {
 }
 fn default_expires_in() -> u64 {
     3600
-}
-fn default_method() -> String {
-    "POST".into()
 }
 
 impl AssaTarget {
@@ -223,10 +192,7 @@ impl SectionType for AssaTarget {
     fn validate(&self) -> Result<(), TargetError> {
         check_tcp_url(&self.url)?;
         for t in self.users.provision.iter().chain(&self.announce) {
-            super::check_http_url(&t.url)?;
-            reqwest::Method::from_bytes(t.method.as_bytes()).map_err(|_| {
-                TargetError::BadUrl(t.url.clone(), "its method is not an HTTP method")
-            })?;
+            t.validate()?;
         }
         Ok(())
     }
@@ -246,13 +212,13 @@ impl SectionType for AssaTarget {
             )]);
             target.users.provision = Some(HttpTemplate {
                 url: format!("http://{admin}/tokens"),
-                method: default_method(),
+                method: HttpTemplate::default_method(),
                 headers: auth.clone(),
                 body: Some(r#"{"user_id": {id}, "nickname": "chatspec{id}"}"#.to_owned()),
             });
             target.announce = Some(HttpTemplate {
                 url: format!("http://{admin}/announcements"),
-                method: default_method(),
+                method: HttpTemplate::default_method(),
                 headers: auth,
                 body: Some(
                     r#"{"title": "{title}", "message": "{message}", "priority": "high", "announcement_type": "maintenance"}"#
@@ -298,13 +264,5 @@ mod tests {
         assert!(t.announce.is_some());
         assert!(t.validate().is_ok());
         assert!(AssaTarget::embedded(&listeners[1..]).is_none());
-    }
-
-    #[test]
-    fn placeholders_are_filled() {
-        assert_eq!(
-            HttpTemplate::fill(r#"{"user_id": {id}}"#, &[("id", "7")]),
-            r#"{"user_id": 7}"#
-        );
     }
 }

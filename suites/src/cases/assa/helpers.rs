@@ -13,7 +13,6 @@ use serde_json::{json, Value};
 use crate::case::{Ctx, Failure};
 use crate::driver::assa::{AssaClient, AssaEndpoint};
 use crate::target::{AssaTarget, HttpTemplate};
-use crate::wire::{http_client, Link};
 use crate::{broken, ensure};
 
 /// The context's assa target (`unimplemented` without one).
@@ -141,46 +140,7 @@ async fn user(ctx: &Ctx, t: &AssaTarget) -> Result<User, Failure> {
     })
 }
 
-/// Sends one of the target's own HTTP requests (provisioning, a trigger):
-/// recorded, never mutated (the suite's own setup, not a message under test).
-pub(super) async fn harness_request(
-    ctx: &Ctx,
-    template: &HttpTemplate,
-    values: &[(&str, &str)],
-    body: Option<String>,
-) -> Result<Vec<u8>, Failure> {
-    let link = Link {
-        mutator: None,
-        ..Link::from(ctx)
-    };
-    let wire = link.open("HTTP to the target's API");
-    let method = reqwest::Method::from_bytes(template.method.as_bytes())
-        .map_err(|e| Failure::Harness(e.to_string()))?;
-    let headers: Vec<(String, String)> = template
-        .headers
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    let url = HttpTemplate::fill(&template.url, values);
-    let reply = wire
-        .request_with(
-            &http_client(),
-            method,
-            &url,
-            &headers,
-            body.map(|b| ("application/json", b.into_bytes())),
-        )
-        .await
-        .map_err(|e| Failure::Harness(e.reason().to_owned()))?;
-    if !(200..300).contains(&reply.status) {
-        return Err(Failure::Harness(format!(
-            "{url} answered HTTP {}: {}",
-            reply.status,
-            reply.text()
-        )));
-    }
-    Ok(reply.body)
-}
+pub(super) use crate::cases::http::harness_request;
 
 /// A new connection, not authenticated.
 pub(super) async fn open(ctx: &Ctx, what: &str) -> Result<AssaClient, Failure> {
