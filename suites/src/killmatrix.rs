@@ -60,6 +60,16 @@ pub struct FaultTarget {
     pub targets: Arc<Targets>,
 }
 
+/// How much of a row is computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Extent {
+    /// Every mutation and every fault: the published matrix.
+    Full,
+    /// Until the first kill (the faults of the case's protocol first, then
+    /// the mutations): enough to find the survivors, at a fraction of the runs.
+    FirstKill,
+}
+
 /// Computes the matrix: every case clean, then under every mutation at
 /// every applicable message up to [`MAX_INDEX`], then against every fault
 /// of its own protocol.
@@ -69,13 +79,26 @@ pub async fn kill_matrix(
     faults: &[FaultTarget],
     options: &RunOptions,
 ) -> KillMatrix {
+    kill_matrix_with(cases, targets, faults, options, Extent::Full).await
+}
+
+/// [`kill_matrix`] computed to `extent`. With [`Extent::FirstKill`] a row
+/// names one thing that killed its case (and the columns it never tried
+/// are neither killers nor not applicable).
+pub async fn kill_matrix_with(
+    cases: &[Case],
+    targets: Arc<Targets>,
+    faults: &[FaultTarget],
+    options: &RunOptions,
+    extent: Extent,
+) -> KillMatrix {
     let mut columns: Vec<String> = MutationKind::ALL
         .iter()
         .map(|k| k.name().to_owned())
         .collect();
     columns.extend(faults.iter().map(|f| format!("fault:{}", f.fault)));
     let mut rows: Vec<KillRow> = futures::stream::iter(cases)
-        .map(|case| row(case, targets.clone(), faults, options))
+        .map(|case| row(case, targets.clone(), faults, options, extent))
         .buffer_unordered(options.jobs.max(1))
         .collect()
         .await;
@@ -88,6 +111,7 @@ async fn row(
     targets: Arc<Targets>,
     faults: &[FaultTarget],
     options: &RunOptions,
+    extent: Extent,
 ) -> KillRow {
     let clean = run_case(case, targets.clone(), options, None).await.verdict;
     let mut row = KillRow {
@@ -98,6 +122,16 @@ async fn row(
     };
     if clean != Verdict::Pass {
         return row;
+    }
+    let first_kill = extent == Extent::FirstKill;
+    if first_kill {
+        for fault in faults.iter().filter(|f| f.protocol == case.protocol) {
+            let result = run_case(case, fault.targets.clone(), options, None).await;
+            if result.verdict != Verdict::Pass {
+                row.killed_by.insert(format!("fault:{}", fault.fault), None);
+                return row;
+            }
+        }
     }
     let delay = options.wait + Duration::from_millis(500);
     for kind in MutationKind::ALL {
@@ -112,9 +146,15 @@ async fn row(
             }
             if result.verdict != Verdict::Pass {
                 row.killed_by.insert(kind.name().to_owned(), Some(index));
+                if first_kill {
+                    return row;
+                }
                 break;
             }
         }
+    }
+    if first_kill {
+        return row;
     }
     for fault in faults {
         let column = format!("fault:{}", fault.fault);

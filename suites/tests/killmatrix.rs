@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use protocols::Protocol;
 use suites::case::Verdict;
-use suites::killmatrix::{kill_matrix, FaultTarget};
+use suites::killmatrix::{kill_matrix, kill_matrix_with, Extent, FaultTarget};
 use suites::runner::RunOptions;
 use suites::target::Targets;
 
@@ -36,7 +36,16 @@ async fn every_passing_case_is_killed_by_a_mutation_or_a_fault() {
         ..RunOptions::default()
     };
     let cases = suites::cases::all();
-    let matrix = kill_matrix(&cases, Arc::new(targets), &faults, &options).await;
+    // Survivors are all this test needs: each row stops at its first kill
+    // (`chatspec kill-matrix` publishes the full matrix).
+    let matrix = kill_matrix_with(
+        &cases,
+        Arc::new(targets),
+        &faults,
+        &options,
+        Extent::FirstKill,
+    )
+    .await;
     clean.shutdown().await;
     for s in servers {
         s.shutdown().await;
@@ -88,8 +97,18 @@ async fn a_fault_runs_only_against_the_cases_of_its_protocol() {
         timeout: Duration::from_millis(8_000),
         ..RunOptions::default()
     };
-    let matrix = kill_matrix(&cases, Arc::new(targets), &faults, &options).await;
+    let targets = Arc::new(targets);
+    let matrix = kill_matrix(&cases, targets.clone(), &faults, &options).await;
+    // Stopping at the first kill tries the case's own faults first: the
+    // faulty target is the only killer named.
+    let first = kill_matrix_with(&cases, targets, &faults, &options, Extent::FirstKill).await;
     clean.shutdown().await;
+    assert_eq!(
+        first.rows[0].killed_by,
+        std::collections::BTreeMap::from([("fault:echo:own".to_owned(), None)]),
+        "{}",
+        first.to_markdown()
+    );
     let row = &matrix.rows[0];
     assert_eq!(row.clean, Verdict::Pass, "{}", matrix.to_markdown());
     assert!(
