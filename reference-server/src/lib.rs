@@ -29,6 +29,7 @@ pub use fault::Fault;
 pub use listeners::socketcluster::{
     SocketclusterConfig, SocketclusterFault, UnknownSocketclusterFault,
 };
+pub use listeners::sockets::{SocketsConfig, SocketsFault, DEFAULT_MAX_USERNAME_CHARS};
 pub use listeners::{echo::EchoFault, listener, listeners, BoxFuture, Listener, Shutdown};
 pub use server::{serve, start, Addrs, Running};
 pub use token_cli::TokenArgs;
