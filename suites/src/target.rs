@@ -21,10 +21,12 @@ use crate::registry;
 mod assa;
 mod socketcluster;
 mod socketio;
+mod sockets;
 
 pub use assa::{AssaFraming, AssaTarget, HttpTemplate, ReadyToken, Users};
 pub use socketcluster::{Procedures, SocketclusterTarget};
 pub use socketio::SocketioTarget;
+pub use sockets::SocketsTarget;
 
 /// A listener of the reference server: its name (`echo`, `assa`, ...) and
 /// where it is bound.

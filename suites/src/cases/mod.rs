@@ -142,6 +142,7 @@ macro_rules! table {
 pub mod assa;
 pub mod socketcluster;
 pub mod socketio;
+pub mod sockets;
 
 /// Every declared case, in no particular order (see [`all`]).
 #[linkme::distributed_slice]
