@@ -5,8 +5,9 @@
 //! which binds everything and hands back the addresses.
 //!
 //! Each listener is a [`Listener`] in `listeners/`, one line in the
-//! registry ([`listeners()`]). Only the socket.io `echo` listener is
-//! implemented so far; the five protocol listeners come later.
+//! registry ([`listeners()`]): the socket.io `echo` app, `sockets`, `assa`,
+//! `socketcluster` and the admin API so far; `chatpot` and `circles` come
+//! later.
 
 #![warn(missing_docs)]
 

@@ -250,3 +250,26 @@ fn the_fault_list_is_complete() {
     assert_eq!(faults, F::ALL.map(Fault::Sockets).to_vec());
     assert!(faults.iter().all(|f| f.as_str().starts_with("sockets:")));
 }
+
+#[tokio::test]
+async fn the_username_limit_and_timings_come_from_the_sockets_section() {
+    let parsed = Config::from_toml(
+        "[sockets]\nmax_username_chars = 5\n[sockets.profile]\nping_interval_ms = 250\n",
+    )
+    .expect("a valid [sockets] section");
+    assert_eq!(
+        parsed.sockets.profile.ping_timeout_ms, 200,
+        "the test profile's"
+    );
+    let mut config = Config::embedded();
+    config.sockets = parsed.sockets;
+    let s = tokio::time::timeout(WAIT, reference_server::start(config))
+        .await
+        .expect("server starts in time")
+        .expect("server starts");
+    let mut ws = client(&s, 4).await;
+    assert!(ws.open.contains(r#""pingInterval":250"#), "{}", ws.open);
+    assert_eq!(register(&mut ws, "sixsix").await, "431[false]");
+    assert_eq!(register(&mut ws, "five5").await, "431[true]");
+    s.shutdown().await;
+}
