@@ -151,7 +151,10 @@ impl Chat {
                         Some(Data::Array(items)) => items,
                         other => return Err(broken!("an ack whose data is {other:?}")),
                     };
-                    return Ok(Incoming::Ack(p.id.unwrap_or_default(), args));
+                    let Some(id) = p.id else {
+                        return Err(broken!("an ack without an id: {args:?}"));
+                    };
+                    return Ok(Incoming::Ack(id, args));
                 }
                 PacketType::Event => {
                     let Some(Data::Array(items)) = p.data else {
@@ -190,8 +193,13 @@ impl Chat {
         what: &str,
         wanted: impl Fn(&ChatMessage) -> bool,
     ) -> Result<ChatMessage, Failure> {
-        if let Some(i) = self.inbox.iter().position(&wanted) {
-            return Ok(self.inbox.remove(i).expect("the index was just found"));
+        if let Some(m) = self
+            .inbox
+            .iter()
+            .position(&wanted)
+            .and_then(|i| self.inbox.remove(i))
+        {
+            return Ok(m);
         }
         loop {
             match self.next().await.map_err(|f| waiting(f, what))? {

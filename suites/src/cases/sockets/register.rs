@@ -49,7 +49,7 @@ case! {
     name: "register.join-notice-to-self",
     level: Must,
     spec: { v3 | v4: "001_13ce220237596520.txt §3.1.4 Register events" },
-    title: "The new user is in the room too: it gets its own `<name> has joined the chat` from `Server`, after the `true` answer",
+    title: "The new user is in the room too: it gets its own `<name> has joined the chat` from `Server` as well",
     run: join_notice_to_self,
 }
 async fn join_notice_to_self(ctx: Ctx, v: EioVersion) -> Outcome {
