@@ -10,6 +10,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use crate::assa::AssaConfig;
 use crate::fault::Fault;
 use crate::listeners::socketcluster::SocketclusterConfig;
+use crate::listeners::sockets::SocketsConfig;
 use crate::services::{admin::AdminConfig, storage::StorageConfig, tokens::AuthConfig};
 
 /// Everything the reference server needs to start.
@@ -45,6 +46,8 @@ pub struct Config {
     pub assa: AssaConfig,
     /// The SocketCluster listener: protocol version, timings, limits.
     pub socketcluster: SocketclusterConfig,
+    /// The Sockets listener: Socket.IO timings, the username limit.
+    pub sockets: SocketsConfig,
     /// Where the token secret comes from.
     pub auth: AuthConfig,
     /// Where data is stored.
@@ -63,6 +66,7 @@ impl Default for Config {
             faults: Vec::new(),
             assa: AssaConfig::default(),
             socketcluster: SocketclusterConfig::default(),
+            sockets: SocketsConfig::default(),
             auth: AuthConfig::default(),
             storage: StorageConfig::default(),
             admin: AdminConfig::default(),

@@ -12,7 +12,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use crate::{
     assa::AssaFault,
     config::{ConfigError, ListenerName},
-    listeners::{self, echo::EchoFault, socketcluster::SocketclusterFault},
+    listeners::{self, echo::EchoFault, socketcluster::SocketclusterFault, sockets::SocketsFault},
 };
 
 /// One fault switch, of one listener.
@@ -24,6 +24,8 @@ pub enum Fault {
     Assa(AssaFault),
     /// A fault of the `socketcluster` listener.
     Socketcluster(SocketclusterFault),
+    /// A fault of the `sockets` listener.
+    Sockets(SocketsFault),
 }
 
 impl Fault {
@@ -41,6 +43,7 @@ impl Fault {
             Fault::Echo(_) => ListenerName::Echo,
             Fault::Assa(_) => ListenerName::Assa,
             Fault::Socketcluster(_) => ListenerName::Socketcluster,
+            Fault::Sockets(_) => ListenerName::Sockets,
         }
     }
 
@@ -50,6 +53,7 @@ impl Fault {
             Fault::Echo(f) => f.as_str(),
             Fault::Assa(f) => f.as_str(),
             Fault::Socketcluster(f) => f.as_str(),
+            Fault::Sockets(f) => f.as_str(),
         }
     }
 

@@ -5,8 +5,9 @@
 //! which binds everything and hands back the addresses.
 //!
 //! Each listener is a [`Listener`] in `listeners/`, one line in the
-//! registry ([`listeners()`]). Only the socket.io `echo` listener is
-//! implemented so far; the five protocol listeners come later.
+//! registry ([`listeners()`]): the socket.io `echo` app, `sockets`, `assa`,
+//! `socketcluster` and the admin API so far; `chatpot` and `circles` come
+//! later.
 
 #![warn(missing_docs)]
 
@@ -29,6 +30,7 @@ pub use fault::Fault;
 pub use listeners::socketcluster::{
     SocketclusterConfig, SocketclusterFault, UnknownSocketclusterFault,
 };
+pub use listeners::sockets::{SocketsConfig, SocketsFault, DEFAULT_MAX_USERNAME_CHARS};
 pub use listeners::{echo::EchoFault, listener, listeners, BoxFuture, Listener, Shutdown};
 pub use server::{serve, start, Addrs, Running};
 pub use token_cli::TokenArgs;

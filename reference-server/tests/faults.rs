@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use reference_server::assa::AssaFault;
-use reference_server::{EchoFault, Fault, SocketclusterFault};
+use reference_server::{EchoFault, Fault, SocketclusterFault, SocketsFault};
 
 use crate::support::{echo, get, json_after, server, url, Frame, Ws};
 
@@ -29,6 +29,8 @@ async fn every_fault_is_tested_here() {
     tested.extend(AssaFault::ALL.map(Fault::from));
     // The `socketcluster:` faults are tested in `socketcluster.rs`, each against the clean listener.
     tested.extend(SocketclusterFault::ALL.map(Fault::Socketcluster));
+    // The `sockets:` faults are tested in `sockets.rs` (`each_fault_breaks_its_behaviour`).
+    tested.extend(SocketsFault::ALL.map(Fault::Sockets));
     let mut all = Fault::all();
     all.sort();
     tested.sort();

@@ -8,5 +8,6 @@ mod fuzzing;
 mod lifecycle;
 mod listeners;
 mod socketcluster;
+mod sockets;
 mod support;
 mod transport;

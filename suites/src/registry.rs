@@ -9,14 +9,15 @@ use protocols::Protocol;
 use crate::case::Case;
 use crate::cases::CASES;
 use crate::target::{
-    AssaTarget, Listener, Section, SectionType, SocketclusterTarget, SocketioTarget, TargetError,
-    Targets,
+    AssaTarget, Listener, Section, SectionType, SocketclusterTarget, SocketioTarget, SocketsTarget,
+    TargetError, Targets,
 };
 
 /// Every suite, one per protocol.
 pub static SUITES: &[Suite] = &[
     Suite::new::<SocketioTarget>(),
     Suite::new::<SocketclusterTarget>(),
+    Suite::new::<SocketsTarget>(),
     Suite::new::<AssaTarget>(),
 ];
 

@@ -22,11 +22,13 @@ mod assa;
 mod http;
 mod socketcluster;
 mod socketio;
+mod sockets;
 
 pub use assa::{AssaFraming, AssaTarget, ReadyToken, Users};
 pub use http::HttpTemplate;
 pub use socketcluster::{Procedures, SocketclusterTarget};
 pub use socketio::SocketioTarget;
+pub use sockets::SocketsTarget;
 
 /// A listener of the reference server: its name (`echo`, `assa`, ...) and
 /// where it is bound.
@@ -295,7 +297,7 @@ mod tests {
         let e = t.apply_flag("chatpot=http://x").unwrap_err().to_string();
         assert!(
             e.contains(
-                "no suite for `chatpot` yet; suites exist for: socketio, socketcluster, assa"
+                "no suite for `chatpot` yet; suites exist for: socketio, socketcluster, sockets, assa"
             ),
             "{e}"
         );
@@ -348,5 +350,10 @@ mod tests {
         assert_eq!(a.addr(), "127.0.0.1:12345");
         assert_eq!(a.pong_timeout_ms, 60_000);
         assert!(a.users.provision.is_some() && a.announce.is_some());
+        let so = t.get::<SocketsTarget>().unwrap();
+        assert_eq!(
+            (so.url.as_str(), so.max_username_chars),
+            ("http://127.0.0.1:4002", Some(32))
+        );
     }
 }

@@ -1,4 +1,4 @@
-//! Stock Socket.IO clients against the embedded echo app, over WebSocket only, polling only and polling then upgrade.
+//! Stock Socket.IO clients against the embedded echo app and the sockets listener, over WebSocket only, polling only and polling then upgrade.
 //!
 //! Each client (socket.io-client 4.8 and 2.x from npm, python-socketio from
 //! PyPI, rust_socketio) runs one scenario: connect to `/` with auth (the
@@ -7,6 +7,12 @@
 //! python clients are scripts under `peers/clients/` (installed by
 //! `scripts/install-peers.sh`); each prints `ok <step>` per step and
 //! `FAIL <step>: <what differed>` on the first one that does not hold.
+//!
+//! Against the sockets listener (`sockets.rs`) each client runs the memo's
+//! chat instead: two users register, a taken name is refused, a message
+//! claiming another sender reaches both from its real sender, and a user
+//! who leaves is announced (`peers/clients/*/sockets.*` for Node and
+//! python).
 //!
 //! Every transport passes: the binary answer to a pending poll (v4) and the
 //! Engine.IO 3 payload encodings, which the socketioxide-based echo app got
@@ -36,6 +42,7 @@ macro_rules! per_transport {
 mod node;
 mod python;
 mod rust_socketio;
+mod sockets;
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -81,10 +88,15 @@ async fn server() -> Running {
 
 /// `http://ADDR` of the echo app.
 fn echo_url(running: &Running) -> String {
+    listener_url(running, ListenerName::Echo)
+}
+
+/// `http://ADDR` of a listener.
+fn listener_url(running: &Running, listener: ListenerName) -> String {
     let addr = running
         .addrs
-        .get(ListenerName::Echo)
-        .expect("the echo app runs");
+        .get(listener)
+        .unwrap_or_else(|| panic!("the {listener} listener runs"));
     format!("http://{addr}")
 }
 
@@ -117,8 +129,20 @@ fn assert_passed(client: &str, transport: Transport, failure: Option<(&str, &str
 /// Runs a client script against the embedded echo app: `program args... URL
 /// TRANSPORT`, within [`RUN_LIMIT`], and asserts that it passed.
 async fn run_script(client: &str, transport: Transport, program: &Path, args: &[&str]) {
+    run_script_against(ListenerName::Echo, client, transport, program, args).await
+}
+
+/// Runs a client script against a listener of the embedded server, as
+/// [`run_script`] does against the echo app.
+async fn run_script_against(
+    listener: ListenerName,
+    client: &str,
+    transport: Transport,
+    program: &Path,
+    args: &[&str],
+) {
     let running = server().await;
-    let url = echo_url(&running);
+    let url = listener_url(&running, listener);
     let child = tokio::process::Command::new(program)
         .args(args)
         .arg(&url)

@@ -20,7 +20,7 @@ use tokio::sync::mpsc;
 use super::{assert_passed, echo_url, server, Transport};
 
 /// The bound of every wait.
-const STEP: Duration = Duration::from_secs(5);
+pub(super) const STEP: Duration = Duration::from_secs(5);
 
 /// The client's name in the known-defect table.
 const CLIENT: &str = "rust_socketio";
@@ -33,7 +33,7 @@ struct Failure {
 
 /// What the client received, in order: the event (`ack` for an ack's
 /// callback) and its payload.
-type Seen = (String, Payload);
+pub(super) type Seen = (String, Payload);
 
 /// A connected rust_socketio client and everything it receives.
 struct Stock {
@@ -43,7 +43,7 @@ struct Stock {
 }
 
 /// A handler that forwards `name` and the payload to `tx`.
-fn forward(
+pub(super) fn forward(
     tx: &mpsc::UnboundedSender<Seen>,
     name: &'static str,
 ) -> impl FnMut(Payload, Client) -> futures_util::future::BoxFuture<'static, ()> + Send + Sync + 'static

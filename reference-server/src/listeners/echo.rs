@@ -24,7 +24,7 @@ use protocols::Protocol;
 use serde_json::Value;
 use tokio::net::TcpListener;
 
-use super::{BoxFuture, Listener, Shutdown, GRACE};
+use super::{serve_socketio, BoxFuture, Listener, Shutdown};
 use crate::services::Services;
 use crate::socketio::{App, Event, Options, Socket, Transport};
 use crate::{
@@ -57,24 +57,7 @@ impl Listener for Echo {
         shutdown: Shutdown,
     ) -> BoxFuture<'static, io::Result<()>> {
         let (router, transports) = app(config.echo.profile, &config.faults);
-        Box::pin(async move {
-            axum::serve(tcp, router)
-                .with_graceful_shutdown(async move {
-                    shutdown.requested().await;
-                    let all = async {
-                        for t in &transports {
-                            t.close_all();
-                        }
-                        for t in &transports {
-                            t.closed().await;
-                        }
-                    };
-                    if tokio::time::timeout(GRACE, all).await.is_err() {
-                        tracing::warn!("socket.io sessions did not close in time");
-                    }
-                })
-                .await
-        })
+        serve_socketio(tcp, router, transports.to_vec(), shutdown)
     }
 }
 
@@ -163,7 +146,7 @@ fn effective_profile(profile: Profile, faults: &[Fault]) -> Profile {
 
 /// The transport options of a profile: the profile's timings and payload
 /// size, Engine.IO 3 and 4.
-fn options(p: Profile) -> Options {
+pub(crate) fn options(p: Profile) -> Options {
     Options {
         engine: ServerConfig {
             ping_interval: p.ping_interval(),

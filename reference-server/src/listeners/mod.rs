@@ -7,6 +7,7 @@
 
 use std::{future::Future, io, net::SocketAddr, pin::Pin, time::Duration};
 
+use axum::Router;
 use protocols::Protocol;
 use tokio::{net::TcpListener, sync::watch};
 
@@ -14,12 +15,14 @@ use crate::{
     config::{Config, ListenerName},
     fault::Fault,
     services::Services,
+    socketio::Transport,
 };
 
 pub mod admin;
 pub mod assa;
 pub mod echo;
 pub mod socketcluster;
+pub mod sockets;
 
 /// Every implemented listener, one line each. A [`ListenerName`] without an
 /// entry is accepted in the configuration but not served yet.
@@ -27,6 +30,7 @@ static REGISTRY: &[&dyn Listener] = &[
     &assa::Assa,
     &echo::Echo,
     &socketcluster::Socketcluster,
+    &sockets::Sockets,
     &admin::Admin,
 ];
 
@@ -98,4 +102,33 @@ impl Shutdown {
     pub async fn requested(mut self) {
         let _ = self.0.wait_for(|stop| *stop).await;
     }
+}
+
+/// Serves `router` on `tcp` until `shutdown`; then closes every session of
+/// `transports` (within [`GRACE`]) and lets open connections end: the
+/// `serve` of a listener on the Socket.IO transport.
+pub(crate) fn serve_socketio(
+    tcp: TcpListener,
+    router: Router,
+    transports: Vec<Transport>,
+    shutdown: Shutdown,
+) -> BoxFuture<'static, io::Result<()>> {
+    Box::pin(async move {
+        axum::serve(tcp, router)
+            .with_graceful_shutdown(async move {
+                shutdown.requested().await;
+                let all = async {
+                    for t in &transports {
+                        t.close_all();
+                    }
+                    for t in &transports {
+                        t.closed().await;
+                    }
+                };
+                if tokio::time::timeout(GRACE, all).await.is_err() {
+                    tracing::warn!("socket.io sessions did not close in time");
+                }
+            })
+            .await
+    })
 }

@@ -784,16 +784,18 @@ impl Machine {
                         ServerSioEvent::Disconnect { namespace } => {
                             leave(rooms, sid, &namespace);
                             joined.remove(&namespace);
-                            let ((), deferred) = in_handler(|| app.on_disconnect(sid, &namespace));
-                            broadcasts.extend(deferred);
+                            broadcasts.extend(disconnected(app.as_ref(), sid, &namespace, rooms));
                         }
                         ServerSioEvent::Closed(reason) => {
                             log_closed(sid, &reason);
                             for namespace in std::mem::take(joined) {
                                 leave(rooms, sid, &namespace);
-                                let ((), deferred) =
-                                    in_handler(|| app.on_disconnect(sid, &namespace));
-                                broadcasts.extend(deferred);
+                                broadcasts.extend(disconnected(
+                                    app.as_ref(),
+                                    sid,
+                                    &namespace,
+                                    rooms,
+                                ));
                             }
                             lock(rooms).leave_all(&sid.to_owned());
                         }
@@ -803,6 +805,16 @@ impl Machine {
             }
         }
     }
+}
+
+/// Tells the app the client left `namespace`; returns what it broadcast
+/// (what it emitted to the departed client is dropped).
+fn disconnected(app: &dyn App, sid: &str, namespace: &str, rooms: &SharedRooms) -> Vec<Broadcast> {
+    let mut socket = Socket::new(sid, namespace, rooms);
+    let ((), deferred) = in_handler(|| app.on_disconnect(&mut socket));
+    let mut broadcasts = socket.broadcasts;
+    broadcasts.extend(deferred);
+    broadcasts
 }
 
 /// The socket id a namespace's CONNECT answer carries (v5 `{sid}`).

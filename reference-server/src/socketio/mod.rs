@@ -33,9 +33,11 @@ pub trait App: Send + Sync + 'static {
     /// An event from a client in a namespace it joined.
     fn on_event(&self, socket: &mut Socket<'_>, event: Event);
 
-    /// The client left `namespace` (a DISCONNECT, or the session ended); its
-    /// rooms there are already left.
-    fn on_disconnect(&self, _sid: &str, _namespace: &str) {}
+    /// The client left `socket.namespace()` (a DISCONNECT, or the session
+    /// ended); its rooms there are already left. What the handler
+    /// broadcasts reaches the rooms' remaining members; what it emits to the
+    /// client itself is dropped (the client is gone).
+    fn on_disconnect(&self, _socket: &mut Socket<'_>) {}
 }
 
 /// An event a client emitted.

@@ -143,6 +143,7 @@ pub mod assa;
 pub(crate) mod http;
 pub mod socketcluster;
 pub mod socketio;
+pub mod sockets;
 
 /// Every declared case, in no particular order (see [`all`]).
 #[linkme::distributed_slice]
