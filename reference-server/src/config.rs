@@ -8,6 +8,7 @@ use std::{
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::assa::AssaConfig;
+use crate::chatpot::ChatpotConfig;
 use crate::fault::Fault;
 use crate::listeners::socketcluster::SocketclusterConfig;
 use crate::services::{admin::AdminConfig, storage::StorageConfig, tokens::AuthConfig};
@@ -45,6 +46,8 @@ pub struct Config {
     pub assa: AssaConfig,
     /// The SocketCluster listener: protocol version, timings, limits.
     pub socketcluster: SocketclusterConfig,
+    /// The Chatpot listener: what `GET /status` announces, timings.
+    pub chatpot: ChatpotConfig,
     /// Where the token secret comes from.
     pub auth: AuthConfig,
     /// Where data is stored.
@@ -63,6 +66,7 @@ impl Default for Config {
             faults: Vec::new(),
             assa: AssaConfig::default(),
             socketcluster: SocketclusterConfig::default(),
+            chatpot: ChatpotConfig::default(),
             auth: AuthConfig::default(),
             storage: StorageConfig::default(),
             admin: AdminConfig::default(),
@@ -80,6 +84,7 @@ impl Config {
         }
         config.assa = crate::assa::AssaConfig::test_profile();
         config.socketcluster = SocketclusterConfig::test_profile();
+        config.chatpot = ChatpotConfig::test_profile();
         config.storage = StorageConfig::memory();
         config
     }

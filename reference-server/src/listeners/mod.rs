@@ -25,6 +25,7 @@ pub mod socketcluster;
 /// entry is accepted in the configuration but not served yet.
 static REGISTRY: &[&dyn Listener] = &[
     &assa::Assa,
+    &crate::chatpot::Chatpot,
     &echo::Echo,
     &socketcluster::Socketcluster,
     &admin::Admin,
