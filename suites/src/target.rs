@@ -19,11 +19,13 @@ use serde::de::DeserializeOwned;
 use crate::registry;
 
 mod assa;
+mod chatpot;
 mod http;
 mod socketcluster;
 mod socketio;
 
 pub use assa::{AssaFraming, AssaTarget, ReadyToken, Users};
+pub use chatpot::{ChatpotTarget, ChatpotTriggers};
 pub use http::HttpTemplate;
 pub use socketcluster::{Procedures, SocketclusterTarget};
 pub use socketio::SocketioTarget;
@@ -292,10 +294,10 @@ mod tests {
         assert!(e.contains("unknown protocol `irc`"), "{e}");
         let e = t.apply_flag("socketio=ws://x").unwrap_err().to_string();
         assert!(e.contains("must start with http://"), "{e}");
-        let e = t.apply_flag("chatpot=http://x").unwrap_err().to_string();
+        let e = t.apply_flag("sockets=http://x").unwrap_err().to_string();
         assert!(
             e.contains(
-                "no suite for `chatpot` yet; suites exist for: socketio, socketcluster, assa"
+                "no suite for `sockets` yet; suites exist for: socketio, socketcluster, assa, chatpot"
             ),
             "{e}"
         );
