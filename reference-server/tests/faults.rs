@@ -29,6 +29,8 @@ async fn every_fault_is_tested_here() {
     tested.extend(AssaFault::ALL.map(Fault::from));
     // The `socketcluster:` faults are tested in `socketcluster.rs`, each against the clean listener.
     tested.extend(SocketclusterFault::ALL.map(Fault::Socketcluster));
+    // The `chatpot:` faults are tested in `chatpot.rs`, each against the clean listener's scenario.
+    tested.extend(reference_server::chatpot::ChatpotFault::ALL.map(Fault::Chatpot));
     let mut all = Fault::all();
     all.sort();
     tested.sort();
