@@ -310,10 +310,10 @@ mod tests {
             .to_string();
         assert!(e.contains("t.toml: unknown section `irc`"), "{e}");
         // A protocol without a suite has no section either.
-        let e = Targets::from_toml("[chatpot]\nurl = \"http://x\"\n", "t.toml")
+        let e = Targets::from_toml("[sockets]\nurl = \"http://x\"\n", "t.toml")
             .unwrap_err()
             .to_string();
-        assert!(e.contains("unknown section `chatpot`"), "{e}");
+        assert!(e.contains("unknown section `sockets`"), "{e}");
         let e = Targets::from_toml("[socketio]\nurl = \"http://x\"\nport = 3\n", "t.toml")
             .unwrap_err()
             .to_string();

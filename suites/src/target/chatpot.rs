@@ -31,18 +31,16 @@ pub struct ChatpotTarget {
 /// The HTTP requests that do what the Socket.IO protocol cannot: in their
 /// URL and body `{member}` is a member token, `{room}` a room token and
 /// `{content}` a message's text (letters, digits and spaces only).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct ChatpotTriggers {
     /// Makes a member; the answer holds its token at `member_token_pointer`.
     pub member: Option<HttpTemplate>,
     /// The JSON pointer of the member token in `member`'s answer (default `/token`).
-    #[serde(default = "default_token_pointer")]
     pub member_token_pointer: String,
     /// Makes a room; the answer holds its token at `room_token_pointer`.
     pub room: Option<HttpTemplate>,
     /// The JSON pointer of the room token in `room`'s answer (default `/token`).
-    #[serde(default = "default_token_pointer")]
     pub room_token_pointer: String,
     /// Puts `{member}` in `{room}`.
     pub join: Option<HttpTemplate>,
@@ -50,6 +48,21 @@ pub struct ChatpotTriggers {
     pub leave: Option<HttpTemplate>,
     /// Sends the TEXT message `{content}` as `{member}` to `{room}`.
     pub send: Option<HttpTemplate>,
+}
+
+impl Default for ChatpotTriggers {
+    /// No trigger; the tokens at `/token` of the answers.
+    fn default() -> Self {
+        ChatpotTriggers {
+            member: None,
+            member_token_pointer: default_token_pointer(),
+            room: None,
+            room_token_pointer: default_token_pointer(),
+            join: None,
+            leave: None,
+            send: None,
+        }
+    }
 }
 
 /// The reference server's chatpot listener and its admin API.
@@ -85,11 +98,7 @@ impl ChatpotTarget {
             path: default_path(),
             status: None,
             engineio: default_engineio_versions(),
-            triggers: ChatpotTriggers {
-                member_token_pointer: default_token_pointer(),
-                room_token_pointer: default_token_pointer(),
-                ..ChatpotTriggers::default()
-            },
+            triggers: ChatpotTriggers::default(),
         }
     }
 }
@@ -193,5 +202,8 @@ mod tests {
         let bare = ChatpotTarget::from_url("http://node:80", None).unwrap();
         assert_eq!(bare.triggers.send, None);
         assert!(ChatpotTarget::from_url("ws://node", None).is_err());
+        let file: ChatpotTarget = toml::from_str("url = \"http://x:1\"\n[triggers]\n").unwrap();
+        assert_eq!(file.triggers, ChatpotTriggers::default());
+        assert_eq!(file.triggers.member_token_pointer, "/token");
     }
 }

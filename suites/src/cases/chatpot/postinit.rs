@@ -32,7 +32,7 @@ async fn accepted(ctx: Ctx, version: EioVersion) -> Outcome {
 
 case! {
     suite: chatpot,
-    name: "postinit.answer-is-postinit_res",
+    name: "postinit.answer-is-postinit-res",
     level: Should,
     spec: { v3 | v4: "000_407d4ff0bcbdf81c.txt §SIGNAL: postinit_req" },
     title: "The answer to postinit_req is named postinit_res, as the document says (the deployed server's init_res is non-strict)",
