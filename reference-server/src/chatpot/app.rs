@@ -59,6 +59,12 @@ impl ChatpotApp {
                     }
                 }
             }
+            // A socket that presented another member's token before leaves that member's rooms.
+            if let Some(before) = state.sockets.get(&sid).filter(|b| **b != token) {
+                for room in state.rooms_of(before) {
+                    socket.leave(&room);
+                }
+            }
             for room in state.rooms_of(&token) {
                 socket.join(&room);
             }
