@@ -198,7 +198,8 @@ fn serve_with_every_implemented_listener_disabled_names_them_and_exits_2() {
     let config = dir.join("server.toml");
     std::fs::write(
         &config,
-        "[listeners.echo]\nport = 0\nenabled = false\n\
+        "[listeners.chatpot]\nport = 0\nenabled = false\n\
+         [listeners.echo]\nport = 0\nenabled = false\n\
          [listeners.assa]\nport = 0\nenabled = false\n\
          [listeners.socketcluster]\nport = 0\nenabled = false\n\
          [listeners.sockets]\nport = 0\nenabled = false\n\
@@ -210,11 +211,11 @@ fn serve_with_every_implemented_listener_disabled_names_them_and_exits_2() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains(
-            "nothing to serve: every implemented listener (sockets, socketcluster, assa, echo, admin) is disabled"
+            "nothing to serve: every implemented listener (chatpot, sockets, socketcluster, assa, echo, admin) is disabled"
         ),
         "{stderr}"
     );
-    assert!(stderr.contains("not implemented yet: chatpot"), "{stderr}");
+    assert!(stderr.contains("not implemented yet: circles"), "{stderr}");
 }
 
 fn scratch(name: &str) -> PathBuf {

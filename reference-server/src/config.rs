@@ -8,6 +8,7 @@ use std::{
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::assa::AssaConfig;
+use crate::chatpot::ChatpotConfig;
 use crate::fault::Fault;
 use crate::listeners::socketcluster::SocketclusterConfig;
 use crate::listeners::sockets::SocketsConfig;
@@ -48,6 +49,8 @@ pub struct Config {
     pub socketcluster: SocketclusterConfig,
     /// The Sockets listener: Socket.IO timings, the username limit.
     pub sockets: SocketsConfig,
+    /// The Chatpot listener: what `GET /status` announces, timings.
+    pub chatpot: ChatpotConfig,
     /// Where the token secret comes from.
     pub auth: AuthConfig,
     /// Where data is stored.
@@ -67,6 +70,7 @@ impl Default for Config {
             assa: AssaConfig::default(),
             socketcluster: SocketclusterConfig::default(),
             sockets: SocketsConfig::default(),
+            chatpot: ChatpotConfig::default(),
             auth: AuthConfig::default(),
             storage: StorageConfig::default(),
             admin: AdminConfig::default(),
@@ -84,6 +88,7 @@ impl Config {
         }
         config.assa = crate::assa::AssaConfig::test_profile();
         config.socketcluster = SocketclusterConfig::test_profile();
+        config.chatpot = ChatpotConfig::test_profile();
         config.storage = StorageConfig::memory();
         config
     }

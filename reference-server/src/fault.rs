@@ -11,6 +11,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::{
     assa::AssaFault,
+    chatpot::ChatpotFault,
     config::{ConfigError, ListenerName},
     listeners::{self, echo::EchoFault, socketcluster::SocketclusterFault, sockets::SocketsFault},
 };
@@ -26,6 +27,8 @@ pub enum Fault {
     Socketcluster(SocketclusterFault),
     /// A fault of the `sockets` listener.
     Sockets(SocketsFault),
+    /// A fault of the `chatpot` listener.
+    Chatpot(ChatpotFault),
 }
 
 impl Fault {
@@ -44,6 +47,7 @@ impl Fault {
             Fault::Assa(_) => ListenerName::Assa,
             Fault::Socketcluster(_) => ListenerName::Socketcluster,
             Fault::Sockets(_) => ListenerName::Sockets,
+            Fault::Chatpot(_) => ListenerName::Chatpot,
         }
     }
 
@@ -54,6 +58,7 @@ impl Fault {
             Fault::Assa(f) => f.as_str(),
             Fault::Socketcluster(f) => f.as_str(),
             Fault::Sockets(f) => f.as_str(),
+            Fault::Chatpot(f) => f.as_str(),
         }
     }
 

@@ -12,6 +12,7 @@
 #![warn(missing_docs)]
 
 pub mod assa;
+pub mod chatpot;
 mod cli;
 mod config;
 mod fault;

@@ -31,6 +31,8 @@ async fn every_fault_is_tested_here() {
     tested.extend(SocketclusterFault::ALL.map(Fault::Socketcluster));
     // The `sockets:` faults are tested in `sockets.rs` (`each_fault_breaks_its_behaviour`).
     tested.extend(SocketsFault::ALL.map(Fault::Sockets));
+    // The `chatpot:` faults are tested in `chatpot.rs`, each against the clean listener's scenario.
+    tested.extend(reference_server::chatpot::ChatpotFault::ALL.map(Fault::Chatpot));
     let mut all = Fault::all();
     all.sort();
     tested.sort();

@@ -1,6 +1,7 @@
 //! Integration tests of the reference server: the embedded server driven with raw Engine.IO / Socket.IO frames.
 
 mod assa;
+mod chatpot;
 mod config;
 mod echo;
 mod faults;

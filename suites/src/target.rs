@@ -19,12 +19,14 @@ use serde::de::DeserializeOwned;
 use crate::registry;
 
 mod assa;
+mod chatpot;
 mod http;
 mod socketcluster;
 mod socketio;
 mod sockets;
 
 pub use assa::{AssaFraming, AssaTarget, ReadyToken, Users};
+pub use chatpot::{ChatpotTarget, ChatpotTriggers};
 pub use http::HttpTemplate;
 pub use socketcluster::{Procedures, SocketclusterTarget};
 pub use socketio::SocketioTarget;
@@ -294,10 +296,10 @@ mod tests {
         assert!(e.contains("unknown protocol `irc`"), "{e}");
         let e = t.apply_flag("socketio=ws://x").unwrap_err().to_string();
         assert!(e.contains("must start with http://"), "{e}");
-        let e = t.apply_flag("chatpot=http://x").unwrap_err().to_string();
+        let e = t.apply_flag("circles=http://x").unwrap_err().to_string();
         assert!(
             e.contains(
-                "no suite for `chatpot` yet; suites exist for: socketio, socketcluster, sockets, assa"
+                "no suite for `circles` yet; suites exist for: socketio, socketcluster, sockets, assa, chatpot"
             ),
             "{e}"
         );
@@ -310,10 +312,10 @@ mod tests {
             .to_string();
         assert!(e.contains("t.toml: unknown section `irc`"), "{e}");
         // A protocol without a suite has no section either.
-        let e = Targets::from_toml("[chatpot]\nurl = \"http://x\"\n", "t.toml")
+        let e = Targets::from_toml("[sockets]\nurl = \"http://x\"\n", "t.toml")
             .unwrap_err()
             .to_string();
-        assert!(e.contains("unknown section `chatpot`"), "{e}");
+        assert!(e.contains("unknown section `sockets`"), "{e}");
         let e = Targets::from_toml("[socketio]\nurl = \"http://x\"\nport = 3\n", "t.toml")
             .unwrap_err()
             .to_string();

@@ -1,4 +1,4 @@
-//! Stock Socket.IO clients against the embedded echo app and the sockets listener, over WebSocket only, polling only and polling then upgrade.
+//! Stock Socket.IO clients against the embedded echo app and the chat apps (`sockets`, `chatpot`), over WebSocket only, polling only and polling then upgrade.
 //!
 //! Each client (socket.io-client 4.8 and 2.x from npm, python-socketio from
 //! PyPI, rust_socketio) runs one scenario: connect to `/` with auth (the
@@ -39,6 +39,7 @@ macro_rules! per_transport {
     };
 }
 
+mod chatpot;
 mod node;
 mod python;
 mod rust_socketio;
@@ -129,24 +130,24 @@ fn assert_passed(client: &str, transport: Transport, failure: Option<(&str, &str
 /// Runs a client script against the embedded echo app: `program args... URL
 /// TRANSPORT`, within [`RUN_LIMIT`], and asserts that it passed.
 async fn run_script(client: &str, transport: Transport, program: &Path, args: &[&str]) {
-    run_script_against(ListenerName::Echo, client, transport, program, args).await
+    let tail = |running: &Running| vec![echo_url(running), transport.arg().to_owned()];
+    run_script_against(client, transport, program, args, tail).await;
 }
 
-/// Runs a client script against a listener of the embedded server, as
-/// [`run_script`] does against the echo app.
+/// Runs a client script against the embedded server: `program args...
+/// TAIL...`, the tail made from the running server (its URLs), within
+/// [`RUN_LIMIT`], and asserts that it passed.
 async fn run_script_against(
-    listener: ListenerName,
     client: &str,
     transport: Transport,
     program: &Path,
     args: &[&str],
+    tail: impl FnOnce(&Running) -> Vec<String>,
 ) {
     let running = server().await;
-    let url = listener_url(&running, listener);
     let child = tokio::process::Command::new(program)
         .args(args)
-        .arg(&url)
-        .arg(transport.arg())
+        .args(tail(&running))
         .stdin(Stdio::null())
         .kill_on_drop(true)
         .output();

@@ -4,7 +4,7 @@
 
 use reference_server::ListenerName;
 
-use super::{project, require, run_script_against, Transport};
+use super::{listener_url, project, require, run_script_against, Running, Transport};
 
 /// socket.io-client `version` (4 or 2): `node sockets.js VERSION URL TRANSPORT`.
 async fn node(version: &str, transport: Transport) {
@@ -15,13 +15,23 @@ async fn node(version: &str, transport: Transport) {
     );
     let script = dir.join("sockets.js");
     run_script_against(
-        ListenerName::Sockets,
         &format!("socket.io-client {version}"),
         transport,
         "node".as_ref(),
         &[script.to_str().expect("a UTF-8 path"), version],
+        tail(transport),
     )
     .await;
+}
+
+/// The scripts' arguments after their own: `URL TRANSPORT` of the sockets listener.
+fn tail(transport: Transport) -> impl FnOnce(&Running) -> Vec<String> {
+    move |running| {
+        vec![
+            listener_url(running, ListenerName::Sockets),
+            transport.arg().to_owned(),
+        ]
+    }
 }
 
 /// python-socketio: `python sockets.py URL TRANSPORT` in the peer's virtualenv.
@@ -33,11 +43,11 @@ async fn python(transport: Transport) {
     );
     let script = project("peers/clients/python/sockets.py");
     run_script_against(
-        ListenerName::Sockets,
         "python-socketio",
         transport,
         &python,
         &[script.to_str().expect("a UTF-8 path")],
+        tail(transport),
     )
     .await;
 }

@@ -145,7 +145,7 @@ fn effective_profile(profile: Profile, faults: &[Fault]) -> Profile {
 }
 
 /// The transport options of a profile: the profile's timings and payload
-/// size, Engine.IO 3 and 4.
+/// size, Engine.IO 3 and 4 (every Socket.IO listener's).
 pub(crate) fn options(p: Profile) -> Options {
     Options {
         engine: ServerConfig {

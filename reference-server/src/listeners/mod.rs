@@ -28,6 +28,7 @@ pub mod sockets;
 /// entry is accepted in the configuration but not served yet.
 static REGISTRY: &[&dyn Listener] = &[
     &assa::Assa,
+    &crate::chatpot::Chatpot,
     &echo::Echo,
     &socketcluster::Socketcluster,
     &sockets::Sockets,

@@ -8,6 +8,7 @@ pub mod tokens;
 
 use crate::{
     assa::AssaContext,
+    chatpot::ChatpotContext,
     config::{Config, ListenerName},
     fault::Fault,
 };
@@ -17,6 +18,7 @@ use crate::{
 #[derive(Debug, Clone)]
 pub struct Services {
     assa: Option<AssaContext>,
+    chatpot: Option<ChatpotContext>,
 }
 
 impl Services {
@@ -24,11 +26,19 @@ impl Services {
     /// and applies the `assa:` faults of `config.faults`; nothing is opened
     /// when no enabled listener needs it.
     pub fn open(config: &Config) -> anyhow::Result<Services> {
+        let enabled = |name: ListenerName| config.listeners.get(name).enabled;
+        let chatpot = [ListenerName::Chatpot, ListenerName::Admin]
+            .into_iter()
+            .any(enabled)
+            .then(|| ChatpotContext::new(&config.faults));
         let needed = [ListenerName::Assa, ListenerName::Admin]
             .into_iter()
             .any(|name| config.listeners.get(name).enabled);
         if !needed {
-            return Ok(Services { assa: None });
+            return Ok(Services {
+                assa: None,
+                chatpot,
+            });
         }
         let mut config = config.clone();
         for fault in &config.faults {
@@ -39,7 +49,10 @@ impl Services {
             }
         }
         let assa = AssaContext::from_config(&config)?;
-        Ok(Services { assa: Some(assa) })
+        Ok(Services {
+            assa: Some(assa),
+            chatpot,
+        })
     }
 
     /// The ASSA state (sessions, rooms, messages) and its storage writer,
@@ -47,6 +60,16 @@ impl Services {
     pub fn assa(&self) -> std::io::Result<AssaContext> {
         self.assa.clone().ok_or_else(|| {
             std::io::Error::other("the ASSA services were not opened: no listener asked for them")
+        })
+    }
+
+    /// The Chatpot node's members, rooms and sockets, opened when the
+    /// `chatpot` or the `admin` listener is enabled.
+    pub fn chatpot(&self) -> std::io::Result<ChatpotContext> {
+        self.chatpot.clone().ok_or_else(|| {
+            std::io::Error::other(
+                "the chatpot services were not opened: no listener asked for them",
+            )
         })
     }
 
