@@ -45,6 +45,8 @@ pub struct Config {
     pub assa: AssaConfig,
     /// The SocketCluster listener: protocol version, timings, limits.
     pub socketcluster: SocketclusterConfig,
+    /// The Circles listener: timings, TURN secret, STUN and TURN servers.
+    pub circles: crate::circles::CirclesConfig,
     /// Where the token secret comes from.
     pub auth: AuthConfig,
     /// Where data is stored.
@@ -63,6 +65,7 @@ impl Default for Config {
             faults: Vec::new(),
             assa: AssaConfig::default(),
             socketcluster: SocketclusterConfig::default(),
+            circles: crate::circles::CirclesConfig::default(),
             auth: AuthConfig::default(),
             storage: StorageConfig::default(),
             admin: AdminConfig::default(),

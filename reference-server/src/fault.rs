@@ -11,6 +11,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::{
     assa::AssaFault,
+    circles::CirclesFault,
     config::{ConfigError, ListenerName},
     listeners::{self, echo::EchoFault, socketcluster::SocketclusterFault},
 };
@@ -24,6 +25,8 @@ pub enum Fault {
     Assa(AssaFault),
     /// A fault of the `socketcluster` listener.
     Socketcluster(SocketclusterFault),
+    /// A fault of the `circles` listener.
+    Circles(CirclesFault),
 }
 
 impl Fault {
@@ -41,6 +44,7 @@ impl Fault {
             Fault::Echo(_) => ListenerName::Echo,
             Fault::Assa(_) => ListenerName::Assa,
             Fault::Socketcluster(_) => ListenerName::Socketcluster,
+            Fault::Circles(_) => ListenerName::Circles,
         }
     }
 
@@ -50,6 +54,7 @@ impl Fault {
             Fault::Echo(f) => f.as_str(),
             Fault::Assa(f) => f.as_str(),
             Fault::Socketcluster(f) => f.as_str(),
+            Fault::Circles(f) => f.as_str(),
         }
     }
 

@@ -11,6 +11,7 @@
 #![warn(missing_docs)]
 
 pub mod assa;
+pub mod circles;
 mod cli;
 mod config;
 mod fault;

@@ -162,8 +162,8 @@ fn effective_profile(profile: Profile, faults: &[Fault]) -> Profile {
 }
 
 /// The transport options of a profile: the profile's timings and payload
-/// size, Engine.IO 3 and 4.
-fn options(p: Profile) -> Options {
+/// size, Engine.IO 3 and 4 (the other Socket.IO listeners' too).
+pub(super) fn options(p: Profile) -> Options {
     Options {
         engine: ServerConfig {
             ping_interval: p.ping_interval(),

@@ -18,6 +18,7 @@ use crate::{
 
 pub mod admin;
 pub mod assa;
+pub mod circles;
 pub mod echo;
 pub mod socketcluster;
 
@@ -25,6 +26,7 @@ pub mod socketcluster;
 /// entry is accepted in the configuration but not served yet.
 static REGISTRY: &[&dyn Listener] = &[
     &assa::Assa,
+    &circles::Circles,
     &echo::Echo,
     &socketcluster::Socketcluster,
     &admin::Admin,

@@ -71,6 +71,10 @@ struct AppState {
 /// each app's own routes nested under its listener's name (`/chatpot/...`).
 pub fn router_for(services: &super::Services, secret: &str) -> std::io::Result<Router> {
     let routes = assa_routes(services.assa()?);
+    let routes = routes.nest(
+        "/circles",
+        crate::circles::admin::admin_routes(services.circles()?),
+    );
     // Each app's routes, one line each:
     // `let routes = routes.nest("/<listener>", <app>::admin_routes(services.<app>()?));`
     Ok(guarded(routes, secret))

@@ -8,6 +8,7 @@ pub mod tokens;
 
 use crate::{
     assa::AssaContext,
+    circles::{CirclesContext, CirclesFault},
     config::{Config, ListenerName},
     fault::Fault,
 };
@@ -17,18 +18,35 @@ use crate::{
 #[derive(Debug, Clone)]
 pub struct Services {
     assa: Option<AssaContext>,
+    circles: Option<CirclesContext>,
 }
 
 impl Services {
     /// Opens storage (reading back what is stored), loads the token secret
-    /// and applies the `assa:` faults of `config.faults`; nothing is opened
-    /// when no enabled listener needs it.
+    /// and applies the `assa:` and `circles:` faults of `config.faults`;
+    /// nothing is opened when no enabled listener needs it.
     pub fn open(config: &Config) -> anyhow::Result<Services> {
-        let needed = [ListenerName::Assa, ListenerName::Admin]
-            .into_iter()
-            .any(|name| config.listeners.get(name).enabled);
-        if !needed {
-            return Ok(Services { assa: None });
+        let enabled =
+            |names: &[ListenerName]| names.iter().any(|name| config.listeners.get(*name).enabled);
+        let circles = if enabled(&[ListenerName::Circles, ListenerName::Admin]) {
+            let faults: Vec<CirclesFault> = config
+                .faults
+                .iter()
+                .filter_map(|f| match f {
+                    Fault::Circles(f) => Some(*f),
+                    _ => None,
+                })
+                .collect();
+            let tokens = tokens::Tokens::from_config(&config.auth)?;
+            Some(CirclesContext::new(config.circles.clone(), faults, tokens))
+        } else {
+            None
+        };
+        if !enabled(&[ListenerName::Assa, ListenerName::Admin]) {
+            return Ok(Services {
+                assa: None,
+                circles,
+            });
         }
         let mut config = config.clone();
         for fault in &config.faults {
@@ -39,7 +57,10 @@ impl Services {
             }
         }
         let assa = AssaContext::from_config(&config)?;
-        Ok(Services { assa: Some(assa) })
+        Ok(Services {
+            assa: Some(assa),
+            circles,
+        })
     }
 
     /// The ASSA state (sessions, rooms, messages) and its storage writer,
@@ -47,6 +68,15 @@ impl Services {
     pub fn assa(&self) -> std::io::Result<AssaContext> {
         self.assa.clone().ok_or_else(|| {
             std::io::Error::other("the ASSA services were not opened: no listener asked for them")
+        })
+    }
+
+    /// The Circles state, opened when the `circles` or the `admin` listener is enabled.
+    pub fn circles(&self) -> std::io::Result<CirclesContext> {
+        self.circles.clone().ok_or_else(|| {
+            std::io::Error::other(
+                "the Circles services were not opened: no listener asked for them",
+            )
         })
     }
 
