@@ -9,8 +9,8 @@ use protocols::Protocol;
 use crate::case::Case;
 use crate::cases::CASES;
 use crate::target::{
-    AssaTarget, Listener, Section, SectionType, SocketclusterTarget, SocketioTarget, TargetError,
-    Targets,
+    AssaTarget, CirclesTarget, Listener, Section, SectionType, SocketclusterTarget, SocketioTarget,
+    TargetError, Targets,
 };
 
 /// Every suite, one per protocol.
@@ -18,6 +18,7 @@ pub static SUITES: &[Suite] = &[
     Suite::new::<SocketioTarget>(),
     Suite::new::<SocketclusterTarget>(),
     Suite::new::<AssaTarget>(),
+    Suite::new::<CirclesTarget>(),
 ];
 
 /// A section built by its suite, or why it could not be.

@@ -19,11 +19,13 @@ use serde::de::DeserializeOwned;
 use crate::registry;
 
 mod assa;
+mod circles;
 mod http;
 mod socketcluster;
 mod socketio;
 
 pub use assa::{AssaFraming, AssaTarget, ReadyToken, Users};
+pub use circles::{CirclesTarget, CirclesTriggers};
 pub use http::HttpTemplate;
 pub use socketcluster::{Procedures, SocketclusterTarget};
 pub use socketio::SocketioTarget;
@@ -295,7 +297,7 @@ mod tests {
         let e = t.apply_flag("chatpot=http://x").unwrap_err().to_string();
         assert!(
             e.contains(
-                "no suite for `chatpot` yet; suites exist for: socketio, socketcluster, assa"
+                "no suite for `chatpot` yet; suites exist for: socketio, socketcluster, assa, circles"
             ),
             "{e}"
         );

@@ -140,6 +140,7 @@ macro_rules! table {
 }
 
 pub mod assa;
+pub mod circles;
 pub(crate) mod http;
 pub mod socketcluster;
 pub mod socketio;
