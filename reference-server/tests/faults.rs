@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use reference_server::assa::AssaFault;
+use reference_server::circles::CirclesFault;
 use reference_server::{EchoFault, Fault, SocketclusterFault};
 
 use crate::support::{echo, get, json_after, server, url, Frame, Ws};
@@ -29,6 +30,8 @@ async fn every_fault_is_tested_here() {
     tested.extend(AssaFault::ALL.map(Fault::from));
     // The `socketcluster:` faults are tested in `socketcluster.rs`, each against the clean listener.
     tested.extend(SocketclusterFault::ALL.map(Fault::Socketcluster));
+    // The `circles:` faults are tested beside the Circles core (`src/circles/core.rs`).
+    tested.extend(CirclesFault::ALL.map(Fault::Circles));
     let mut all = Fault::all();
     all.sort();
     tested.sort();

@@ -1,4 +1,4 @@
-//! Stock Socket.IO clients against the embedded echo app, over WebSocket only, polling only and polling then upgrade.
+//! Stock Socket.IO clients against the embedded echo app and the Circles app (`circles`), over WebSocket only, polling only and polling then upgrade.
 //!
 //! Each client (socket.io-client 4.8 and 2.x from npm, python-socketio from
 //! PyPI, rust_socketio) runs one scenario: connect to `/` with auth (the
@@ -33,6 +33,7 @@ macro_rules! per_transport {
     };
 }
 
+mod circles;
 mod node;
 mod python;
 mod rust_socketio;
@@ -118,16 +119,21 @@ fn assert_passed(client: &str, transport: Transport, failure: Option<(&str, &str
 /// TRANSPORT`, within [`RUN_LIMIT`], and asserts that it passed.
 async fn run_script(client: &str, transport: Transport, program: &Path, args: &[&str]) {
     let running = server().await;
-    let url = echo_url(&running);
+    let mut all: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+    all.extend([echo_url(&running), transport.arg().to_owned()]);
+    run_child(client, transport, program, &all).await;
+    running.shutdown().await;
+}
+
+/// Runs `program args...` within [`RUN_LIMIT`] and asserts that it passed:
+/// exit 0 after `ok all`, or the step of its `FAIL <step>: <what>` line.
+async fn run_child(client: &str, transport: Transport, program: &Path, args: &[String]) {
     let child = tokio::process::Command::new(program)
         .args(args)
-        .arg(&url)
-        .arg(transport.arg())
         .stdin(Stdio::null())
         .kill_on_drop(true)
         .output();
     let output = tokio::time::timeout(RUN_LIMIT, child).await;
-    running.shutdown().await;
     let output = output
         .unwrap_or_else(|_| {
             panic!(

@@ -1154,3 +1154,217 @@ impl Core {
 fn default_email(user: u64) -> String {
     format!("user{user}@circles.chatspec.test")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::services::tokens::Claims;
+
+    const NOW_MS: i64 = 1_700_000_000_000;
+
+    fn core(faults: Vec<CirclesFault>) -> Core {
+        Core::new(CirclesConfig::default(), faults, Tokens::new(b"test"))
+    }
+
+    fn token(core: &Core, user: u64, device: Option<u64>) -> String {
+        let mut claims = Claims::new(user, 1_700_000_000, 3600);
+        claims.device = device.map(|d| d.to_string());
+        core.tokens().mint(&claims).expect("mint")
+    }
+
+    fn emits(outs: &[Out]) -> Vec<(&To, &str)> {
+        outs.iter()
+            .filter_map(|o| match o {
+                Out::Emit { to, event, .. } => Some((to, *event)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn login(core: &mut Core, sid: &str, user: u64) {
+        let t = token(core, user, None);
+        let outs = core.on_event(sid, "authenticate", Some(&json!({"token": t})), NOW_MS);
+        assert!(
+            emits(&outs).contains(&(&To::Sid(sid.into()), "success")),
+            "{outs:?}"
+        );
+    }
+
+    #[test]
+    fn every_channel_is_refused_before_authenticate() {
+        let mut c = core(vec![]);
+        for name in ["join_circle", "message", "writing", "webrtc_credentials"] {
+            let outs = c.on_event("s1", name, Some(&json!({"circle_id": 1})), NOW_MS);
+            assert_eq!(
+                emits(&outs),
+                vec![(&To::Sid("s1".into()), "error")],
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_bad_signature_is_refused_unless_the_fault_is_on() {
+        let other = Tokens::new(b"other");
+        let bad = other
+            .mint(&Claims::new(1, 1_700_000_000, 3600))
+            .expect("mint");
+        for (faults, answer) in [
+            (vec![], "error"),
+            (vec![CirclesFault::AcceptAnySignature], "success"),
+        ] {
+            let mut c = core(faults);
+            let outs = c.on_event("s", "authenticate", Some(&json!({"token": bad})), NOW_MS);
+            assert!(
+                emits(&outs).contains(&(&To::Sid("s".into()), answer)),
+                "{outs:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn only_members_join_and_writing_skips_the_sender() {
+        let mut c = core(vec![]);
+        for u in [1, 2, 3] {
+            c.create_user(Some(u), None).expect("user");
+        }
+        let circle = c.create_circle("c".into(), vec![1, 2]).expect("circle");
+        let conv = c
+            .create_conversation(circle.id, "v".into(), vec![1, 2])
+            .expect("conversation");
+        login(&mut c, "a", 1);
+        login(&mut c, "o", 3);
+        let join = json!({"conversation_id": conv.id});
+        let outs = c.on_event("o", "join_conversation", Some(&join), NOW_MS);
+        assert_eq!(emits(&outs), vec![(&To::Sid("o".into()), "error")]);
+        let outs = c.on_event("a", "join_conversation", Some(&join), NOW_MS);
+        assert!(outs.contains(&Out::Join("a".into(), conversation_room(conv.id))));
+        let w = json!({"conversation_id": conv.id, "is_writing": true});
+        let outs = c.on_event("a", "writing", Some(&w), NOW_MS);
+        assert!(emits(&outs).contains(&(
+            &To::RoomBut(conversation_room(conv.id), "a".into()),
+            "writing"
+        )));
+    }
+
+    #[test]
+    fn a_kick_is_told_to_the_room_then_the_kicked_leave_it() {
+        let mut c = core(vec![]);
+        for u in [1, 2] {
+            c.create_user(Some(u), None).expect("user");
+        }
+        let circle = c.create_circle("c".into(), vec![1, 2]).expect("circle");
+        login(&mut c, "b", 2);
+        let outs = c.remove_from_circle(circle.id, 2, Some(1)).expect("kick");
+        assert!(
+            matches!(&outs[0], Out::Emit { event: "circle", payload, .. } if payload["event"] == "kick" && payload["from"] == "user1@circles.chatspec.test")
+        );
+        assert_eq!(outs[1], Out::Leave("b".into(), circle_room(circle.id)));
+        assert!(!c.circle(circle.id).expect("circle").members.contains(&2));
+    }
+
+    /// A circle of users 1 and 2 with a conversation of both, user 1
+    /// logged in as `a`, user 3 (in no circle) as `o`.
+    fn world(faults: Vec<CirclesFault>) -> (Core, u64, u64) {
+        let mut c = core(faults);
+        for u in [1, 2, 3] {
+            c.create_user(Some(u), None).expect("user");
+        }
+        let circle = c.create_circle("c".into(), vec![1, 2]).expect("circle").id;
+        let conv = c
+            .create_conversation(circle, "v".into(), vec![1, 2])
+            .expect("conversation")
+            .id;
+        login(&mut c, "a", 1);
+        login(&mut c, "o", 3);
+        (c, circle, conv)
+    }
+
+    /// Whether the behaviour `fault` breaks is broken in `c`.
+    fn broken(fault: CirclesFault, (mut c, circle, conv): (Core, u64, u64)) -> bool {
+        let sends_to = |outs: &[Out], event: &str, to: &To| emits(outs).contains(&(to, event));
+        match fault {
+            CirclesFault::AcceptAnySignature => {
+                let bad = Tokens::new(b"other")
+                    .mint(&Claims::new(2, 1_700_000_000, 3600))
+                    .expect("mint");
+                let outs = c.on_event("x", "authenticate", Some(&json!({"token": bad})), NOW_MS);
+                sends_to(&outs, "success", &To::Sid("x".into()))
+            }
+            CirclesFault::JoinAnything => {
+                let outs = c.on_event(
+                    "o",
+                    "join_circle",
+                    Some(&json!({"circle_id": circle})),
+                    NOW_MS,
+                );
+                sends_to(&outs, "success", &To::Sid("o".into()))
+            }
+            CirclesFault::MessageToEveryone => {
+                let m = json!({"conversation_id": conv, "text_message": "hi"});
+                sends_to(
+                    &c.on_event("a", "message", Some(&m), NOW_MS),
+                    "message",
+                    &To::Everyone,
+                )
+            }
+            CirclesFault::WritingEcho => {
+                let w = json!({"conversation_id": conv, "is_writing": true});
+                let room = To::Room(conversation_room(conv));
+                sends_to(
+                    &c.on_event("a", "writing", Some(&w), NOW_MS),
+                    "writing",
+                    &room,
+                )
+            }
+            CirclesFault::ForwardToEveryone => {
+                let f = json!({"user_id": 2, "sdp": "x"});
+                let outs = c.on_event("a", "webrtc_forward", Some(&f), NOW_MS);
+                sends_to(&outs, "webrtc_config", &To::Everyone)
+            }
+            CirclesFault::EventsToEveryone => {
+                let outs = c.update_circle(circle, None).expect("update");
+                sends_to(&outs, "circle", &To::Everyone)
+            }
+            CirclesFault::RemovedKeepsRooms => {
+                login(&mut c, "b", 2);
+                let outs = c.remove_from_circle(circle, 2, None).expect("quit");
+                !outs.contains(&Out::Leave("b".into(), circle_room(circle)))
+            }
+            CirclesFault::TurnWrongSecret | CirclesFault::ExpiredCredentials => {
+                let outs = c.on_event("a", "webrtc_credentials", None, NOW_MS);
+                let Some(Out::Emit { payload, .. }) = outs.first() else {
+                    return true;
+                };
+                let username = payload["username"].as_str().unwrap_or_default();
+                let expiry: i64 = username
+                    .split(':')
+                    .next()
+                    .and_then(|e| e.parse().ok())
+                    .unwrap_or(0);
+                let expected =
+                    super::super::turn::password(super::super::DEV_TURN_SECRET, username);
+                match fault {
+                    CirclesFault::TurnWrongSecret => payload["password"] != json!(expected),
+                    _ => expiry * 1000 <= NOW_MS,
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn each_fault_breaks_its_behaviour_and_only_with_it() {
+        for fault in CirclesFault::ALL {
+            assert!(
+                !broken(fault, world(vec![])),
+                "{} without the fault",
+                fault.as_str()
+            );
+            assert!(
+                broken(fault, world(vec![fault])),
+                "{} with the fault",
+                fault.as_str()
+            );
+        }
+    }
+}
