@@ -37,7 +37,7 @@ async fn world(running: &Running) -> World {
         .expect("the circles listener runs");
     let (secret, _) = Config::embedded().admin.resolve_secret();
     let http = reqwest::Client::new();
-    let post = |path: &str, body: Value| {
+    let post = |path: &'static str, body: Value| {
         let request = http
             .post(format!("http://{admin}/circles{path}"))
             .bearer_auth(&secret)
