@@ -201,6 +201,7 @@ fn serve_with_every_implemented_listener_disabled_names_them_and_exits_2() {
         "[listeners.echo]\nport = 0\nenabled = false\n\
          [listeners.assa]\nport = 0\nenabled = false\n\
          [listeners.socketcluster]\nport = 0\nenabled = false\n\
+         [listeners.circles]\nport = 0\nenabled = false\n\
          [listeners.admin]\nport = 0\nenabled = false\n",
     )
     .unwrap();
@@ -209,7 +210,7 @@ fn serve_with_every_implemented_listener_disabled_names_them_and_exits_2() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains(
-            "nothing to serve: every implemented listener (socketcluster, assa, echo, admin) is disabled"
+            "nothing to serve: every implemented listener (circles, socketcluster, assa, echo, admin) is disabled"
         ),
         "{stderr}"
     );
