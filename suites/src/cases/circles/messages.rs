@@ -160,13 +160,13 @@ async fn pending_with_media(ctx: Ctx, v: EioVersion) -> Outcome {
         m.get("message").is_some_and(Value::is_object),
         "the pending message has no `message`: {m}"
     );
-    p.cb.request(
+    p.ca.request(
         "message",
         json!({"conversation_id": conv, "text_message": "marker"}),
     )
     .await?;
     p.cb.marker(
-        |n, _| n == "message",
+        |n, m| n == "message" && m.to_string().contains("marker"),
         |n, _| n == "media",
         "`media` reached a member who sent no files",
     )
@@ -193,6 +193,17 @@ async fn message_errors(ctx: Ctx, v: EioVersion) -> Outcome {
     .await?;
     p.ca.refused("message", Some(json!({"conversation_id": conv})))
         .await?;
+    p.ca.request(
+        "message",
+        json!({"conversation_id": conv, "text_message": "marker"}),
+    )
+    .await?;
+    p.cb.marker(
+        |n, m| n == "message" && m.to_string().contains("marker"),
+        |n, m| n == "message" && !m.to_string().contains("marker"),
+        "a refused message reached a member",
+    )
+    .await?;
     outsider_left_out(&mut p, "a refused message was delivered").await
 }
 
