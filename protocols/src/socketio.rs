@@ -761,6 +761,23 @@ impl From<Value> for Data {
 }
 
 impl Data {
+    /// The value as plain JSON; `None` when binary data is inside.
+    pub fn to_json(&self) -> Option<Value> {
+        Some(match self {
+            Data::Null => Value::Null,
+            Data::Bool(b) => Value::Bool(*b),
+            Data::Number(n) => Value::Number(n.clone()),
+            Data::String(s) => Value::String(s.clone()),
+            Data::Array(a) => Value::Array(a.iter().map(Data::to_json).collect::<Option<_>>()?),
+            Data::Object(o) => Value::Object(
+                o.iter()
+                    .map(|(k, v)| Some((k.clone(), v.to_json()?)))
+                    .collect::<Option<_>>()?,
+            ),
+            Data::Binary(_) => return None,
+        })
+    }
+
     /// Whether any binary data is inside.
     pub fn has_binary(&self) -> bool {
         match self {

@@ -51,6 +51,8 @@ pub struct Config {
     pub sockets: SocketsConfig,
     /// The Chatpot listener: what `GET /status` announces, timings.
     pub chatpot: ChatpotConfig,
+    /// The Circles listener: timings, TURN secret, STUN and TURN servers.
+    pub circles: crate::circles::CirclesConfig,
     /// Where the token secret comes from.
     pub auth: AuthConfig,
     /// Where data is stored.
@@ -71,6 +73,7 @@ impl Default for Config {
             socketcluster: SocketclusterConfig::default(),
             sockets: SocketsConfig::default(),
             chatpot: ChatpotConfig::default(),
+            circles: crate::circles::CirclesConfig::default(),
             auth: AuthConfig::default(),
             storage: StorageConfig::default(),
             admin: AdminConfig::default(),

@@ -12,6 +12,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use crate::{
     assa::AssaFault,
     chatpot::ChatpotFault,
+    circles::CirclesFault,
     config::{ConfigError, ListenerName},
     listeners::{self, echo::EchoFault, socketcluster::SocketclusterFault, sockets::SocketsFault},
 };
@@ -29,6 +30,8 @@ pub enum Fault {
     Sockets(SocketsFault),
     /// A fault of the `chatpot` listener.
     Chatpot(ChatpotFault),
+    /// A fault of the `circles` listener.
+    Circles(CirclesFault),
 }
 
 impl Fault {
@@ -48,6 +51,7 @@ impl Fault {
             Fault::Socketcluster(_) => ListenerName::Socketcluster,
             Fault::Sockets(_) => ListenerName::Sockets,
             Fault::Chatpot(_) => ListenerName::Chatpot,
+            Fault::Circles(_) => ListenerName::Circles,
         }
     }
 
@@ -59,6 +63,7 @@ impl Fault {
             Fault::Socketcluster(f) => f.as_str(),
             Fault::Sockets(f) => f.as_str(),
             Fault::Chatpot(f) => f.as_str(),
+            Fault::Circles(f) => f.as_str(),
         }
     }
 

@@ -13,6 +13,7 @@
 
 pub mod assa;
 pub mod chatpot;
+pub mod circles;
 mod cli;
 mod config;
 mod fault;

@@ -133,9 +133,13 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .iter()
         .any(|l| config.listeners.get(l.name()).enabled);
     if !enabled {
+        let missing = if not_served.is_empty() {
+            String::new()
+        } else {
+            format!(" (not implemented yet: {not_served})")
+        };
         anyhow::bail!(
-            "nothing to serve: every implemented listener ({served}) is disabled \
-             (not implemented yet: {not_served})"
+            "nothing to serve: every implemented listener ({served}) is disabled{missing}"
         );
     }
     let running = start(config).await?;

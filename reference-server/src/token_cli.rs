@@ -19,7 +19,8 @@ pub struct TokenArgs {
     /// Profile image path given to the user when the server first sees them.
     #[arg(long, value_name = "URL")]
     pub profile_image: Option<String>,
-    /// Bind the token to a device: CONNECT must then name this `device_id`.
+    /// Bind the token to a device: ASSA's CONNECT must then name this
+    /// `device_id`; Circles authenticates the socket as that device.
     #[arg(long, value_name = "ID")]
     pub device: Option<String>,
     /// Lifetime in seconds [default: the configuration's, 86400].

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use reference_server::assa::AssaFault;
+use reference_server::circles::CirclesFault;
 use reference_server::{EchoFault, Fault, SocketclusterFault, SocketsFault};
 
 use crate::support::{echo, get, json_after, server, url, Frame, Ws};
@@ -33,6 +34,8 @@ async fn every_fault_is_tested_here() {
     tested.extend(SocketsFault::ALL.map(Fault::Sockets));
     // The `chatpot:` faults are tested in `chatpot.rs`, each against the clean listener's scenario.
     tested.extend(reference_server::chatpot::ChatpotFault::ALL.map(Fault::Chatpot));
+    // The `circles:` faults are tested beside the Circles core (`src/circles/core.rs`).
+    tested.extend(CirclesFault::ALL.map(Fault::Circles));
     let mut all = Fault::all();
     all.sort();
     tested.sort();

@@ -9,8 +9,8 @@ use protocols::Protocol;
 use crate::case::Case;
 use crate::cases::CASES;
 use crate::target::{
-    AssaTarget, ChatpotTarget, Listener, Section, SectionType, SocketclusterTarget, SocketioTarget,
-    SocketsTarget, TargetError, Targets,
+    AssaTarget, ChatpotTarget, CirclesTarget, Listener, Section, SectionType, SocketclusterTarget,
+    SocketioTarget, SocketsTarget, TargetError, Targets,
 };
 
 /// Every suite, one per protocol.
@@ -20,6 +20,7 @@ pub static SUITES: &[Suite] = &[
     Suite::new::<SocketsTarget>(),
     Suite::new::<AssaTarget>(),
     Suite::new::<ChatpotTarget>(),
+    Suite::new::<CirclesTarget>(),
 ];
 
 /// A section built by its suite, or why it could not be.

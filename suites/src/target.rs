@@ -20,6 +20,7 @@ use crate::registry;
 
 mod assa;
 mod chatpot;
+mod circles;
 mod http;
 mod socketcluster;
 mod socketio;
@@ -27,6 +28,7 @@ mod sockets;
 
 pub use assa::{AssaFraming, AssaTarget, ReadyToken, Users};
 pub use chatpot::{ChatpotTarget, ChatpotTriggers};
+pub use circles::{CirclesTarget, CirclesTriggers};
 pub use http::HttpTemplate;
 pub use socketcluster::{Procedures, SocketclusterTarget};
 pub use socketio::SocketioTarget;
@@ -296,13 +298,6 @@ mod tests {
         assert!(e.contains("unknown protocol `irc`"), "{e}");
         let e = t.apply_flag("socketio=ws://x").unwrap_err().to_string();
         assert!(e.contains("must start with http://"), "{e}");
-        let e = t.apply_flag("circles=http://x").unwrap_err().to_string();
-        assert!(
-            e.contains(
-                "no suite for `circles` yet; suites exist for: socketio, socketcluster, sockets, assa, chatpot"
-            ),
-            "{e}"
-        );
     }
 
     #[test]
@@ -311,11 +306,6 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("t.toml: unknown section `irc`"), "{e}");
-        // A protocol without a suite has no section either.
-        let e = Targets::from_toml("[sockets]\nurl = \"http://x\"\n", "t.toml")
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("unknown section `sockets`"), "{e}");
         let e = Targets::from_toml("[socketio]\nurl = \"http://x\"\nport = 3\n", "t.toml")
             .unwrap_err()
             .to_string();

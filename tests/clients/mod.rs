@@ -1,4 +1,4 @@
-//! Stock Socket.IO clients against the embedded echo app and the chat apps (`sockets`, `chatpot`), over WebSocket only, polling only and polling then upgrade.
+//! Stock Socket.IO clients against the embedded echo app and the chat apps (`sockets`, `chatpot`, `circles`), over WebSocket only, polling only and polling then upgrade.
 //!
 //! Each client (socket.io-client 4.8 and 2.x from npm, python-socketio from
 //! PyPI, rust_socketio) runs one scenario: connect to `/` with auth (the
@@ -40,6 +40,7 @@ macro_rules! per_transport {
 }
 
 mod chatpot;
+mod circles;
 mod node;
 mod python;
 mod rust_socketio;
@@ -145,14 +146,21 @@ async fn run_script_against(
     tail: impl FnOnce(&Running) -> Vec<String>,
 ) {
     let running = server().await;
+    let mut all: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+    all.extend(tail(&running));
+    run_child(client, transport, program, &all).await;
+    running.shutdown().await;
+}
+
+/// Runs `program args...` within [`RUN_LIMIT`] and asserts that it passed:
+/// exit 0 after `ok all`, or the step of its `FAIL <step>: <what>` line.
+async fn run_child(client: &str, transport: Transport, program: &Path, args: &[String]) {
     let child = tokio::process::Command::new(program)
         .args(args)
-        .args(tail(&running))
         .stdin(Stdio::null())
         .kill_on_drop(true)
         .output();
     let output = tokio::time::timeout(RUN_LIMIT, child).await;
-    running.shutdown().await;
     let output = output
         .unwrap_or_else(|_| {
             panic!(

@@ -20,6 +20,7 @@ use crate::{
 
 pub mod admin;
 pub mod assa;
+pub mod circles;
 pub mod echo;
 pub mod socketcluster;
 pub mod sockets;
@@ -29,6 +30,7 @@ pub mod sockets;
 static REGISTRY: &[&dyn Listener] = &[
     &assa::Assa,
     &crate::chatpot::Chatpot,
+    &circles::Circles,
     &echo::Echo,
     &socketcluster::Socketcluster,
     &sockets::Sockets,

@@ -75,6 +75,10 @@ pub fn router_for(services: &super::Services, secret: &str) -> std::io::Result<R
         "/chatpot",
         crate::chatpot::admin::admin_routes(services.chatpot()?),
     );
+    let routes = routes.nest(
+        "/circles",
+        crate::circles::admin::admin_routes(services.circles()?),
+    );
     // Each app's routes, one line each:
     // `let routes = routes.nest("/<listener>", <app>::admin_routes(services.<app>()?));`
     Ok(guarded(routes, secret))

@@ -9,6 +9,7 @@ pub mod tokens;
 use crate::{
     assa::AssaContext,
     chatpot::ChatpotContext,
+    circles::{CirclesContext, CirclesFault},
     config::{Config, ListenerName},
     fault::Fault,
 };
@@ -19,25 +20,37 @@ use crate::{
 pub struct Services {
     assa: Option<AssaContext>,
     chatpot: Option<ChatpotContext>,
+    circles: Option<CirclesContext>,
 }
 
 impl Services {
     /// Opens storage (reading back what is stored), loads the token secret
-    /// and applies the `assa:` faults of `config.faults`; nothing is opened
-    /// when no enabled listener needs it.
+    /// and applies the `assa:`, `chatpot:` and `circles:` faults of `config.faults`;
+    /// nothing is opened when no enabled listener needs it.
     pub fn open(config: &Config) -> anyhow::Result<Services> {
-        let enabled = |name: ListenerName| config.listeners.get(name).enabled;
-        let chatpot = [ListenerName::Chatpot, ListenerName::Admin]
-            .into_iter()
-            .any(enabled)
+        let enabled =
+            |names: &[ListenerName]| names.iter().any(|name| config.listeners.get(*name).enabled);
+        let chatpot = enabled(&[ListenerName::Chatpot, ListenerName::Admin])
             .then(|| ChatpotContext::new(&config.faults));
-        let needed = [ListenerName::Assa, ListenerName::Admin]
-            .into_iter()
-            .any(|name| config.listeners.get(name).enabled);
-        if !needed {
+        let circles = if enabled(&[ListenerName::Circles, ListenerName::Admin]) {
+            let faults: Vec<CirclesFault> = config
+                .faults
+                .iter()
+                .filter_map(|f| match f {
+                    Fault::Circles(f) => Some(*f),
+                    _ => None,
+                })
+                .collect();
+            let tokens = tokens::Tokens::from_config(&config.auth)?;
+            Some(CirclesContext::new(config.circles.clone(), faults, tokens))
+        } else {
+            None
+        };
+        if !enabled(&[ListenerName::Assa, ListenerName::Admin]) {
             return Ok(Services {
                 assa: None,
                 chatpot,
+                circles,
             });
         }
         let mut config = config.clone();
@@ -52,6 +65,7 @@ impl Services {
         Ok(Services {
             assa: Some(assa),
             chatpot,
+            circles,
         })
     }
 
@@ -69,6 +83,15 @@ impl Services {
         self.chatpot.clone().ok_or_else(|| {
             std::io::Error::other(
                 "the chatpot services were not opened: no listener asked for them",
+            )
+        })
+    }
+
+    /// The Circles state, opened when the `circles` or the `admin` listener is enabled.
+    pub fn circles(&self) -> std::io::Result<CirclesContext> {
+        self.circles.clone().ok_or_else(|| {
+            std::io::Error::other(
+                "the Circles services were not opened: no listener asked for them",
             )
         })
     }

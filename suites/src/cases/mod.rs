@@ -141,6 +141,7 @@ macro_rules! table {
 
 pub mod assa;
 pub mod chatpot;
+pub mod circles;
 pub(crate) mod http;
 pub mod socketcluster;
 pub mod socketio;
