@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use protocols::engineio::EioVersion;
+use protocols::engineio::{EioVersion, Packet, PacketType};
 use protocols::session::engineio::{
     route, ClientConfig, ClientEvent, ClientSession, ClientTransmit, Method, Route, ServerConfig,
     ServerEvent, ServerSession, ServerTransmit,
@@ -1228,6 +1228,241 @@ fn client_upgrades_from_polling_to_websocket() {
             "heartbeats go on over WebSocket"
         );
     }
+}
+
+// ------------------------------------------------------------ a client that checks a server
+
+/// A client pair whose client is configured by `set` (before its handshake).
+fn client_pair(
+    version: EioVersion,
+    transport: Transport,
+    set: impl FnOnce(&mut ClientConfig),
+) -> Pair<ServerSession, ClientSession> {
+    let mut config = ClientConfig::new(version, transport);
+    config.upgrade = false;
+    set(&mut config);
+    Pair::new(
+        ClientSession::new(Duration::ZERO, config),
+        test_config(),
+        |_, s| s,
+    )
+}
+
+/// The packets the client reported with [`ClientEvent::Packet`], as text, with their transport.
+fn reported(pair: &Pair<ServerSession, ClientSession>) -> Vec<(Transport, String)> {
+    pair.client_events
+        .iter()
+        .filter_map(|e| match e {
+            ClientEvent::Packet(t, p) => Some((*t, p.encode_text(V4))),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn without_auto_poll_the_client_polls_only_when_asked_even_twice() {
+    let mut pair = client_pair(V4, Transport::Polling, |c| {
+        c.auto_poll = false;
+        c.packet_events = true;
+    });
+    assert!(!pair.poll_pending, "no poll after the handshake");
+    pair.server().send(Outbound::text("queued")).unwrap();
+    pair.advance(ms(50));
+    assert!(reported(&pair).is_empty(), "nothing polled yet");
+    pair.client.poll(pair.now).unwrap();
+    pair.drive();
+    assert_eq!(
+        reported(&pair),
+        [(Transport::Polling, "4queued".to_owned())]
+    );
+    assert!(!pair.poll_pending, "no poll of its own after the answer");
+    // Two polls at once: the server refuses the second and closes the first.
+    pair.client.poll(pair.now).unwrap();
+    pair.drive();
+    assert!(pair.poll_pending);
+    pair.client.poll(pair.now).unwrap();
+    pair.drive();
+    assert!(pair
+        .server_events
+        .contains(&ServerEvent::Closed(CloseReason::ConcurrentPoll)));
+    assert!(
+        matches!(
+            pair.client_events.last(),
+            Some(ClientEvent::Closed(CloseReason::Refused(_)))
+        ),
+        "{:?}",
+        pair.client_events
+    );
+}
+
+#[test]
+fn without_auto_pong_a_ping_is_reported_and_left_unanswered() {
+    for transport in [Transport::Polling, Transport::WebSocket] {
+        let mut pair = client_pair(V4, transport, |c| {
+            c.auto_pong = false;
+            c.watch_heartbeat = false;
+            c.packet_events = true;
+        });
+        pair.advance(ms(300));
+        assert_eq!(reported(&pair), [(transport, "2".to_owned())]);
+        assert!(
+            !pair.wire.iter().any(|w| w.1 == Dir::ToServer && w.3 == "3"),
+            "a pong went out: {:?}",
+            pair.wire
+        );
+        // The driver answers by hand, and the session goes on.
+        pair.client
+            .send_packet(Packet::empty(PacketType::Pong))
+            .unwrap();
+        pair.advance(ms(300));
+        assert!(!pair.server().is_closed(), "{transport:?}");
+        // Unanswered, the server closes the session; the client does not time it out first.
+        pair.advance(ms(1000));
+        assert!(pair
+            .server_events
+            .contains(&ServerEvent::Closed(CloseReason::PingTimeout)));
+        assert!(
+            !pair
+                .client_events
+                .contains(&ClientEvent::Closed(CloseReason::PingTimeout)),
+            "{transport:?}: {:?}",
+            pair.client_events
+        );
+    }
+}
+
+#[test]
+fn v3_without_auto_ping_the_client_never_pings_and_the_server_closes() {
+    let mut pair = client_pair(V3, Transport::WebSocket, |c| {
+        c.auto_ping = false;
+        c.packet_events = true;
+    });
+    pair.advance(ms(600));
+    assert!(
+        !pair.wire.iter().any(|w| w.1 == Dir::ToServer),
+        "{:?}",
+        pair.wire
+    );
+    assert!(pair
+        .server_events
+        .contains(&ServerEvent::Closed(CloseReason::PingTimeout)));
+    assert!(matches!(
+        pair.client_events.last(),
+        Some(ClientEvent::Closed(CloseReason::TransportClosed))
+    ));
+}
+
+#[test]
+fn a_step_by_step_upgrade_waits_for_the_driver_at_each_step() {
+    let mut pair = client_pair(V4, Transport::Polling, |c| {
+        c.step_upgrade = true;
+        c.packet_events = true;
+    });
+    pair.client.upgrade(pair.now);
+    pair.drive();
+    let ws = |pair: &Pair<ServerSession, ClientSession>| -> Vec<String> {
+        pair.wire
+            .iter()
+            .filter(|w| w.2 == Transport::WebSocket)
+            .map(|w| w.3.clone())
+            .collect()
+    };
+    assert!(pair.ws_open, "the WebSocket is open");
+    assert!(ws(&pair).is_empty(), "no 2probe before probe()");
+    pair.advance(ms(50));
+    assert!(ws(&pair).is_empty());
+    pair.client.probe(pair.now);
+    pair.drive();
+    assert_eq!(ws(&pair), ["2probe", "3probe"]);
+    assert!(pair.client_events.contains(&ClientEvent::Probed));
+    assert!(
+        reported(&pair).contains(&(Transport::Polling, "6".to_owned())),
+        "the pending poll ended with a noop: {:?}",
+        reported(&pair)
+    );
+    assert!(!pair.poll_pending, "no new poll during the upgrade");
+    pair.advance(ms(50));
+    assert_eq!(
+        ws(&pair),
+        ["2probe", "3probe"],
+        "no 5 before finish_upgrade()"
+    );
+    assert_eq!(pair.client.transport(), Transport::Polling);
+    pair.client.finish_upgrade(pair.now);
+    pair.drive();
+    assert_eq!(ws(&pair), ["2probe", "3probe", "5"]);
+    assert_eq!(pair.client.transport(), Transport::WebSocket);
+    assert!(pair.server_events.contains(&ServerEvent::Upgraded));
+    pair.advance(ms(300));
+    assert!(
+        reported(&pair).contains(&(Transport::WebSocket, "2".to_owned())),
+        "{:?}",
+        reported(&pair)
+    );
+}
+
+#[test]
+fn raw_posts_and_frames_go_out_as_given() {
+    let mut pair = client_pair(V4, Transport::Polling, |c| c.auto_poll = false);
+    pair.client
+        .send_raw_post(b"4one\x1e4two".to_vec(), "text/plain;charset=UTF-8")
+        .unwrap();
+    assert_eq!(
+        pair.client.send_raw_frame(text("4no socket")),
+        Err(CloseReason::TransportClosed),
+        "no WebSocket to send on"
+    );
+    pair.drive();
+    assert!(pair.wire.iter().any(|w| w.3 == "4one\x1e4two"));
+    for m in ["one", "two"] {
+        assert!(pair
+            .server_events
+            .contains(&ServerEvent::Message(Data::Text(m.into()))));
+    }
+    let mut pair = client_pair(V4, Transport::WebSocket, |_| {});
+    pair.client.send_raw_frame(text("4raw")).unwrap();
+    pair.drive();
+    assert!(pair
+        .server_events
+        .contains(&ServerEvent::Message(Data::Text("raw".into()))));
+}
+
+#[test]
+fn a_driver_may_change_the_packets_of_a_poll_before_the_session_reads_them() {
+    let mut pair = client_pair(V4, Transport::Polling, |c| {
+        c.auto_poll = false;
+        c.packet_events = true;
+    });
+    pair.client.poll(pair.now).unwrap();
+    pair.drive();
+    assert!(pair.poll_pending);
+    // The driver's poll returns; it hands the session other packets than the server sent.
+    pair.poll_pending = false;
+    let now = pair.now;
+    pair.client.handle_poll_packets(
+        now,
+        vec![Packet::message("changed"), Packet::empty(PacketType::Noop)],
+    );
+    pair.drive();
+    assert_eq!(
+        reported(&pair),
+        [
+            (Transport::Polling, "4changed".to_owned()),
+            (Transport::Polling, "6".to_owned())
+        ]
+    );
+    assert!(pair
+        .client_events
+        .contains(&ClientEvent::Message(Data::Text("changed".into()))));
+    pair.client
+        .abort(CloseReason::ParseError("undecodable".into()));
+    assert_eq!(
+        pair.client.poll_event(),
+        Some(ClientEvent::Closed(CloseReason::ParseError(
+            "undecodable".into()
+        )))
+    );
+    assert_eq!(pair.client.poll(now), Err(CloseReason::TransportClosed));
 }
 
 // ------------------------------------------------------------ Socket.IO
