@@ -1354,11 +1354,8 @@ fn v3_without_auto_ping_the_client_never_pings_and_the_server_closes() {
 
 #[test]
 fn a_step_by_step_upgrade_waits_for_the_driver_at_each_step() {
-    let mut pair = client_pair(V4, Transport::Polling, |c| {
-        c.step_upgrade = true;
-        c.packet_events = true;
-    });
-    pair.client.upgrade(pair.now);
+    let mut pair = client_pair(V4, Transport::Polling, |c| c.packet_events = true);
+    pair.client.begin_upgrade(pair.now);
     pair.drive();
     let ws = |pair: &Pair<ServerSession, ClientSession>| -> Vec<String> {
         pair.wire

@@ -207,11 +207,19 @@ enum Command {
     Poll,
     /// Start the upgrade to WebSocket.
     Upgrade,
+    /// Start an upgrade run step by step.
+    BeginUpgrade,
+    /// Step by step: send `2probe`.
+    Probe,
+    /// Step by step: send `5`.
+    FinishUpgrade,
 }
 
 /// What the driver task tells the handle.
 enum Note {
     Event(Event),
+    /// The upgrade's WebSocket is open.
+    WsOpened,
     Probed,
     Upgraded,
     UpgradeFailed(DriverError),
@@ -660,12 +668,86 @@ impl EioClient {
                     }
                 }
                 // The probe's answer (anything else fails the upgrade, reported next).
-                Note::Event(Event::Packet(Via::WebSocket, _)) => {}
+                Note::Event(Event::Packet(Via::WebSocket, _)) | Note::WsOpened => {}
             }
         }
         self.via = Via::WebSocket;
         self.stash.extend(stashed);
         Ok(polled)
+    }
+
+    /// Step by step: opens the upgrade's WebSocket, and returns once it is
+    /// open (nothing is sent on it yet). Then [`EioClient::probe`] and
+    /// [`EioClient::finish_upgrade`]; polling goes on meanwhile.
+    pub async fn begin_upgrade(&mut self) -> Result<(), DriverError> {
+        self.commands
+            .send(Command::BeginUpgrade)
+            .map_err(|_| task_ended())?;
+        self.wait_note("the upgrade's WebSocket did not open", |note| match note {
+            Note::WsOpened => Some(Ok(())),
+            Note::UpgradeFailed(e) => Some(Err(e.clone())),
+            _ => None,
+        })
+        .await
+    }
+
+    /// Step by step: sends `2probe` on the upgrade's WebSocket and returns
+    /// what the server answered on it: `3probe`, or what came instead (the
+    /// upgrade failed then). No new poll is made from here on.
+    pub async fn probe(&mut self) -> Result<Packet, DriverError> {
+        self.commands
+            .send(Command::Probe)
+            .map_err(|_| task_ended())?;
+        self.wait_note("no answer to 2probe", |note| match note {
+            Note::Event(Event::Packet(Via::WebSocket, p)) => Some(Ok(p.clone())),
+            Note::UpgradeFailed(e) => Some(Err(e.clone())),
+            _ => None,
+        })
+        .await
+    }
+
+    /// Step by step: sends `5` at once, whatever poll is still pending; the
+    /// session goes on over the WebSocket.
+    pub async fn finish_upgrade(&mut self) -> Result<(), DriverError> {
+        self.commands
+            .send(Command::FinishUpgrade)
+            .map_err(|_| task_ended())?;
+        self.wait_note("the upgrade did not complete (no 3probe yet?)", |note| {
+            matches!(note, Note::Upgraded).then_some(Ok(()))
+        })
+        .await?;
+        self.via = Via::WebSocket;
+        Ok(())
+    }
+
+    /// Waits for the note `pick` takes, within the wait; the events that
+    /// come first are kept for [`EioClient::next_event`], and the end of
+    /// the session fails the wait.
+    async fn wait_note<T>(
+        &mut self,
+        what: &str,
+        mut pick: impl FnMut(&Note) -> Option<Result<T, DriverError>>,
+    ) -> Result<T, DriverError> {
+        let deadline = Instant::now() + self.wire.wait();
+        loop {
+            let note = match tokio::time::timeout_at(deadline, self.notes.recv()).await {
+                Ok(Some(note)) => note,
+                Ok(None) => return Err(task_ended()),
+                Err(_) => return Err(DriverError::Timeout(what.to_owned())),
+            };
+            if let Some(result) = pick(&note) {
+                return result;
+            }
+            match note {
+                Note::Event(Event::Closed(via, why)) => {
+                    return Err(DriverError::Closed(format!(
+                        "the {via:?} transport ended: {why}"
+                    )))
+                }
+                Note::Event(event) if !self.hidden(&event) => self.stash.push_back(event),
+                _ => {}
+            }
+        }
     }
 
     /// Sends the close packet.
@@ -765,6 +847,9 @@ impl Driver {
                 let _ = self.session.poll(now);
             }
             Command::Upgrade => self.session.upgrade(now),
+            Command::BeginUpgrade => self.session.begin_upgrade(now),
+            Command::Probe => self.session.probe(now),
+            Command::FinishUpgrade => self.session.finish_upgrade(now),
         }
     }
 
@@ -812,6 +897,7 @@ impl Driver {
                 self.ws = Some(sender);
                 self.read(receiver);
                 self.session.handle_ws_open(now);
+                let _ = self.notes.send(Note::WsOpened);
             }
             Input::WsOpened(Err(e)) => {
                 let _ = self.notes.send(Note::UpgradeFailed(e));

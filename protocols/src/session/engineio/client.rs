@@ -36,10 +36,6 @@ pub struct ClientConfig {
     /// Report every packet received after the handshake with
     /// [`ClientEvent::Packet`], for drivers that check exact packets.
     pub packet_events: bool,
-    /// Run the upgrade step by step: once the WebSocket is open the session
-    /// waits for [`ClientSession::probe`], and once `3probe` came back for
-    /// [`ClientSession::finish_upgrade`]. Off, it runs on its own.
-    pub step_upgrade: bool,
 }
 
 impl ClientConfig {
@@ -57,7 +53,6 @@ impl ClientConfig {
             auto_ping: true,
             watch_heartbeat: true,
             packet_events: false,
-            step_upgrade: false,
         }
     }
 }
@@ -148,6 +143,8 @@ pub struct ClientSession {
     handshake: Option<Handshake>,
     transport: Transport,
     upgrade: Upgrade,
+    /// The upgrade runs step by step ([`ClientSession::begin_upgrade`]).
+    step_upgrade: bool,
     /// GETs sent and not yet answered (more than one only when polled by hand).
     gets_in_flight: usize,
     /// POSTs sent and not yet answered (more than one only with raw POSTs).
@@ -176,6 +173,7 @@ impl ClientSession {
             state: State::Handshaking,
             handshake: None,
             upgrade: Upgrade::None,
+            step_upgrade: false,
             gets_in_flight: 0,
             posts_in_flight: 0,
             queue: VecDeque::new(),
@@ -309,21 +307,34 @@ impl ClientSession {
 
     /// Starts the upgrade to WebSocket (when [`ClientConfig::upgrade`] is
     /// off, or the server did not offer it): the session asks for the
-    /// WebSocket, then probes it.
-    pub fn upgrade(&mut self, _now: Duration) {
+    /// WebSocket, probes it, lets the pending poll end and sends `5`.
+    pub fn upgrade(&mut self, now: Duration) {
+        self.start_upgrade(now, false);
+    }
+
+    /// Starts an upgrade the driver runs step by step: the session asks for
+    /// the WebSocket, then waits for [`probe`](Self::probe) once it is open,
+    /// and for [`finish_upgrade`](Self::finish_upgrade) once `3probe` came
+    /// back ([`ClientEvent::Probed`]).
+    pub fn begin_upgrade(&mut self, now: Duration) {
+        self.start_upgrade(now, true);
+    }
+
+    fn start_upgrade(&mut self, _now: Duration, step: bool) {
         if self.state == State::Open
             && self.transport == Transport::Polling
             && self.upgrade == Upgrade::None
         {
             self.upgrade = Upgrade::Opening;
+            self.step_upgrade = step;
             self.transmits.push_back(ClientTransmit::OpenWebSocket(
                 self.query(Transport::WebSocket),
             ));
         }
     }
 
-    /// Step by step ([`ClientConfig::step_upgrade`]): sends `2probe` on the
-    /// WebSocket once it is open.
+    /// Step by step ([`begin_upgrade`](Self::begin_upgrade)): sends `2probe`
+    /// on the WebSocket once it is open.
     pub fn probe(&mut self, _now: Duration) {
         if self.upgrade == Upgrade::Opened && self.state == State::Open {
             self.send_probe();
@@ -405,7 +416,7 @@ impl ClientSession {
     /// The WebSocket asked for with [`ClientTransmit::OpenWebSocket`] is open.
     pub fn handle_ws_open(&mut self, _now: Duration) {
         if self.upgrade == Upgrade::Opening {
-            if self.config.step_upgrade {
+            if self.step_upgrade {
                 self.upgrade = Upgrade::Opened;
             } else {
                 self.send_probe();
@@ -457,7 +468,7 @@ impl ClientSession {
                 && packet.packet_type == PacketType::Pong
                 && packet.is_probe()
             {
-                self.upgrade = if self.config.step_upgrade {
+                self.upgrade = if self.step_upgrade {
                     Upgrade::Probed
                 } else {
                     Upgrade::Pausing
