@@ -1,8 +1,10 @@
 //! A raw Engine.IO client, v3 and v4, over HTTP long-polling and WebSocket,
-//! with the upgrade between them. Raw means the case controls every byte: it
-//! can send a malformed packet, skip a pong or poll twice. Every request
-//! and frame goes through the [`Wire`], which records it and hands what the
-//! server sent through the mutation layer first.
+//! with the upgrade between them: a tokio wrapper of `protocols::session`'s
+//! [`ClientSession`]. Raw means the case controls every byte: it can send a
+//! malformed packet, skip a pong, poll by hand or twice, and run the upgrade
+//! step by step. Every request and frame goes through the [`Wire`], which
+//! records it and hands what the server sent through the mutation layer
+//! first (a poll's answer packet by packet, before the session reads it).
 
 use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
