@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use protocols::engineio::{EioVersion, Packet, PacketType};
 use protocols::session::engineio::{
-    route, ClientConfig, ClientEvent, ClientSession, ClientTransmit, Method, Route, ServerConfig,
-    ServerEvent, ServerSession, ServerTransmit,
+    route, ClientConfig, ClientEvent, ClientSession, ClientTransmit, Method, Request, Route,
+    ServerConfig, ServerEvent, ServerSession, ServerTransmit,
 };
 use protocols::session::socketio::{
     broadcast, ClientConnection, ClientSioEvent, Config as SioConfig, Encoded, Rooms,
@@ -1385,6 +1385,7 @@ fn a_step_by_step_upgrade_waits_for_the_driver_at_each_step() {
         "no 5 before finish_upgrade()"
     );
     assert_eq!(pair.client.transport(), Transport::Polling);
+    assert_eq!(pair.client.polls_in_flight(), 0);
     pair.client.finish_upgrade(pair.now);
     pair.drive();
     assert_eq!(ws(&pair), ["2probe", "3probe", "5"]);
@@ -1422,6 +1423,36 @@ fn raw_posts_and_frames_go_out_as_given() {
     assert!(pair
         .server_events
         .contains(&ServerEvent::Message(Data::Text("raw".into()))));
+}
+
+#[test]
+fn a_poll_answered_after_a_step_by_step_upgrade_is_reported_not_acted_on() {
+    let mut pair = client_pair(V4, Transport::Polling, |c| {
+        c.auto_poll = false;
+        c.packet_events = true;
+    });
+    pair.client.begin_upgrade(pair.now);
+    pair.drive();
+    pair.client.probe(pair.now);
+    pair.drive();
+    // The driver polls by hand, and sends 5 while that GET is still on its way.
+    let now = pair.now;
+    pair.client.poll(now).unwrap();
+    assert!(matches!(
+        pair.client.poll_transmit(now),
+        Some(ClientTransmit::Http(Request { body: None, .. }))
+    ));
+    assert_eq!(pair.client.polls_in_flight(), 1);
+    pair.client.finish_upgrade(pair.now);
+    pair.drive();
+    assert_eq!(pair.client.transport(), Transport::WebSocket);
+    // The old transport's poll comes back with a close packet, as Node ends it.
+    let now = pair.now;
+    pair.client
+        .handle_poll_packets(now, vec![Packet::empty(PacketType::Close)]);
+    pair.drive();
+    assert!(reported(&pair).contains(&(Transport::Polling, "1".to_owned())));
+    assert!(!pair.client.is_closed(), "{:?}", pair.client_events);
 }
 
 #[test]

@@ -215,6 +215,8 @@ enum Command {
     Probe,
     /// Step by step: send `5`.
     FinishUpgrade,
+    /// Answer once no GET is in flight.
+    AwaitPolls(oneshot::Sender<()>),
 }
 
 /// What the driver task tells the handle.
@@ -462,6 +464,7 @@ impl EioClient {
             next_post: 0,
             raw_post: None,
             detail: None,
+            poll_waiters: Vec::new(),
         };
         if let Some(receiver) = reader {
             driver.read(receiver);
@@ -722,6 +725,24 @@ impl EioClient {
         Ok(())
     }
 
+    /// Step by step, after the probe: waits until no poll is in flight
+    /// (the server ended the one pending since before the probe; what it
+    /// carried comes as events).
+    pub async fn polls_ended(&mut self) -> Result<(), DriverError> {
+        let (tx, rx) = oneshot::channel();
+        self.commands
+            .send(Command::AwaitPolls(tx))
+            .map_err(|_| task_ended())?;
+        match tokio::time::timeout(self.wire.wait(), rx).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(task_ended()),
+            Err(_) => Err(DriverError::Timeout(format!(
+                "the pending poll was not ended within {} ms",
+                self.wire.wait().as_millis()
+            ))),
+        }
+    }
+
     /// Waits for the note `pick` takes, within the wait; the events that
     /// come first are kept for [`EioClient::next_event`], and the end of
     /// the session fails the wait.
@@ -781,6 +802,8 @@ struct Driver {
     raw_post: Option<Reply>,
     /// What the wire said about the last transport failure, for the close event.
     detail: Option<String>,
+    /// Answered once no GET is in flight.
+    poll_waiters: Vec<oneshot::Sender<()>>,
 }
 
 impl Driver {
@@ -852,6 +875,7 @@ impl Driver {
             Command::BeginUpgrade => self.session.begin_upgrade(now),
             Command::Probe => self.session.probe(now),
             Command::FinishUpgrade => self.session.finish_upgrade(now),
+            Command::AwaitPolls(reply) => self.poll_waiters.push(reply),
         }
     }
 
@@ -964,6 +988,11 @@ impl Driver {
             };
             for reply in self.unsent.drain(..) {
                 let _ = reply.send(result.clone().map(|()| None));
+            }
+        }
+        if self.session.polls_in_flight() == 0 || self.session.is_closed() {
+            for reply in self.poll_waiters.drain(..) {
+                let _ = reply.send(());
             }
         }
         while let Some(event) = self.session.poll_event() {
