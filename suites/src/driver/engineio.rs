@@ -111,14 +111,17 @@ pub enum Event {
     Closed(Via, String),
 }
 
-/// How a client behaves on its own.
+/// How a client behaves on its own (the session's switches of the same
+/// names). What it does itself the case does not see: with `auto_pong` no
+/// v4 ping reaches [`EioClient::next_event`], with `auto_ping` no pong of
+/// its own v3 pings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Options {
-    /// Keep one long-poll in flight while on polling.
+    /// Keep one long-poll in flight while on polling, as stock clients do.
     pub auto_poll: bool,
-    /// Answer v4 server pings with a pong before handing anything to the case.
+    /// Answer each v4 server ping with a pong as it arrives.
     pub auto_pong: bool,
-    /// In v3, ping the server every `pingInterval`.
+    /// In v3, ping the server pingInterval after the pong of the last ping.
     pub auto_ping: bool,
 }
 
