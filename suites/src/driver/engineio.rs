@@ -944,6 +944,8 @@ impl Driver {
     /// Carries out everything the session has to send, answers the sends
     /// it wrote, and hands its events on.
     async fn pump(&mut self) {
+        // Forget the tasks that ended (a JoinSet keeps them until joined).
+        while self.tasks.try_join_next().is_some() {}
         let mut frames: Option<Result<(), DriverError>> = None;
         while let Some(transmit) = self.session.poll_transmit(self.now()) {
             match transmit {
