@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use protocols::engineio::{EioVersion, Packet, PacketType};
+use protocols::engineio::{EioVersion, Packet, PacketType, Payload};
 use protocols::session::engineio::{
     route, ClientConfig, ClientEvent, ClientSession, ClientTransmit, Method, Request, Route,
     ServerConfig, ServerEvent, ServerSession, ServerTransmit,
@@ -1955,6 +1955,51 @@ mod arbitrary {
         ]
     }
 
+    /// One thing a checking driver does to a client session, or one answer it hands it.
+    #[derive(Debug, Clone)]
+    enum ClientOp {
+        Poll,
+        PollAnswer(u16, Vec<u8>),
+        PollPackets(Vec<u8>),
+        PostAnswer(u16),
+        RawPost(Vec<u8>),
+        RawFrame(Vec<u8>),
+        Send(Vec<u8>),
+        Upgrade,
+        BeginUpgrade,
+        Probe,
+        FinishUpgrade,
+        WsOpen,
+        WsClosed,
+        Frame(Vec<u8>),
+        Advance(u16),
+        Abort,
+        Close,
+    }
+
+    fn client_op() -> impl Strategy<Value = ClientOp> {
+        let status = prop::sample::select(vec![200u16, 400, 500]);
+        prop_oneof![
+            Just(ClientOp::Poll),
+            (status.clone(), bytes()).prop_map(|(s, b)| ClientOp::PollAnswer(s, b)),
+            bytes().prop_map(ClientOp::PollPackets),
+            status.prop_map(ClientOp::PostAnswer),
+            bytes().prop_map(ClientOp::RawPost),
+            bytes().prop_map(ClientOp::RawFrame),
+            bytes().prop_map(ClientOp::Send),
+            Just(ClientOp::Upgrade),
+            Just(ClientOp::BeginUpgrade),
+            Just(ClientOp::Probe),
+            Just(ClientOp::FinishUpgrade),
+            Just(ClientOp::WsOpen),
+            Just(ClientOp::WsClosed),
+            bytes().prop_map(ClientOp::Frame),
+            (0u16..700).prop_map(ClientOp::Advance),
+            Just(ClientOp::Abort),
+            Just(ClientOp::Close),
+        ]
+    }
+
     proptest! {
         /// No input sequence panics, a poll is only ever answered while one
         /// is pending, and nothing happens after `Closed`.
@@ -2031,6 +2076,100 @@ mod arbitrary {
                     if let ServerSioEvent::Connect { namespace, .. } = e {
                         conn.accept(&namespace, "s");
                     }
+                }
+            }
+        }
+
+        /// A client session with any switches, driven by hand in any order
+        /// and fed anything, never panics, opens no second WebSocket while
+        /// one is open, sends no frame without one, and reports nothing
+        /// after `Closed`.
+        #[test]
+        fn a_checking_client_session_survives_any_driver(
+            v3 in any::<bool>(),
+            switches in any::<[bool; 5]>(),
+            ops in proptest::collection::vec(client_op(), 0..40),
+        ) {
+            let version = if v3 { V3 } else { V4 };
+            let mut config = ClientConfig::new(version, Transport::Polling);
+            config.upgrade = switches[0];
+            config.auto_poll = switches[1];
+            config.auto_pong = switches[2];
+            config.auto_ping = switches[3];
+            config.watch_heartbeat = switches[4];
+            config.packet_events = true;
+            let mut c = ClientSession::new(ms(0), config);
+            let mut now = ms(0);
+            let open = ServerSession::new(ms(0), version, "s", Transport::Polling, false, test_config())
+                .poll_transmit(ms(0));
+            if let Some(ServerTransmit::Poll(resp)) = open {
+                c.handle_poll_response(now, 200, &resp.body);
+            }
+            let (mut ws_asked, mut ws_open, mut closed) = (false, false, false);
+            for op in ops {
+                match op {
+                    ClientOp::Poll => { let _ = c.poll(now); }
+                    ClientOp::PollAnswer(status, b) => c.handle_poll_response(now, status, &b),
+                    // What a driver does with a 200 it decoded itself.
+                    ClientOp::PollPackets(b) => match Payload::decode(version, &b) {
+                        Ok(payload) => c.handle_poll_packets(now, payload.packets),
+                        Err(e) => c.abort(CloseReason::ParseError(e.to_string())),
+                    },
+                    ClientOp::PostAnswer(status) => c.handle_post_response(now, status, b"ok"),
+                    ClientOp::RawPost(b) => { let _ = c.send_raw_post(b, "text/plain;charset=UTF-8"); }
+                    ClientOp::RawFrame(b) => {
+                        let _ = c.send_raw_frame(WsFrame::Text(String::from_utf8_lossy(&b).into()));
+                    }
+                    ClientOp::Send(b) => { let _ = c.send(Outbound::text(&String::from_utf8_lossy(&b))); }
+                    ClientOp::Upgrade => c.upgrade(now),
+                    ClientOp::BeginUpgrade => c.begin_upgrade(now),
+                    ClientOp::Probe => c.probe(now),
+                    ClientOp::FinishUpgrade => c.finish_upgrade(now),
+                    ClientOp::WsOpen => {
+                        if std::mem::take(&mut ws_asked) {
+                            ws_open = true;
+                            c.handle_ws_open(now);
+                        }
+                    }
+                    ClientOp::WsClosed => {
+                        if std::mem::take(&mut ws_asked) || std::mem::take(&mut ws_open) {
+                            c.handle_ws_closed(now);
+                        }
+                    }
+                    ClientOp::Frame(b) => {
+                        if ws_open {
+                            c.handle_frame(now, match String::from_utf8(b.clone()) {
+                                Ok(t) => WsFrame::Text(t.into()),
+                                Err(_) => WsFrame::Binary(b.into()),
+                            });
+                        }
+                    }
+                    ClientOp::Advance(d) => {
+                        now += ms(u64::from(d));
+                        if c.poll_timeout().is_some_and(|t| t <= now) {
+                            c.handle_timeout(now);
+                        }
+                    }
+                    ClientOp::Abort => c.abort(CloseReason::TransportClosed),
+                    ClientOp::Close => c.close(now),
+                }
+                while let Some(t) = c.poll_transmit(now) {
+                    match t {
+                        ClientTransmit::OpenWebSocket(_) => {
+                            prop_assert!(!ws_open && !ws_asked, "a second WebSocket");
+                            ws_asked = true;
+                        }
+                        ClientTransmit::Frame(_) => prop_assert!(ws_open, "a frame without a WebSocket"),
+                        ClientTransmit::CloseWebSocket => {
+                            ws_open = false;
+                            ws_asked = false;
+                        }
+                        ClientTransmit::Http(_) => {}
+                    }
+                }
+                while let Some(e) = c.poll_event() {
+                    prop_assert!(!closed, "{:?} after Closed", e);
+                    closed = matches!(e, ClientEvent::Closed(_));
                 }
             }
         }
