@@ -8,10 +8,10 @@
 
 use std::time::Duration;
 
-use protocols::engineio::EioVersion;
+use protocols::engineio::{EioVersion, Packet, PacketType, Payload};
 use protocols::session::engineio::{
-    route, ClientConfig, ClientEvent, ClientSession, ClientTransmit, Method, Route, ServerConfig,
-    ServerEvent, ServerSession, ServerTransmit,
+    route, ClientConfig, ClientEvent, ClientSession, ClientTransmit, Method, Request, Route,
+    ServerConfig, ServerEvent, ServerSession, ServerTransmit,
 };
 use protocols::session::socketio::{
     broadcast, ClientConnection, ClientSioEvent, Config as SioConfig, Encoded, Rooms,
@@ -1230,6 +1230,269 @@ fn client_upgrades_from_polling_to_websocket() {
     }
 }
 
+// ------------------------------------------------------------ a client that checks a server
+
+/// A client pair whose client is configured by `set` (before its handshake).
+fn client_pair(
+    version: EioVersion,
+    transport: Transport,
+    set: impl FnOnce(&mut ClientConfig),
+) -> Pair<ServerSession, ClientSession> {
+    let mut config = ClientConfig::new(version, transport);
+    config.upgrade = false;
+    set(&mut config);
+    Pair::new(
+        ClientSession::new(Duration::ZERO, config),
+        test_config(),
+        |_, s| s,
+    )
+}
+
+/// The packets the client reported with [`ClientEvent::Packet`], as text, with their transport.
+fn reported(pair: &Pair<ServerSession, ClientSession>) -> Vec<(Transport, String)> {
+    pair.client_events
+        .iter()
+        .filter_map(|e| match e {
+            ClientEvent::Packet(t, p) => Some((*t, p.encode_text(V4))),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn without_auto_poll_the_client_polls_only_when_asked_even_twice() {
+    let mut pair = client_pair(V4, Transport::Polling, |c| {
+        c.auto_poll = false;
+        c.packet_events = true;
+    });
+    assert!(!pair.poll_pending, "no poll after the handshake");
+    pair.server().send(Outbound::text("queued")).unwrap();
+    pair.advance(ms(50));
+    assert!(reported(&pair).is_empty(), "nothing polled yet");
+    pair.client.poll(pair.now).unwrap();
+    pair.drive();
+    assert_eq!(
+        reported(&pair),
+        [(Transport::Polling, "4queued".to_owned())]
+    );
+    assert!(!pair.poll_pending, "no poll of its own after the answer");
+    // Two polls at once: the server refuses the second and closes the first.
+    pair.client.poll(pair.now).unwrap();
+    pair.drive();
+    assert!(pair.poll_pending);
+    pair.client.poll(pair.now).unwrap();
+    pair.drive();
+    assert!(pair
+        .server_events
+        .contains(&ServerEvent::Closed(CloseReason::ConcurrentPoll)));
+    assert!(
+        matches!(
+            pair.client_events.last(),
+            Some(ClientEvent::Closed(CloseReason::Refused(_)))
+        ),
+        "{:?}",
+        pair.client_events
+    );
+}
+
+#[test]
+fn without_auto_pong_a_ping_is_reported_and_left_unanswered() {
+    for transport in [Transport::Polling, Transport::WebSocket] {
+        let mut pair = client_pair(V4, transport, |c| {
+            c.auto_pong = false;
+            c.watch_heartbeat = false;
+            c.packet_events = true;
+        });
+        pair.advance(ms(300));
+        assert_eq!(reported(&pair), [(transport, "2".to_owned())]);
+        assert!(
+            !pair.wire.iter().any(|w| w.1 == Dir::ToServer && w.3 == "3"),
+            "a pong went out: {:?}",
+            pair.wire
+        );
+        // The driver answers by hand, and the session goes on.
+        pair.client
+            .send_packet(Packet::empty(PacketType::Pong))
+            .unwrap();
+        pair.advance(ms(300));
+        assert!(!pair.server().is_closed(), "{transport:?}");
+        // Unanswered, the server closes the session; the client does not time it out first.
+        pair.advance(ms(1000));
+        assert!(pair
+            .server_events
+            .contains(&ServerEvent::Closed(CloseReason::PingTimeout)));
+        assert!(
+            !pair
+                .client_events
+                .contains(&ClientEvent::Closed(CloseReason::PingTimeout)),
+            "{transport:?}: {:?}",
+            pair.client_events
+        );
+    }
+}
+
+#[test]
+fn v3_without_auto_ping_the_client_never_pings_and_the_server_closes() {
+    let mut pair = client_pair(V3, Transport::WebSocket, |c| {
+        c.auto_ping = false;
+        c.packet_events = true;
+    });
+    pair.advance(ms(600));
+    assert!(
+        !pair.wire.iter().any(|w| w.1 == Dir::ToServer),
+        "{:?}",
+        pair.wire
+    );
+    assert!(pair
+        .server_events
+        .contains(&ServerEvent::Closed(CloseReason::PingTimeout)));
+    assert!(matches!(
+        pair.client_events.last(),
+        Some(ClientEvent::Closed(CloseReason::TransportClosed))
+    ));
+}
+
+#[test]
+fn a_step_by_step_upgrade_waits_for_the_driver_at_each_step() {
+    let mut pair = client_pair(V4, Transport::Polling, |c| c.packet_events = true);
+    pair.client.begin_upgrade(pair.now);
+    pair.drive();
+    let ws = |pair: &Pair<ServerSession, ClientSession>| -> Vec<String> {
+        pair.wire
+            .iter()
+            .filter(|w| w.2 == Transport::WebSocket)
+            .map(|w| w.3.clone())
+            .collect()
+    };
+    assert!(pair.ws_open, "the WebSocket is open");
+    assert!(ws(&pair).is_empty(), "no 2probe before probe()");
+    pair.advance(ms(50));
+    assert!(ws(&pair).is_empty());
+    pair.client.probe(pair.now);
+    pair.drive();
+    assert_eq!(ws(&pair), ["2probe", "3probe"]);
+    assert!(pair.client_events.contains(&ClientEvent::Probed));
+    assert!(
+        reported(&pair).contains(&(Transport::Polling, "6".to_owned())),
+        "the pending poll ended with a noop: {:?}",
+        reported(&pair)
+    );
+    assert!(!pair.poll_pending, "no new poll during the upgrade");
+    pair.advance(ms(50));
+    assert_eq!(
+        ws(&pair),
+        ["2probe", "3probe"],
+        "no 5 before finish_upgrade()"
+    );
+    assert_eq!(pair.client.transport(), Transport::Polling);
+    assert_eq!(pair.client.polls_in_flight(), 0);
+    pair.client.finish_upgrade(pair.now);
+    pair.drive();
+    assert_eq!(ws(&pair), ["2probe", "3probe", "5"]);
+    assert_eq!(pair.client.transport(), Transport::WebSocket);
+    assert!(pair.server_events.contains(&ServerEvent::Upgraded));
+    pair.advance(ms(300));
+    assert!(
+        reported(&pair).contains(&(Transport::WebSocket, "2".to_owned())),
+        "{:?}",
+        reported(&pair)
+    );
+}
+
+#[test]
+fn raw_posts_and_frames_go_out_as_given() {
+    let mut pair = client_pair(V4, Transport::Polling, |c| c.auto_poll = false);
+    pair.client
+        .send_raw_post(b"4one\x1e4two".to_vec(), "text/plain;charset=UTF-8")
+        .unwrap();
+    assert_eq!(
+        pair.client.send_raw_frame(text("4no socket")),
+        Err(CloseReason::TransportClosed),
+        "no WebSocket to send on"
+    );
+    pair.drive();
+    assert!(pair.wire.iter().any(|w| w.3 == "4one\x1e4two"));
+    for m in ["one", "two"] {
+        assert!(pair
+            .server_events
+            .contains(&ServerEvent::Message(Data::Text(m.into()))));
+    }
+    let mut pair = client_pair(V4, Transport::WebSocket, |_| {});
+    pair.client.send_raw_frame(text("4raw")).unwrap();
+    pair.drive();
+    assert!(pair
+        .server_events
+        .contains(&ServerEvent::Message(Data::Text("raw".into()))));
+}
+
+#[test]
+fn a_poll_answered_after_a_step_by_step_upgrade_is_reported_not_acted_on() {
+    let mut pair = client_pair(V4, Transport::Polling, |c| {
+        c.auto_poll = false;
+        c.packet_events = true;
+    });
+    pair.client.begin_upgrade(pair.now);
+    pair.drive();
+    pair.client.probe(pair.now);
+    pair.drive();
+    // The driver polls by hand, and sends 5 while that GET is still on its way.
+    let now = pair.now;
+    pair.client.poll(now).unwrap();
+    assert!(matches!(
+        pair.client.poll_transmit(now),
+        Some(ClientTransmit::Http(Request { body: None, .. }))
+    ));
+    assert_eq!(pair.client.polls_in_flight(), 1);
+    pair.client.finish_upgrade(pair.now);
+    pair.drive();
+    assert_eq!(pair.client.transport(), Transport::WebSocket);
+    // The old transport's poll comes back with a close packet, as Node ends it.
+    let now = pair.now;
+    pair.client
+        .handle_poll_packets(now, vec![Packet::empty(PacketType::Close)]);
+    pair.drive();
+    assert!(reported(&pair).contains(&(Transport::Polling, "1".to_owned())));
+    assert!(!pair.client.is_closed(), "{:?}", pair.client_events);
+}
+
+#[test]
+fn a_driver_may_change_the_packets_of_a_poll_before_the_session_reads_them() {
+    let mut pair = client_pair(V4, Transport::Polling, |c| {
+        c.auto_poll = false;
+        c.packet_events = true;
+    });
+    pair.client.poll(pair.now).unwrap();
+    pair.drive();
+    assert!(pair.poll_pending);
+    // The driver's poll returns; it hands the session other packets than the server sent.
+    pair.poll_pending = false;
+    let now = pair.now;
+    pair.client.handle_poll_packets(
+        now,
+        vec![Packet::message("changed"), Packet::empty(PacketType::Noop)],
+    );
+    pair.drive();
+    assert_eq!(
+        reported(&pair),
+        [
+            (Transport::Polling, "4changed".to_owned()),
+            (Transport::Polling, "6".to_owned())
+        ]
+    );
+    assert!(pair
+        .client_events
+        .contains(&ClientEvent::Message(Data::Text("changed".into()))));
+    pair.client
+        .abort(CloseReason::ParseError("undecodable".into()));
+    assert_eq!(
+        pair.client.poll_event(),
+        Some(ClientEvent::Closed(CloseReason::ParseError(
+            "undecodable".into()
+        )))
+    );
+    assert_eq!(pair.client.poll(now), Err(CloseReason::TransportClosed));
+}
+
 // ------------------------------------------------------------ Socket.IO
 
 type SioPair = Pair<ServerConnection, ClientConnection>;
@@ -1692,6 +1955,51 @@ mod arbitrary {
         ]
     }
 
+    /// One thing a checking driver does to a client session, or one answer it hands it.
+    #[derive(Debug, Clone)]
+    enum ClientOp {
+        Poll,
+        PollAnswer(u16, Vec<u8>),
+        PollPackets(Vec<u8>),
+        PostAnswer(u16),
+        RawPost(Vec<u8>),
+        RawFrame(Vec<u8>),
+        Send(Vec<u8>),
+        Upgrade,
+        BeginUpgrade,
+        Probe,
+        FinishUpgrade,
+        WsOpen,
+        WsClosed,
+        Frame(Vec<u8>),
+        Advance(u16),
+        Abort,
+        Close,
+    }
+
+    fn client_op() -> impl Strategy<Value = ClientOp> {
+        let status = prop::sample::select(vec![200u16, 400, 500]);
+        prop_oneof![
+            Just(ClientOp::Poll),
+            (status.clone(), bytes()).prop_map(|(s, b)| ClientOp::PollAnswer(s, b)),
+            bytes().prop_map(ClientOp::PollPackets),
+            status.prop_map(ClientOp::PostAnswer),
+            bytes().prop_map(ClientOp::RawPost),
+            bytes().prop_map(ClientOp::RawFrame),
+            bytes().prop_map(ClientOp::Send),
+            Just(ClientOp::Upgrade),
+            Just(ClientOp::BeginUpgrade),
+            Just(ClientOp::Probe),
+            Just(ClientOp::FinishUpgrade),
+            Just(ClientOp::WsOpen),
+            Just(ClientOp::WsClosed),
+            bytes().prop_map(ClientOp::Frame),
+            (0u16..700).prop_map(ClientOp::Advance),
+            Just(ClientOp::Abort),
+            Just(ClientOp::Close),
+        ]
+    }
+
     proptest! {
         /// No input sequence panics, a poll is only ever answered while one
         /// is pending, and nothing happens after `Closed`.
@@ -1768,6 +2076,100 @@ mod arbitrary {
                     if let ServerSioEvent::Connect { namespace, .. } = e {
                         conn.accept(&namespace, "s");
                     }
+                }
+            }
+        }
+
+        /// A client session with any switches, driven by hand in any order
+        /// and fed anything, never panics, opens no second WebSocket while
+        /// one is open, sends no frame without one, and reports nothing
+        /// after `Closed`.
+        #[test]
+        fn a_checking_client_session_survives_any_driver(
+            v3 in any::<bool>(),
+            switches in any::<[bool; 5]>(),
+            ops in proptest::collection::vec(client_op(), 0..40),
+        ) {
+            let version = if v3 { V3 } else { V4 };
+            let mut config = ClientConfig::new(version, Transport::Polling);
+            config.upgrade = switches[0];
+            config.auto_poll = switches[1];
+            config.auto_pong = switches[2];
+            config.auto_ping = switches[3];
+            config.watch_heartbeat = switches[4];
+            config.packet_events = true;
+            let mut c = ClientSession::new(ms(0), config);
+            let mut now = ms(0);
+            let open = ServerSession::new(ms(0), version, "s", Transport::Polling, false, test_config())
+                .poll_transmit(ms(0));
+            if let Some(ServerTransmit::Poll(resp)) = open {
+                c.handle_poll_response(now, 200, &resp.body);
+            }
+            let (mut ws_asked, mut ws_open, mut closed) = (false, false, false);
+            for op in ops {
+                match op {
+                    ClientOp::Poll => { let _ = c.poll(now); }
+                    ClientOp::PollAnswer(status, b) => c.handle_poll_response(now, status, &b),
+                    // What a driver does with a 200 it decoded itself.
+                    ClientOp::PollPackets(b) => match Payload::decode(version, &b) {
+                        Ok(payload) => c.handle_poll_packets(now, payload.packets),
+                        Err(e) => c.abort(CloseReason::ParseError(e.to_string())),
+                    },
+                    ClientOp::PostAnswer(status) => c.handle_post_response(now, status, b"ok"),
+                    ClientOp::RawPost(b) => { let _ = c.send_raw_post(b, "text/plain;charset=UTF-8"); }
+                    ClientOp::RawFrame(b) => {
+                        let _ = c.send_raw_frame(WsFrame::Text(String::from_utf8_lossy(&b).into()));
+                    }
+                    ClientOp::Send(b) => { let _ = c.send(Outbound::text(&String::from_utf8_lossy(&b))); }
+                    ClientOp::Upgrade => c.upgrade(now),
+                    ClientOp::BeginUpgrade => c.begin_upgrade(now),
+                    ClientOp::Probe => c.probe(now),
+                    ClientOp::FinishUpgrade => c.finish_upgrade(now),
+                    ClientOp::WsOpen => {
+                        if std::mem::take(&mut ws_asked) {
+                            ws_open = true;
+                            c.handle_ws_open(now);
+                        }
+                    }
+                    ClientOp::WsClosed => {
+                        if std::mem::take(&mut ws_asked) || std::mem::take(&mut ws_open) {
+                            c.handle_ws_closed(now);
+                        }
+                    }
+                    ClientOp::Frame(b) => {
+                        if ws_open {
+                            c.handle_frame(now, match String::from_utf8(b.clone()) {
+                                Ok(t) => WsFrame::Text(t.into()),
+                                Err(_) => WsFrame::Binary(b.into()),
+                            });
+                        }
+                    }
+                    ClientOp::Advance(d) => {
+                        now += ms(u64::from(d));
+                        if c.poll_timeout().is_some_and(|t| t <= now) {
+                            c.handle_timeout(now);
+                        }
+                    }
+                    ClientOp::Abort => c.abort(CloseReason::TransportClosed),
+                    ClientOp::Close => c.close(now),
+                }
+                while let Some(t) = c.poll_transmit(now) {
+                    match t {
+                        ClientTransmit::OpenWebSocket(_) => {
+                            prop_assert!(!ws_open && !ws_asked, "a second WebSocket");
+                            ws_asked = true;
+                        }
+                        ClientTransmit::Frame(_) => prop_assert!(ws_open, "a frame without a WebSocket"),
+                        ClientTransmit::CloseWebSocket => {
+                            ws_open = false;
+                            ws_asked = false;
+                        }
+                        ClientTransmit::Http(_) => {}
+                    }
+                }
+                while let Some(e) = c.poll_event() {
+                    prop_assert!(!closed, "{:?} after Closed", e);
+                    closed = matches!(e, ClientEvent::Closed(_));
                 }
             }
         }

@@ -619,7 +619,10 @@ impl ClientConnection {
                     }
                 },
                 ClientEvent::Closed(reason) => self.end(reason),
-                ClientEvent::Upgraded | ClientEvent::UpgradeFailed(_) => {}
+                ClientEvent::Upgraded
+                | ClientEvent::UpgradeFailed(_)
+                | ClientEvent::Packet(..)
+                | ClientEvent::Probed => {}
             }
         }
         self.events.pop_front()

@@ -22,6 +22,20 @@ pub struct ClientConfig {
     pub connect_timeout: Duration,
     /// The largest payload the client sends when the server announces no `maxPayload` (v3).
     pub max_payload: usize,
+    /// Over polling, keep one GET in flight, as stock clients do. Off, the
+    /// driver polls by hand with [`ClientSession::poll`].
+    pub auto_poll: bool,
+    /// v4: answer every ping of the server with a pong.
+    pub auto_pong: bool,
+    /// v3: ping the server every pingInterval.
+    pub auto_ping: bool,
+    /// Close the session when the server's heartbeat lapses (v4: no ping
+    /// within pingInterval + pingTimeout; v3: no pong within pingTimeout of
+    /// a ping). Off, a driver that checks the server judges that itself.
+    pub watch_heartbeat: bool,
+    /// Report every packet received after the handshake with
+    /// [`ClientEvent::Packet`], for drivers that check exact packets.
+    pub packet_events: bool,
 }
 
 impl ClientConfig {
@@ -34,6 +48,11 @@ impl ClientConfig {
             b64: false,
             connect_timeout: Duration::from_secs(20),
             max_payload: 1_000_000,
+            auto_poll: true,
+            auto_pong: true,
+            auto_ping: true,
+            watch_heartbeat: true,
+            packet_events: false,
         }
     }
 }
@@ -69,6 +88,12 @@ pub enum ClientTransmit {
 pub enum ClientEvent {
     /// The handshake arrived.
     Opened(Handshake),
+    /// A packet arrived over this transport, before the session acted on it
+    /// (only with [`ClientConfig::packet_events`]; the open packet is
+    /// [`ClientEvent::Opened`]).
+    Packet(Transport, Packet),
+    /// `3probe` came back over the new WebSocket.
+    Probed,
     /// A message from the server.
     Message(Data),
     /// The session now runs over WebSocket.
@@ -84,8 +109,12 @@ enum Upgrade {
     None,
     /// The WebSocket is being opened.
     Opening,
+    /// Step by step: the WebSocket is open, `2probe` waits for [`ClientSession::probe`].
+    Opened,
     /// `2probe` sent.
     Probing,
+    /// Step by step: `3probe` received, `5` waits for [`ClientSession::finish_upgrade`].
+    Probed,
     /// `3probe` received: waiting for the pending poll to come back, then `5`.
     Pausing,
     Done,
@@ -101,8 +130,12 @@ enum State {
 /// The client end of one Engine.IO session.
 ///
 /// Over polling the session keeps one GET in flight (as stock clients do)
-/// and at most one POST; the driver makes each [`ClientTransmit::Http`]
-/// and hands its answer back.
+/// and at most one POST of its own; the driver makes each
+/// [`ClientTransmit::Http`] and hands its answer back. A driver that checks
+/// a server switches the automatic parts off in [`ClientConfig`] and sends
+/// by hand: a poll ([`ClientSession::poll`]), raw bytes
+/// ([`ClientSession::send_raw_post`], [`ClientSession::send_raw_frame`]),
+/// the upgrade one step at a time.
 #[derive(Debug)]
 pub struct ClientSession {
     config: ClientConfig,
@@ -110,8 +143,12 @@ pub struct ClientSession {
     handshake: Option<Handshake>,
     transport: Transport,
     upgrade: Upgrade,
-    get_in_flight: bool,
-    post_in_flight: bool,
+    /// The upgrade runs step by step ([`ClientSession::begin_upgrade`]).
+    step_upgrade: bool,
+    /// GETs sent and not yet answered (more than one only when polled by hand).
+    gets_in_flight: usize,
+    /// POSTs sent and not yet answered (more than one only with raw POSTs).
+    posts_in_flight: usize,
     queue: VecDeque<Item>,
     transmits: VecDeque<ClientTransmit>,
     events: VecDeque<ClientEvent>,
@@ -120,6 +157,8 @@ pub struct ClientSession {
     /// v3: when the pong must have come; v4: when the next ping must have
     /// come; before the handshake: the connect timeout.
     deadline: Option<Duration>,
+    /// v3: a ping of the session's own is waiting for its pong.
+    awaiting_pong: bool,
     /// The application closed the session; it ends once the close packet is out.
     closing: bool,
 }
@@ -134,18 +173,20 @@ impl ClientSession {
             state: State::Handshaking,
             handshake: None,
             upgrade: Upgrade::None,
-            get_in_flight: false,
-            post_in_flight: false,
+            step_upgrade: false,
+            gets_in_flight: 0,
+            posts_in_flight: 0,
             queue: VecDeque::new(),
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             next_ping: None,
+            awaiting_pong: false,
             closing: false,
         };
         let query = session.query(session.config.transport);
         session.transmits.push_back(match session.config.transport {
             Transport::Polling => {
-                session.get_in_flight = true;
+                session.gets_in_flight = 1;
                 ClientTransmit::Http(Request {
                     query,
                     body: None,
@@ -170,6 +211,11 @@ impl ClientSession {
     /// The transport packets go out on.
     pub fn transport(&self) -> Transport {
         self.transport
+    }
+
+    /// How many GETs are sent and not yet answered.
+    pub fn polls_in_flight(&self) -> usize {
+        self.gets_in_flight
     }
 
     /// Whether the session ended.
@@ -208,28 +254,165 @@ impl ClientSession {
         self.flush(now);
     }
 
+    /// Sends a GET now, whatever is in flight (a second, concurrent poll when
+    /// one is pending): for drivers that poll by hand
+    /// ([`ClientConfig::auto_poll`] off). Its answer goes to
+    /// [`handle_poll_response`](Self::handle_poll_response) like any other.
+    pub fn poll(&mut self, _now: Duration) -> Result<(), CloseReason> {
+        self.check_open()?;
+        self.gets_in_flight += 1;
+        self.transmits.push_back(ClientTransmit::Http(Request {
+            query: self.query(Transport::Polling),
+            body: None,
+            content_type: "text/plain;charset=UTF-8",
+        }));
+        Ok(())
+    }
+
+    /// Sends `body` as one POST, as it is and ahead of the queue: for
+    /// drivers that send what a well-behaved client would not. Its answer
+    /// goes to [`handle_post_response`](Self::handle_post_response).
+    pub fn send_raw_post(
+        &mut self,
+        body: Vec<u8>,
+        content_type: &'static str,
+    ) -> Result<(), CloseReason> {
+        self.check_open()?;
+        self.posts_in_flight += 1;
+        self.transmits.push_back(ClientTransmit::Http(Request {
+            query: self.query(Transport::Polling),
+            body: Some(body),
+            content_type,
+        }));
+        Ok(())
+    }
+
+    /// Sends a frame on the WebSocket as it is (the session's own one, or
+    /// the one of an upgrade under way).
+    pub fn send_raw_frame(&mut self, frame: WsFrame) -> Result<(), CloseReason> {
+        self.check_open()?;
+        let ws_open = self.transport == Transport::WebSocket
+            || matches!(
+                self.upgrade,
+                Upgrade::Opened | Upgrade::Probing | Upgrade::Probed | Upgrade::Pausing
+            );
+        if !ws_open {
+            return Err(CloseReason::TransportClosed);
+        }
+        self.transmits.push_back(ClientTransmit::Frame(frame));
+        Ok(())
+    }
+
+    fn check_open(&self) -> Result<(), CloseReason> {
+        match self.state {
+            State::Open => Ok(()),
+            State::Handshaking | State::Closed => Err(CloseReason::TransportClosed),
+        }
+    }
+
+    /// Starts the upgrade to WebSocket (when [`ClientConfig::upgrade`] is
+    /// off, or the server did not offer it): the session asks for the
+    /// WebSocket, probes it, lets the pending poll end and sends `5`.
+    pub fn upgrade(&mut self, now: Duration) {
+        self.start_upgrade(now, false);
+    }
+
+    /// Starts an upgrade the driver runs step by step: the session asks for
+    /// the WebSocket, then waits for [`probe`](Self::probe) once it is open,
+    /// and for [`finish_upgrade`](Self::finish_upgrade) once `3probe` came
+    /// back ([`ClientEvent::Probed`]).
+    pub fn begin_upgrade(&mut self, now: Duration) {
+        self.start_upgrade(now, true);
+    }
+
+    fn start_upgrade(&mut self, _now: Duration, step: bool) {
+        if self.state == State::Open
+            && self.transport == Transport::Polling
+            && self.upgrade == Upgrade::None
+        {
+            self.upgrade = Upgrade::Opening;
+            self.step_upgrade = step;
+            self.transmits.push_back(ClientTransmit::OpenWebSocket(
+                self.query(Transport::WebSocket),
+            ));
+        }
+    }
+
+    /// Step by step ([`begin_upgrade`](Self::begin_upgrade)): sends `2probe`
+    /// on the WebSocket once it is open.
+    pub fn probe(&mut self, _now: Duration) {
+        if self.upgrade == Upgrade::Opened && self.state == State::Open {
+            self.send_probe();
+        }
+    }
+
+    /// Step by step: sends `5` once `3probe` came back, at once, whatever
+    /// poll is still pending, and moves the session to the WebSocket.
+    pub fn finish_upgrade(&mut self, _now: Duration) {
+        if matches!(self.upgrade, Upgrade::Probed | Upgrade::Pausing) && self.state == State::Open {
+            self.complete_upgrade();
+        }
+    }
+
+    fn send_probe(&mut self) {
+        self.upgrade = Upgrade::Probing;
+        self.transmits
+            .push_back(ClientTransmit::Frame(WsFrame::Text(
+                Packet::ping_probe().encode_text(self.config.version).into(),
+            )));
+    }
+
+    fn complete_upgrade(&mut self) {
+        self.upgrade = Upgrade::Done;
+        self.transport = Transport::WebSocket;
+        self.transmits
+            .push_back(ClientTransmit::Frame(WsFrame::Text(
+                Packet::empty(PacketType::Upgrade)
+                    .encode_text(self.config.version)
+                    .into(),
+            )));
+        self.events.push_back(ClientEvent::Upgraded);
+    }
+
+    /// Ends the session at once, for a reason the driver found (a packet it
+    /// cannot decode once the driver changed it, a transport it gave up on).
+    pub fn abort(&mut self, reason: CloseReason) {
+        self.shut(reason);
+    }
+
     /// The answer to a GET (the handshake or a poll).
     pub fn handle_poll_response(&mut self, now: Duration, status: u16, body: &[u8]) {
-        self.get_in_flight = false;
         if self.state == State::Closed {
+            self.gets_in_flight = self.gets_in_flight.saturating_sub(1);
             return;
         }
         if status != 200 {
+            self.gets_in_flight = self.gets_in_flight.saturating_sub(1);
             return self.refused(status, body);
         }
         match Payload::decode(self.config.version, body) {
-            Ok(payload) => {
-                for packet in payload.packets {
-                    self.handle_packet(now, packet);
-                }
+            Ok(payload) => self.handle_poll_packets(now, payload.packets),
+            Err(e) => {
+                self.gets_in_flight = self.gets_in_flight.saturating_sub(1);
+                self.shut(CloseReason::ParseError(e.to_string()))
             }
-            Err(e) => self.shut(CloseReason::ParseError(e.to_string())),
+        }
+    }
+
+    /// The packets of a GET answered 200, decoded by the driver, which may
+    /// look at each one or change it first (the mutation layer of a test
+    /// harness); [`handle_poll_response`](Self::handle_poll_response) is
+    /// this after decoding the body.
+    pub fn handle_poll_packets(&mut self, now: Duration, packets: Vec<Packet>) {
+        self.gets_in_flight = self.gets_in_flight.saturating_sub(1);
+        for packet in packets {
+            self.handle_packet(now, Transport::Polling, packet);
         }
     }
 
     /// The answer to a POST.
     pub fn handle_post_response(&mut self, _now: Duration, status: u16, body: &[u8]) {
-        self.post_in_flight = false;
+        self.posts_in_flight = self.posts_in_flight.saturating_sub(1);
         if self.state != State::Closed && status != 200 {
             self.refused(status, body);
         }
@@ -238,11 +421,11 @@ impl ClientSession {
     /// The WebSocket asked for with [`ClientTransmit::OpenWebSocket`] is open.
     pub fn handle_ws_open(&mut self, _now: Duration) {
         if self.upgrade == Upgrade::Opening {
-            self.upgrade = Upgrade::Probing;
-            self.transmits
-                .push_back(ClientTransmit::Frame(WsFrame::Text(
-                    Packet::ping_probe().encode_text(self.config.version).into(),
-                )));
+            if self.step_upgrade {
+                self.upgrade = Upgrade::Opened;
+            } else {
+                self.send_probe();
+            }
         }
     }
 
@@ -254,7 +437,14 @@ impl ClientSession {
             return;
         }
         match (self.transport, self.upgrade) {
-            (Transport::Polling, Upgrade::Opening | Upgrade::Probing | Upgrade::Pausing) => {
+            (
+                Transport::Polling,
+                Upgrade::Opening
+                | Upgrade::Opened
+                | Upgrade::Probing
+                | Upgrade::Probed
+                | Upgrade::Pausing,
+            ) => {
                 self.upgrade = Upgrade::Done;
                 self.events.push_back(ClientEvent::UpgradeFailed(
                     "the WebSocket closed".to_owned(),
@@ -275,11 +465,20 @@ impl ClientSession {
             Err(e) => return self.shut(CloseReason::ParseError(e.to_string())),
         };
         if self.transport == Transport::Polling {
+            if self.config.packet_events {
+                self.events
+                    .push_back(ClientEvent::Packet(Transport::WebSocket, packet.clone()));
+            }
             if self.upgrade == Upgrade::Probing
                 && packet.packet_type == PacketType::Pong
                 && packet.is_probe()
             {
-                self.upgrade = Upgrade::Pausing;
+                self.upgrade = if self.step_upgrade {
+                    Upgrade::Probed
+                } else {
+                    Upgrade::Pausing
+                };
+                self.events.push_back(ClientEvent::Probed);
             } else {
                 self.upgrade = Upgrade::Done;
                 self.transmits.push_back(ClientTransmit::CloseWebSocket);
@@ -290,7 +489,7 @@ impl ClientSession {
             }
             return;
         }
-        self.handle_packet(now, packet);
+        self.handle_packet(now, Transport::WebSocket, packet);
     }
 
     /// When to call [`handle_timeout`](Self::handle_timeout).
@@ -316,7 +515,10 @@ impl ClientSession {
             self.next_ping = None;
             self.queue
                 .push_back(Item::Control(Packet::empty(PacketType::Ping)));
-            self.deadline = Some(now.saturating_add(self.ping_timeout()));
+            self.awaiting_pong = true;
+            if self.config.watch_heartbeat {
+                self.deadline = Some(now.saturating_add(self.ping_timeout()));
+            }
         }
     }
 
@@ -361,18 +563,14 @@ impl ClientSession {
         if self.state != State::Open {
             return;
         }
-        if self.upgrade == Upgrade::Pausing && !self.get_in_flight && !self.post_in_flight {
-            self.upgrade = Upgrade::Done;
-            self.transport = Transport::WebSocket;
-            self.transmits
-                .push_back(ClientTransmit::Frame(WsFrame::Text(
-                    Packet::empty(PacketType::Upgrade)
-                        .encode_text(self.config.version)
-                        .into(),
-                )));
-            self.events.push_back(ClientEvent::Upgraded);
+        if self.upgrade == Upgrade::Pausing && self.gets_in_flight == 0 && self.posts_in_flight == 0
+        {
+            self.complete_upgrade();
         }
-        let upgrading = matches!(self.upgrade, Upgrade::Probing | Upgrade::Pausing);
+        let upgrading = matches!(
+            self.upgrade,
+            Upgrade::Opened | Upgrade::Probing | Upgrade::Probed | Upgrade::Pausing
+        );
         match self.transport {
             Transport::WebSocket => {
                 while let Some(item) = self.queue.pop_front() {
@@ -381,7 +579,7 @@ impl ClientSession {
                 }
             }
             Transport::Polling => {
-                if !self.post_in_flight
+                if self.posts_in_flight == 0
                     && !self.queue.is_empty()
                     && self.upgrade != Upgrade::Pausing
                 {
@@ -393,7 +591,7 @@ impl ClientSession {
                     let (body, binary) =
                         drain_payload(self.config.version, &mut self.queue, max, self.config.b64)
                             .payload;
-                    self.post_in_flight = true;
+                    self.posts_in_flight += 1;
                     self.transmits.push_back(ClientTransmit::Http(Request {
                         query: self.query(Transport::Polling),
                         body: Some(body),
@@ -404,8 +602,9 @@ impl ClientSession {
                         },
                     }));
                 }
-                if !self.get_in_flight && !upgrading && !self.closing {
-                    self.get_in_flight = true;
+                if self.config.auto_poll && self.gets_in_flight == 0 && !upgrading && !self.closing
+                {
+                    self.gets_in_flight = 1;
                     self.transmits.push_back(ClientTransmit::Http(Request {
                         query: self.query(Transport::Polling),
                         body: None,
@@ -419,8 +618,18 @@ impl ClientSession {
         }
     }
 
-    fn handle_packet(&mut self, now: Duration, packet: Packet) {
+    fn handle_packet(&mut self, now: Duration, via: Transport, packet: Packet) {
         if self.state == State::Closed {
+            return;
+        }
+        if self.state == State::Open && self.config.packet_events {
+            self.events
+                .push_back(ClientEvent::Packet(via, packet.clone()));
+        }
+        if via == Transport::Polling && self.transport == Transport::WebSocket {
+            // A poll left pending across a step-by-step upgrade, answered
+            // on the discarded transport (Node ends it with a close packet):
+            // reported, not acted on, as stock clients drop that transport.
             return;
         }
         if self.state == State::Handshaking {
@@ -440,17 +649,13 @@ impl ClientSession {
                 .as_ref()
                 .is_some_and(|u| u.iter().any(|t| t == "websocket"));
             self.handshake = Some(handshake.clone());
+            self.deadline = None;
             match self.config.version {
-                EioVersion::V4 => {
-                    self.deadline = Some(
-                        now.saturating_add(self.ping_interval())
-                            .saturating_add(self.ping_timeout()),
-                    )
-                }
-                EioVersion::V3 => {
-                    self.deadline = None;
+                EioVersion::V4 => self.watch_ping(now),
+                EioVersion::V3 if self.config.auto_ping => {
                     self.next_ping = Some(now.saturating_add(self.ping_interval()));
                 }
+                EioVersion::V3 => {}
             }
             self.events.push_back(ClientEvent::Opened(handshake));
             if self.transport == Transport::Polling && self.config.upgrade && offers_ws {
@@ -470,15 +675,15 @@ impl ClientSession {
                 self.events.push_back(ClientEvent::Message(data));
             }
             (PacketType::Ping, EioVersion::V4) => {
-                self.deadline = Some(
-                    now.saturating_add(self.ping_interval())
-                        .saturating_add(self.ping_timeout()),
-                );
-                self.queue
-                    .push_back(Item::Control(Packet::empty(PacketType::Pong)));
+                self.watch_ping(now);
+                if self.config.auto_pong {
+                    self.queue
+                        .push_back(Item::Control(Packet::empty(PacketType::Pong)));
+                }
             }
             (PacketType::Pong, EioVersion::V3) => {
-                if self.deadline.take().is_some() {
+                if std::mem::take(&mut self.awaiting_pong) {
+                    self.deadline = None;
                     self.next_ping = Some(now.saturating_add(self.ping_interval()));
                 }
             }
@@ -489,6 +694,16 @@ impl ClientSession {
             (PacketType::Noop, _) => {}
             (PacketType::Open, _) => self.shut(CloseReason::UnexpectedPacket("second open")),
             (PacketType::Upgrade, _) => self.shut(CloseReason::UnexpectedPacket("upgrade")),
+        }
+    }
+
+    /// v4: the next ping is due within pingInterval + pingTimeout.
+    fn watch_ping(&mut self, now: Duration) {
+        if self.config.watch_heartbeat {
+            self.deadline = Some(
+                now.saturating_add(self.ping_interval())
+                    .saturating_add(self.ping_timeout()),
+            );
         }
     }
 
@@ -509,7 +724,10 @@ impl ClientSession {
         self.next_ping = None;
         self.deadline = None;
         if self.transport == Transport::WebSocket
-            || matches!(self.upgrade, Upgrade::Probing | Upgrade::Pausing)
+            || matches!(
+                self.upgrade,
+                Upgrade::Opened | Upgrade::Probing | Upgrade::Probed | Upgrade::Pausing
+            )
         {
             self.transmits.push_back(ClientTransmit::CloseWebSocket);
         }

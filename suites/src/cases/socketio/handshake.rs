@@ -241,10 +241,61 @@ case! {
         v3: "engine.io-protocol v3 §1 close",
         v4: "engine.io-protocol v4 §Protocol",
     },
-    title: "A close packet POSTed while a poll is pending ends the poll (with a noop) and the session",
+    title: "A close packet POSTed while a poll is pending ends the poll (with a noop) and the session; POSTed with no poll pending, it ends the session too",
     run: close_polling,
 }
 async fn close_polling(ctx: Ctx, v: EioVersion) -> Outcome {
+    close_with_poll_pending(&ctx, v).await?;
+    close_without_poll(&ctx, v).await
+}
+
+/// The close packet's body in this version's payload encoding.
+fn close_body(v: EioVersion) -> &'static str {
+    if v == V4 {
+        "1"
+    } else {
+        "1:1"
+    }
+}
+
+async fn close_without_poll(ctx: &Ctx, v: EioVersion) -> Outcome {
+    let ep = endpoint(ctx, v)?;
+    let client = EioClient::polling(ctx, ep.clone(), no_auto()).await?;
+    let url = ep.url(&ep.query("polling", Some(client.sid())));
+    let reply = raw(ctx, reqwest::Method::POST, &url, Some(close_body(v))).await?;
+    ensure_eq!(
+        reply.status,
+        200,
+        "the close POST's status (no poll pending)"
+    );
+    session_gone(ctx, v, &url, "no poll pending").await
+}
+
+/// After a close packet the session is gone: the next poll is refused, or
+/// carries what was queued before the close and ends with it, and the one
+/// after that is refused.
+async fn session_gone(ctx: &Ctx, v: EioVersion, url: &str, order: &str) -> Outcome {
+    let after = raw(ctx, reqwest::Method::GET, url, None).await?;
+    if after.status == 200 {
+        let last = Payload::decode(v, &after.body)
+            .map_err(|e| broken!("the poll after the close ({order}): {e}"))?;
+        ensure!(
+            last.packets
+                .iter()
+                .any(|p| matches!(p.packet_type, EioType::Noop | EioType::Close)),
+            "after the close packet ({order}) the session went on: {:?}",
+            after.text()
+        );
+        let gone = raw(ctx, reqwest::Method::GET, url, None).await?;
+        ensure_eq!(gone.status, 400, "a poll after the close ({order})");
+        return Ok(());
+    }
+    ensure_eq!(after.status, 400, "a poll after the close ({order})");
+    Ok(())
+}
+
+async fn close_with_poll_pending(ctx: &Ctx, v: EioVersion) -> Outcome {
+    let ctx = ctx.clone();
     let ep = endpoint(&ctx, v)?;
     let client = EioClient::polling(&ctx, ep.clone(), no_auto()).await?;
     let url = ep.url(&ep.query("polling", Some(client.sid())));
@@ -254,8 +305,7 @@ async fn close_polling(ctx: Ctx, v: EioVersion) -> Outcome {
         tokio::spawn(async move { raw(&ctx, reqwest::Method::GET, &url, None).await })
     };
     tokio::time::sleep(Duration::from_millis(50)).await;
-    let close = if v == V4 { "1" } else { "1:1" };
-    let reply = raw(&ctx, reqwest::Method::POST, &url, Some(close)).await?;
+    let reply = raw(&ctx, reqwest::Method::POST, &url, Some(close_body(v))).await?;
     ensure_eq!(reply.status, 200, "the close POST's status");
     let pending = pending
         .await
@@ -267,24 +317,13 @@ async fn close_polling(ctx: Ctx, v: EioVersion) -> Outcome {
         .packets
         .iter()
         .any(|p| matches!(p.packet_type, EioType::Noop | EioType::Close));
-    let after = raw(&ctx, reqwest::Method::GET, &url, None).await?;
-    if !ended && after.status == 200 {
-        // The pending poll carried packets queued before the close; the next one must end it.
-        let last = Payload::decode(v, &after.body)
-            .map_err(|e| broken!("the poll after the close: {e}"))?;
-        ensure!(
-            last.packets
-                .iter()
-                .any(|p| matches!(p.packet_type, EioType::Noop | EioType::Close)),
-            "after the close packet the session went on: {:?}",
-            after.text()
-        );
-        let gone = raw(&ctx, reqwest::Method::GET, &url, None).await?;
-        ensure_eq!(gone.status, 400, "a poll after the close");
+    if ended {
+        let after = raw(&ctx, reqwest::Method::GET, &url, None).await?;
+        ensure_eq!(after.status, 400, "a poll after the close");
         return Ok(());
     }
-    ensure_eq!(after.status, 400, "a poll after the close");
-    Ok(())
+    // The pending poll carried packets queued before the close; the next one must end it.
+    session_gone(&ctx, v, &url, "a poll pending").await
 }
 
 case! {

@@ -188,10 +188,17 @@ case! {
     name: "heartbeat.missing-ping-closes",
     level: Must,
     spec: { v3: "engine.io-protocol v3 §Timeouts" },
-    title: "A session whose client does not ping within pingInterval + pingTimeout is closed",
+    title: "A session whose client does not ping within pingInterval + pingTimeout is closed: a poll made after that is refused, and one already pending is ended",
     run: missing_ping_closes,
 }
 async fn missing_ping_closes(ctx: Ctx, v: EioVersion) -> Outcome {
+    // A poll after the deadline, and one pending across it, as stock clients poll.
+    missing_ping_then_poll(&ctx, v).await?;
+    missing_ping_while_polling(&ctx, v).await
+}
+
+async fn missing_ping_then_poll(ctx: &Ctx, v: EioVersion) -> Outcome {
+    let ctx = ctx.clone();
     let ep = endpoint(&ctx, v)?;
     let client = EioClient::polling(&ctx, ep.clone(), no_auto()).await?;
     let h = &client.handshake;
@@ -208,5 +215,29 @@ async fn missing_ping_closes(ctx: Ctx, v: EioVersion) -> Outcome {
         reply.status,
         reply.text()
     );
+    Ok(())
+}
+
+async fn missing_ping_while_polling(ctx: &Ctx, v: EioVersion) -> Outcome {
+    let ep = endpoint(ctx, v)?;
+    // The client keeps a poll pending and never pings.
+    let mut client = EioClient::polling(
+        ctx,
+        ep,
+        Options {
+            auto_poll: true,
+            auto_pong: false,
+            auto_ping: false,
+        },
+    )
+    .await?;
+    let h = &client.handshake;
+    let within = Duration::from_millis(h.ping_interval + h.ping_timeout + 500);
+    client.expect_closed(within).await.map_err(|e| {
+        broken!(
+            "with a poll pending and no ping, the session did not end: {}",
+            e.reason()
+        )
+    })?;
     Ok(())
 }

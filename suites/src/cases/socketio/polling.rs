@@ -9,7 +9,7 @@ use serde_json::json;
 
 use super::helpers::{endpoint, no_auto, raw, still_serving};
 use crate::case::{Ctx, Failure, Outcome};
-use crate::driver::engineio::{raw_request, request, EioClient, HttpReply, Options};
+use crate::driver::engineio::{raw_request, request, EioClient, HttpReply};
 use crate::driver::socketio::decode_packet;
 use crate::{broken, ensure, ensure_eq};
 
@@ -23,21 +23,19 @@ case! {
         v3: "engine.io-protocol v3 §Payload",
         v4: "engine.io-protocol v4 §Packet encoding: HTTP long-polling",
     },
-    title: "Several packets in one POST are all read, and a poll carrying several packets encodes them as the version says (v4: joined by \\x1e; v3: length-prefixed)",
+    title: "Several packets in one POST are all read and answered, to a later poll as to one already pending, and a poll carrying several packets encodes them as the version says (v4: joined by \\x1e; v3: length-prefixed)",
     run: payload_encoding,
 }
 async fn payload_encoding(ctx: Ctx, v: EioVersion) -> Outcome {
-    let ep = endpoint(&ctx, v)?;
-    let mut client = EioClient::polling(
-        &ctx,
-        ep.clone(),
-        Options {
-            auto_poll: false,
-            auto_pong: false,
-            auto_ping: false,
-        },
-    )
-    .await?;
+    // The answers queued up before a poll (one poll carries several packets),
+    // then answered to a poll already pending, as stock clients poll.
+    payload_round(&ctx, v, PollOrder::Queued).await?;
+    payload_round(&ctx, v, PollOrder::Pending).await
+}
+
+async fn payload_round(ctx: &Ctx, v: EioVersion, order: PollOrder) -> Outcome {
+    let ep = endpoint(ctx, v)?;
+    let mut client = EioClient::polling(ctx, ep.clone(), no_auto()).await?;
     // Socket.IO v5 (Engine.IO 4): the client connects `/`. Socket.IO v4
     // (Engine.IO 3): the server connects `/` on its own as the session opens
     // and expects nothing from the client (socket.io-protocol v4 §Connection to
@@ -46,22 +44,45 @@ async fn payload_encoding(ctx: Ctx, v: EioVersion) -> Outcome {
     if v == V4 {
         client.send(EioPacket::message("0")).await?;
     }
-    tokio::time::sleep(Duration::from_millis(50)).await;
-    // One POST, two packets.
-    client
-        .send_all(&[
-            EioPacket::message("2[\"message\",1]"),
-            EioPacket::message("2[\"message\",\"é\"]"),
-        ])
-        .await?;
-    tokio::time::sleep(Duration::from_millis(100)).await;
     let url = ep.url(&ep.query("polling", Some(client.sid())));
+    // One POST, two packets.
+    let post = [
+        EioPacket::message("2[\"message\",1]"),
+        EioPacket::message("2[\"message\",\"é\"]"),
+    ];
     let mut texts = Vec::new();
     let mut multi_packet_body = None;
+    match order {
+        PollOrder::Queued => {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            client.send_all(&post).await?;
+            // Let the answers queue up, so that one poll carries several packets.
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        PollOrder::Pending => {
+            let mut packets = Vec::new();
+            let deadline = tokio::time::Instant::now() + ctx.wait;
+            while !packets.iter().any(is_auth) && tokio::time::Instant::now() < deadline {
+                packets.extend(poll_once(ctx, &mut client, &url, v).await?);
+            }
+            ensure!(
+                packets.iter().any(is_auth),
+                "the namespace was not joined over polling"
+            );
+            let poll = pending_poll(ctx, &mut client, &url, v, &mut packets).await?;
+            client.send_all(&post).await?;
+            let reply = poll.await.map_err(|e| Failure::Harness(e.to_string()))??;
+            if Payload::decode(v, &reply.body).is_ok_and(|p| p.packets.len() > 1) {
+                multi_packet_body = Some(reply.body.clone());
+            }
+            packets.extend(poll_answer(&mut client, v, reply, "the pending poll").await?);
+            texts.extend(packets.iter().filter_map(message_text));
+        }
+    }
     let deadline = tokio::time::Instant::now() + ctx.wait;
     while texts.len() < 4 && tokio::time::Instant::now() < deadline {
         let reply = request(
-            &ctx,
+            ctx,
             client.conn,
             client.http(),
             reqwest::Method::GET,
@@ -76,32 +97,31 @@ async fn payload_encoding(ctx: Ctx, v: EioVersion) -> Outcome {
             multi_packet_body = Some(reply.body.clone());
         }
         for p in payload.packets {
-            if let (EioType::Message, Some(t)) = (p.packet_type, p.as_text()) {
-                texts.push(t.to_owned());
-            }
+            texts.extend(message_text(&p));
             if p.packet_type == EioType::Ping && v == V4 {
                 client.send(EioPacket::empty(EioType::Pong)).await?;
             }
         }
     }
+    let order = order.name();
     ensure!(
         texts.len() >= 4,
-        "expected CONNECT, auth and two message-back packets, got {texts:?}"
+        "expected CONNECT, auth and two message-back packets ({order}), got {texts:?}"
     );
     ensure!(
         texts.iter().any(|t| t.starts_with('0')),
-        "no CONNECT answer: {texts:?}"
+        "no CONNECT answer ({order}): {texts:?}"
     );
     let backs: Vec<&String> = texts
         .iter()
         .filter(|t| t.contains("message-back"))
         .collect();
-    ensure_eq!(backs.len(), 2, "message-back answers");
+    ensure_eq!(backs.len(), 2, "message-back answers ({order})");
     // The value is compared, not the text: JSON may escape it (`"\u00e9"`).
     let second = decode_packet(v, backs[1])?.data;
     ensure!(
         second == Some(json!(["message-back", "é"])),
-        "non-ASCII text was not carried intact: {backs:?}"
+        "non-ASCII text was not carried intact ({order}): {backs:?}"
     );
     if let Some(body) = multi_packet_body {
         match v {
@@ -145,6 +165,29 @@ enum PollOrder {
     Queued,
 }
 
+impl PollOrder {
+    /// The order, as the failure messages say it.
+    fn name(self) -> &'static str {
+        match self {
+            PollOrder::Pending => "answered to a pending poll",
+            PollOrder::Queued => "answered to a later poll",
+        }
+    }
+}
+
+/// The echo app's `auth` event: the namespace is joined.
+fn is_auth(p: &EioPacket) -> bool {
+    p.as_text().is_some_and(|t| t.starts_with("2[\"auth\""))
+}
+
+/// The text of a message packet.
+fn message_text(p: &EioPacket) -> Option<String> {
+    match (p.packet_type, p.as_text()) {
+        (EioType::Message, Some(t)) => Some(t.to_owned()),
+        _ => None,
+    }
+}
+
 async fn binary_round_trip(ctx: &Ctx, v: EioVersion, order: PollOrder) -> Outcome {
     let ep = endpoint(ctx, v)?;
     let mut eio = EioClient::polling(ctx, ep.clone(), no_auto()).await?;
@@ -156,9 +199,7 @@ async fn binary_round_trip(ctx: &Ctx, v: EioVersion, order: PollOrder) -> Outcom
     let deadline = tokio::time::Instant::now() + ctx.wait;
     let mut joined = false;
     while !joined && tokio::time::Instant::now() < deadline {
-        for p in poll_once(ctx, &mut eio, &url, v).await? {
-            joined |= p.as_text().is_some_and(|t| t.starts_with("2[\"auth\""));
-        }
+        joined |= poll_once(ctx, &mut eio, &url, v).await?.iter().any(is_auth);
     }
     ensure!(joined, "the namespace was not joined over polling");
     let mut packets = Vec::new();
@@ -204,10 +245,7 @@ async fn binary_round_trip(ctx: &Ctx, v: EioVersion, order: PollOrder) -> Outcom
         }
         packets = poll_once(ctx, &mut eio, &url, v).await?;
     }
-    let order = match order {
-        PollOrder::Pending => "a pending poll",
-        PollOrder::Queued => "a later poll",
-    };
+    let order = order.name();
     let text = text.ok_or_else(|| broken!("no message-back over polling ({order})"))?;
     let packet = crate::driver::socketio::decode_packet(v, &text)?;
     let full = packet
@@ -220,7 +258,7 @@ async fn binary_round_trip(ctx: &Ctx, v: EioVersion, order: PollOrder) -> Outcom
             Data::Binary(sent[0].clone()),
             Data::Binary(sent[1].clone())
         ])),
-        "message-back with its attachments over polling, answered to {order}"
+        "message-back with its attachments over polling, {order}"
     );
     Ok(())
 }

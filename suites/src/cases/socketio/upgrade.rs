@@ -1,11 +1,11 @@
 //! `socketio.*.upgrade.*`: the upgrade from polling to WebSocket and what
 //! the session refuses after it.
 
-use protocols::engineio::{EioVersion, Packet as EioPacket};
+use protocols::engineio::{EioVersion, Packet as EioPacket, PacketType as EioType};
 
 use super::helpers::{endpoint, expect_websocket_refused, raw};
 use crate::case::{Ctx, Outcome};
-use crate::driver::engineio::{EioClient, Event, Options};
+use crate::driver::engineio::{EioClient, Event, Options, Via};
 use crate::{broken, ensure, ensure_eq};
 
 use EioVersion::V4;
@@ -23,39 +23,46 @@ case! {
 }
 async fn upgrade_probe(ctx: Ctx, v: EioVersion) -> Outcome {
     let ep = endpoint(&ctx, v)?;
+    // The client keeps a poll pending, as stock clients do, and runs the upgrade step by step.
     let mut eio = EioClient::polling(&ctx, ep, Options::default()).await?;
-    let polled = eio.upgrade().await?;
+    eio.begin_upgrade().await?;
+    let answer = eio.probe().await?;
     ensure!(
-        !polled.is_empty(),
-        "the poll pending during the upgrade was not ended (no noop, no packet)"
+        answer.packet_type == EioType::Pong && answer.is_probe(),
+        "2probe was answered {answer:?}, not 3probe"
     );
+    // The poll pending since before the probe must end before `5` is sent:
+    // with a noop when nothing else is queued.
+    eio.polls_ended().await.map_err(|e| {
+        broken!(
+            "the poll pending during the upgrade was not ended: {}",
+            e.reason()
+        )
+    })?;
+    eio.finish_upgrade().await?;
     // Connect `/` and talk over the WebSocket. Socket.IO v5 (Engine.IO 4): the
     // client sends CONNECT. Socket.IO v4 (Engine.IO 3): the server connected
     // `/` on its own when the session opened and expects nothing from the
     // client (socket.io-protocol v4 §Connection to the default namespace); its
-    // CONNECT is among the packets polled so far or still to come.
+    // CONNECT came over polling already or is still to come.
     if v == V4 {
         eio.send(EioPacket::message("0")).await?;
     }
+    let message = EioPacket::message("2[\"message\",\"upgraded\"]");
     let mut sent = false;
     loop {
         match eio.next_event(ctx.wait).await? {
             Some(Event::Packet(via, p))
                 if p.as_text().is_some_and(|t| t.contains("message-back")) =>
             {
-                ensure_eq!(
-                    via,
-                    crate::driver::engineio::Via::WebSocket,
-                    "the transport of message-back"
-                );
+                ensure_eq!(via, Via::WebSocket, "the transport of message-back");
                 return Ok(());
             }
             // Emit once `/` is connected.
             Some(Event::Packet(_, p))
                 if !sent && p.as_text().is_some_and(|t| t.starts_with('0')) =>
             {
-                eio.send(EioPacket::message("2[\"message\",\"upgraded\"]"))
-                    .await?;
+                eio.send(message.clone()).await?;
                 sent = true;
             }
             Some(Event::Packet(..)) => continue,
