@@ -25,8 +25,10 @@ pub mod socketcluster;
 /// entry is accepted in the configuration but not served yet.
 static REGISTRY: &[&dyn Listener] = &[
     &assa::Assa,
+    &assa::AssaLimits,
     &echo::Echo,
     &socketcluster::Socketcluster,
+    &socketcluster::SocketclusterV2,
     &admin::Admin,
 ];
 

@@ -10,6 +10,7 @@ use crate::{
     assa::AssaContext,
     config::{Config, ListenerName},
     fault::Fault,
+    services::storage::StorageConfig,
 };
 
 /// The services of one running server, opened once by `start` and handed to
@@ -17,6 +18,7 @@ use crate::{
 #[derive(Debug, Clone)]
 pub struct Services {
     assa: Option<AssaContext>,
+    assa_limits: Option<AssaContext>,
 }
 
 impl Services {
@@ -24,11 +26,18 @@ impl Services {
     /// and applies the `assa:` faults of `config.faults`; nothing is opened
     /// when no enabled listener needs it.
     pub fn open(config: &Config) -> anyhow::Result<Services> {
-        let needed = [ListenerName::Assa, ListenerName::Admin]
-            .into_iter()
-            .any(|name| config.listeners.get(name).enabled);
+        let needed = [
+            ListenerName::Assa,
+            ListenerName::AssaLimits,
+            ListenerName::Admin,
+        ]
+        .into_iter()
+        .any(|name| config.listeners.get(name).enabled);
         if !needed {
-            return Ok(Services { assa: None });
+            return Ok(Services {
+                assa: None,
+                assa_limits: None,
+            });
         }
         let mut config = config.clone();
         for fault in &config.faults {
@@ -39,7 +48,19 @@ impl Services {
             }
         }
         let assa = AssaContext::from_config(&config)?;
-        Ok(Services { assa: Some(assa) })
+        // The assa-limits server: its own sessions and rooms, in memory.
+        let assa_limits = match config.listeners.get(ListenerName::AssaLimits).enabled {
+            true => Some(AssaContext::with_tokens(
+                &config.assa_limits.apply(&config.assa),
+                assa.tokens(),
+                &StorageConfig::memory(),
+            )?),
+            false => None,
+        };
+        Ok(Services {
+            assa: Some(assa),
+            assa_limits,
+        })
     }
 
     /// The ASSA state (sessions, rooms, messages) and its storage writer,
@@ -47,6 +68,13 @@ impl Services {
     pub fn assa(&self) -> std::io::Result<AssaContext> {
         self.assa.clone().ok_or_else(|| {
             std::io::Error::other("the ASSA services were not opened: no listener asked for them")
+        })
+    }
+
+    /// The `assa-limits` server's state, opened when that listener is enabled.
+    pub fn assa_limits(&self) -> std::io::Result<AssaContext> {
+        self.assa_limits.clone().ok_or_else(|| {
+            std::io::Error::other("the assa-limits services were not opened: the listener is off")
         })
     }
 
