@@ -54,6 +54,12 @@ pub struct SocketclusterTarget {
     /// Concurrent connections it accepts, if the suite may check the cap.
     #[serde(default)]
     pub max_connections: Option<usize>,
+    /// What the slow-reader case may publish to a channel of a socket that
+    /// stopped reading before that socket must be cut off, bytes (its queue
+    /// and the kernel's buffers on both ends hold that much at most), if
+    /// the suite may check that it is.
+    #[serde(default)]
+    pub flood_bytes: Option<usize>,
 }
 
 /// The target's names for the procedures the suite calls.
@@ -161,6 +167,7 @@ impl SocketclusterTarget {
             max_frame_bytes: None,
             max_subscriptions: None,
             max_connections: None,
+            flood_bytes: None,
         }
     }
 }
@@ -212,6 +219,8 @@ impl SectionType for SocketclusterTarget {
             max_frame_bytes: Some(65_536),
             max_subscriptions: Some(10),
             max_connections: Some(64),
+            // A queue of 16 messages and 16 KiB of send buffer per socket.
+            flood_bytes: Some(2 << 20),
             ..SocketclusterTarget::at(format!("ws://{addr}/socketcluster/"))
         })
     }

@@ -382,6 +382,12 @@ async fn serve(tcp: TcpListener, hub: Arc<Hub>, stop: watch::Receiver<bool>) -> 
         tokio::select! {
             accepted = tcp.accept() => {
                 let Ok((stream, _)) = accepted else { continue };
+                if hub.config.send_buffer_bytes > 0 {
+                    let socket = socket2::SockRef::from(&stream);
+                    if let Err(e) = socket.set_send_buffer_size(hub.config.send_buffer_bytes) {
+                        tracing::warn!("socketcluster: cannot set the send buffer: {e}");
+                    }
+                }
                 let (hub, stop, open) = (hub.clone(), stop.clone(), open.clone());
                 conns.spawn(async move {
                     let count = open.fetch_add(1, Ordering::SeqCst) + 1;
@@ -441,7 +447,12 @@ async fn connection(
         return Ok(());
     }
     let id = hub.next_id.fetch_add(1, Ordering::Relaxed);
-    let (tx, mut rx) = mpsc::channel(hub.config.queue_capacity.max(1));
+    let capacity = match hub.has(SocketclusterFault::UnboundedQueue) {
+        // As good as unbounded for a flood (tokio allocates the queue as it fills).
+        true => 1 << 24,
+        false => hub.config.queue_capacity.max(1),
+    };
+    let (tx, mut rx) = mpsc::channel(capacity);
     let cut = Arc::new(Notify::new());
     hub.lock().sockets.insert(
         id,
