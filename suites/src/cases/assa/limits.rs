@@ -9,7 +9,7 @@
 //! the target's `url`, are not refused.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 use std::time::Duration;
 
 use serde_json::{json, Value};
@@ -26,15 +26,12 @@ const IN_FLIGHT: usize = 4;
 
 /// Waits until no other limit case runs at `addr`; the turn lasts as long as the guard.
 async fn take_turn(addr: &str) -> OwnedMutexGuard<()> {
-    static TURNS: Mutex<Option<HashMap<String, Arc<tokio::sync::Mutex<()>>>>> = Mutex::new(None);
-    let turn = {
-        let mut turns = TURNS.lock().unwrap_or_else(PoisonError::into_inner);
-        turns
-            .get_or_insert_with(HashMap::new)
-            .entry(addr.to_owned())
-            .or_default()
-            .clone()
-    };
+    type Turns = HashMap<String, Arc<tokio::sync::Mutex<()>>>;
+    static TURNS: LazyLock<Mutex<Turns>> = LazyLock::new(Mutex::default);
+    let turn = (TURNS.lock().unwrap_or_else(PoisonError::into_inner))
+        .entry(addr.to_owned())
+        .or_default()
+        .clone();
     turn.lock_owned().await
 }
 
