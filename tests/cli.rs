@@ -329,7 +329,7 @@ fn run_against_the_embedded_server_ignores_secrets_in_the_environment() {
         .args([
             "run",
             "--case",
-            "assa.connection.*",
+            "assa.connect.*",
             "--case",
             "socketcluster.auth.*",
         ])
@@ -348,6 +348,12 @@ fn run_against_the_embedded_server_ignores_secrets_in_the_environment() {
         stdout(&out),
         String::from_utf8_lossy(&out.stderr)
     );
+    // Every case that mints a token or calls the admin API ran.
+    let ran = stdout(&out)
+        .split("ran ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next()?.parse::<usize>().ok());
+    assert!(ran.is_some_and(|n| n >= 15), "{}", stdout(&out));
 }
 
 #[test]
