@@ -9,9 +9,11 @@
 #                 so every `socketio.v3.*` case is reported `unimplemented`;
 #   PEER=socketioxide  socketioxide 0.15.2 (peers/socketioxide, built with
 #                 cargo into target/peers), Engine.IO 3 and 4.
-#   PEER=socketcluster  socketcluster-server 20 with protocolVersion 1
-#                 (peers/socketcluster-node): the `socketcluster` suite, the
-#                 target given as a config naming its auth channel and secret.
+#   PEER=socketcluster  socketcluster-server 20 with protocolVersion 1, and a
+#                 second one with protocolVersion 2 (peers/socketcluster-node):
+#                 the `socketcluster` suite, the target given as a config
+#                 naming its auth channel, its secret and the protocol 2
+#                 endpoint (`v2_url`, where the socketcluster.v2.* cases run).
 #
 #   1. installs the peer (scripts/install-peers.sh);
 #   2. starts the peer on a free loopback port (port 0: the server prints the
@@ -125,7 +127,7 @@ case "$peer" in
             >"$log" 2>&1 &
         ;;
     socketcluster)
-        HOST=127.0.0.1 node peers/socketcluster-node/server.js 0 >"$log" 2>&1 &
+        HOST=127.0.0.1 node peers/socketcluster-node/server.js 0 0 >"$log" 2>&1 &
         ;;
 esac
 peer_pid=$!
@@ -221,10 +223,22 @@ case "$peer" in
         ;;
     socketcluster)
         # peers/socketcluster-node/server.js: channels under private/ need a
-        # token, signed with the reference server's development secret.
+        # token, signed with the reference server's development secret; the
+        # protocol 2 server says its port on a line of its own.
+        v2_port=
+        for _ in $(seq 1 50); do
+            v2_port=$(sed -n 's/.* protocol 2 on [0-9.]*:\([0-9][0-9]*\)$/\1/p' "$log" | head -n 1)
+            [ -n "$v2_port" ] && break
+            sleep 0.1
+        done
+        if [ -z "$v2_port" ]; then
+            say "$label never said where its protocol 2 server listens:"
+            cat "$log" >&2
+            exit 2
+        fi
         secret=${CHATSPEC_JWT_SECRET:-chatspec-development-secret-do-not-use-in-production}
-        printf '[socketcluster]\nurl = "ws://127.0.0.1:%s/socketcluster/"\nauth_channel = "private/chatspec"\ntoken_secret = "%s"\nhandshake_timeout_ms = 800\n' \
-            "$port" "$secret" >"$config"
+        printf '[socketcluster]\nurl = "ws://127.0.0.1:%s/socketcluster/"\nv2_url = "ws://127.0.0.1:%s/socketcluster/"\nauth_channel = "private/chatspec"\ntoken_secret = "%s"\nhandshake_timeout_ms = 800\n' \
+            "$port" "$v2_port" "$secret" >"$config"
         target=(--config "$config")
         ;;
 esac

@@ -8,7 +8,7 @@ use reference_server::{Config, Fault, Running};
 use suites::case::Case;
 use suites::killmatrix::{FaultTarget, KillMatrix};
 use suites::runner::RunOptions;
-use suites::target::Targets;
+use suites::target::{Reference, Targets};
 
 /// A reference server started in process, and the targets pointing at it.
 pub struct Embedded {
@@ -31,9 +31,19 @@ pub async fn start(faults: &[Fault]) -> anyhow::Result<Embedded> {
     let server = reference_server::start(config).await?;
     let targets = suites::registry::embedded_targets(
         "chatspec reference server (embedded)",
-        &server.addrs.named(),
+        &reference(&server),
     );
     Ok(Embedded { server, targets })
+}
+
+/// A running reference server as the suites see it: its listeners and the
+/// secrets it runs with.
+pub fn reference(server: &Running) -> Reference {
+    Reference {
+        listeners: server.addrs.named(),
+        jwt_secret: server.secrets.jwt.clone(),
+        admin_secret: server.secrets.admin.clone(),
+    }
 }
 
 /// Fails with a clear message when a target's port cannot be reached.

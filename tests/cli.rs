@@ -212,7 +212,9 @@ fn serve_with_every_implemented_listener_disabled_names_them_and_exits_2() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains(
-            "nothing to serve: every implemented listener (chatpot, sockets, circles, socketcluster, assa, echo, admin) is disabled"
+            "nothing to serve: every implemented listener \
+             (chatpot, sockets, circles, socketcluster, socketcluster-v2, assa, assa-limits, echo, admin) \
+             is disabled"
         ),
         "{stderr}"
     );
@@ -321,6 +323,41 @@ fn run_against_the_embedded_server_writes_every_report_format() {
     assert_eq!(junit.matches("<testcase").count(), 3, "{junit}");
     let html = std::fs::read_to_string(out_dir.join("chatspec-report.html")).unwrap();
     assert!(html.contains("socketio.v4.event.message-back-polling"));
+}
+
+#[test]
+fn run_against_the_embedded_server_ignores_secrets_in_the_environment() {
+    // The embedded server names its secrets and its targets are built with
+    // them: secrets a user's shell exports for `chatspec serve` change nothing.
+    let out = Command::new(env!("CARGO_BIN_EXE_chatspec"))
+        .args([
+            "run",
+            "--case",
+            "assa.connect.*",
+            "--case",
+            "socketcluster.auth.*",
+        ])
+        .args(["--case", "assa.announce.*"])
+        .env("CHATSPEC_JWT_SECRET", "a-secret-of-the-environment")
+        .env(
+            "CHATSPEC_ADMIN_SECRET",
+            "an-admin-secret-of-the-environment",
+        )
+        .output()
+        .expect("chatspec runs");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Every case that mints a token or calls the admin API ran.
+    let ran = stdout(&out)
+        .split("ran ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next()?.parse::<usize>().ok());
+    assert!(ran.is_some_and(|n| n >= 15), "{}", stdout(&out));
 }
 
 #[test]

@@ -1,10 +1,10 @@
 // Drives a SocketCluster server with socketcluster-client 20 (protocol
-// version 1), as the reference server's interop test does: connect, invoke
+// version 1, or the one given), as the reference server's interop test does: connect, invoke
 // with an answer and with an error, transmit, subscribe and receive another
 // client's invokePublish, a login that ends with the client authenticated
 // (its authToken carrying the user), unsubscribe, and a clean disconnect.
 //
-// Usage: node interop.js ws://HOST:PORT/socketcluster/
+// Usage: node interop.js ws://HOST:PORT/socketcluster/ [PROTOCOL_VERSION]
 // Prints one line per step; exits 0 when every step did what it should.
 "use strict";
 
@@ -12,13 +12,14 @@ const assert = require("assert");
 const socketClusterClient = require("socketcluster-client");
 
 const url = new URL(process.argv[2] || "ws://127.0.0.1:8000/socketcluster/");
+const protocolVersion = Number(process.argv[3] || 1);
 
 function client() {
   const socket = socketClusterClient.create({
     hostname: url.hostname,
     port: Number(url.port),
     path: url.pathname,
-    protocolVersion: 1,
+    protocolVersion,
     autoReconnect: false,
     ackTimeout: 3000,
   });

@@ -7,7 +7,7 @@ use std::{
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::assa::AssaConfig;
+use crate::assa::{AssaConfig, AssaLimitsConfig};
 use crate::chatpot::ChatpotConfig;
 use crate::fault::Fault;
 use crate::listeners::socketcluster::SocketclusterConfig;
@@ -45,6 +45,9 @@ pub struct Config {
     pub faults: Vec<Fault>,
     /// The ASSA listener: framing, timeouts, limits, `assa:` faults.
     pub assa: AssaConfig,
+    /// The `assa-limits` listener: what it changes of `[assa]`.
+    #[serde(rename = "assa-limits")]
+    pub assa_limits: AssaLimitsConfig,
     /// The SocketCluster listener: protocol version, timings, limits.
     pub socketcluster: SocketclusterConfig,
     /// The Sockets listener: Socket.IO timings, the username limit.
@@ -70,6 +73,7 @@ impl Default for Config {
             echo: EchoConfig::default(),
             faults: Vec::new(),
             assa: AssaConfig::default(),
+            assa_limits: AssaLimitsConfig::default(),
             socketcluster: SocketclusterConfig::default(),
             sockets: SocketsConfig::default(),
             chatpot: ChatpotConfig::default(),
@@ -83,16 +87,25 @@ impl Default for Config {
 
 impl Config {
     /// The configuration of tests and of `chatspec run` without a target:
-    /// loopback, every port 0 (free ports), the test profile, no faults.
+    /// loopback, every listener on port 0 (free ports; the suites' extra
+    /// instances too), the test profile, no faults, storage in memory, and
+    /// the development secrets set explicitly, so that the environment
+    /// (`CHATSPEC_JWT_SECRET`, `CHATSPEC_ADMIN_SECRET`) cannot change them:
+    /// the embedded targets are built with these.
     pub fn embedded() -> Self {
         let mut config = Config::default();
         for name in ListenerName::ALL {
-            config.listeners.get_mut(name).port = 0;
+            *config.listeners.get_mut(name) = ListenerConfig {
+                enabled: true,
+                port: 0,
+            };
         }
         config.assa = crate::assa::AssaConfig::test_profile();
         config.socketcluster = SocketclusterConfig::test_profile();
         config.chatpot = ChatpotConfig::test_profile();
         config.storage = StorageConfig::memory();
+        config.auth.secret = Some(crate::services::tokens::DEV_SECRET.to_owned());
+        config.admin.secret = Some(crate::services::admin::DEV_ADMIN_SECRET.to_owned());
         config
     }
 
@@ -162,24 +175,39 @@ pub enum ListenerName {
     Circles,
     /// SocketCluster protocol V1 over raw WebSocket, at `/socketcluster/`.
     Socketcluster,
+    /// The same SocketCluster application speaking protocol version 2
+    /// (empty-string ping and pong), on a port of its own; off unless enabled.
+    SocketclusterV2,
     /// ASSA over TCP.
     Assa,
+    /// A second ASSA server on a port of its own, with small limits
+    /// (`[assa-limits]`) that the suite's limit cases can fill without
+    /// refusing the cases beside them; off unless enabled.
+    AssaLimits,
     /// The socket.io echo app of Socket.IO's own protocol test suites.
     Echo,
     /// The admin HTTP API (provisioning and triggers), on loopback.
     Admin,
 }
 
-/// The port table: every listener's name and well-known port (DESIGN.md),
-/// in the order of the enum.
-const TABLE: [(ListenerName, &str, u16); 7] = [
-    (ListenerName::Chatpot, "chatpot", 4001),
-    (ListenerName::Sockets, "sockets", 4002),
-    (ListenerName::Circles, "circles", 4003),
-    (ListenerName::Socketcluster, "socketcluster", 8000),
-    (ListenerName::Assa, "assa", 12345),
-    (ListenerName::Echo, "echo", 3000),
-    (ListenerName::Admin, "admin", 12380),
+/// The port table: every listener's name, well-known port (DESIGN.md) and
+/// whether it is enabled when its `[listeners.<name>]` table is left out, in
+/// the order of the enum.
+const TABLE: [(ListenerName, &str, u16, bool); 9] = [
+    (ListenerName::Chatpot, "chatpot", 4001, true),
+    (ListenerName::Sockets, "sockets", 4002, true),
+    (ListenerName::Circles, "circles", 4003, true),
+    (ListenerName::Socketcluster, "socketcluster", 8000, true),
+    (
+        ListenerName::SocketclusterV2,
+        "socketcluster-v2",
+        8001,
+        false,
+    ),
+    (ListenerName::Assa, "assa", 12345, true),
+    (ListenerName::AssaLimits, "assa-limits", 12346, false),
+    (ListenerName::Echo, "echo", 3000, true),
+    (ListenerName::Admin, "admin", 12380, true),
 ];
 
 // `TABLE[name as usize]` is the row of `name`.
@@ -196,8 +224,8 @@ const _: () = {
 
 impl ListenerName {
     /// Every listener, in the order of DESIGN.md.
-    pub const ALL: [ListenerName; 7] = {
-        let mut all = [ListenerName::Echo; 7];
+    pub const ALL: [ListenerName; TABLE.len()] = {
+        let mut all = [ListenerName::Echo; TABLE.len()];
         let mut i = 0;
         while i < TABLE.len() {
             all[i] = TABLE[i].0;
@@ -214,6 +242,11 @@ impl ListenerName {
     /// The well-known port of this listener.
     pub fn default_port(self) -> u16 {
         TABLE[self as usize].2
+    }
+
+    /// Whether it runs when the configuration does not say.
+    pub fn enabled_by_default(self) -> bool {
+        TABLE[self as usize].3
     }
 
     /// Every listener name, comma separated (for error messages).
@@ -271,14 +304,16 @@ fn enabled_default() -> bool {
 }
 
 /// Every listener's [`ListenerConfig`]: the `[listeners.<name>]` tables.
-/// A table left out keeps the listener enabled on its well-known port.
+/// A table left out keeps the listener on its well-known port, enabled
+/// unless it is one of the suites' extra instances (`socketcluster-v2`,
+/// `assa-limits`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Listeners([ListenerConfig; TABLE.len()]);
 
 impl Default for Listeners {
     fn default() -> Self {
         Listeners(ListenerName::ALL.map(|name| ListenerConfig {
-            enabled: true,
+            enabled: name.enabled_by_default(),
             port: name.default_port(),
         }))
     }

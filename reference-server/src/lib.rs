@@ -34,7 +34,7 @@ pub use listeners::socketcluster::{
 };
 pub use listeners::sockets::{SocketsConfig, SocketsFault, DEFAULT_MAX_USERNAME_CHARS};
 pub use listeners::{echo::EchoFault, listener, listeners, BoxFuture, Listener, Shutdown};
-pub use server::{serve, start, Addrs, Running};
+pub use server::{serve, start, Addrs, Running, Secrets};
 pub use token_cli::TokenArgs;
 
 /// Installs a `tracing` subscriber writing to stderr, filtered by `RUST_LOG`

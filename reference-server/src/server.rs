@@ -36,12 +36,30 @@ impl Addrs {
     }
 }
 
+/// The secrets a running server is using, for clients that must mint its
+/// tokens or call its admin API (the suites' embedded targets).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secrets {
+    /// The HS256 secret its tokens are signed with.
+    pub jwt: String,
+    /// The bearer secret of its admin API.
+    pub admin: String,
+}
+
+impl std::fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secrets { .. }")
+    }
+}
+
 /// A running reference server. Dropping it without [`Running::shutdown`]
 /// leaves its tasks running until the runtime stops.
 #[derive(Debug)]
 pub struct Running {
     /// Where each listener is bound.
     pub addrs: Addrs,
+    /// The secrets in force (configured, from the environment, or the development ones).
+    pub secrets: Secrets,
     stop: watch::Sender<bool>,
     tasks: Vec<(ListenerName, JoinHandle<std::io::Result<()>>)>,
     services: Services,
@@ -53,8 +71,13 @@ pub struct Running {
 pub async fn start(config: Config) -> anyhow::Result<Running> {
     let (stop, shutdown) = Shutdown::channel();
     let services = Services::open(&config)?;
+    let secrets = Secrets {
+        jwt: config.auth.secret_in_force()?,
+        admin: config.admin.resolve_secret().0,
+    };
     let mut running = Running {
         addrs: Addrs::default(),
+        secrets,
         stop,
         tasks: Vec::new(),
         services: services.clone(),

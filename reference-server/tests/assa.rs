@@ -585,3 +585,35 @@ async fn every_acknowledged_message_survives_sigkill_and_none_is_stored_twice() 
     let r = c.recv().await;
     assert_eq!(r["data"]["pending_messages"], json!([]));
 }
+
+#[tokio::test]
+async fn the_assa_limits_listener_is_full_on_its_own() {
+    let mut config = reference_server::Config::embedded();
+    config.auth.secret = Some(String::from_utf8(SECRET.to_vec()).expect("utf-8"));
+    let cap = config.assa_limits.max_connections;
+    let server = reference_server::start(config).await.expect("starts");
+    let limits = (server.addrs)
+        .get(reference_server::ListenerName::AssaLimits)
+        .expect("assa-limits runs");
+    let main = (server.addrs)
+        .get(reference_server::ListenerName::Assa)
+        .expect("assa runs");
+    let mut held = Vec::new();
+    for user in 1..=cap as u64 {
+        held.push(Client::login(limits, FramingName::JsonStream, user).await);
+    }
+    let mut over = Client::connect(limits, FramingName::JsonStream).await;
+    let refusal = over.recv().await;
+    assert_eq!(
+        (refusal["action"].as_str(), refusal["error_code"].as_str()),
+        (Some("ERROR"), Some("SERVER_FULL")),
+        "{refusal}"
+    );
+    assert!(over.closed().await);
+    // The other ASSA server counts its own connections.
+    for user in 100..=100 + cap as u64 {
+        held.push(Client::login(main, FramingName::JsonStream, user).await);
+    }
+    drop(held);
+    server.shutdown().await;
+}

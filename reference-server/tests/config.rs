@@ -26,14 +26,18 @@ fn defaults_are_loopback_with_the_well_known_ports() {
             ("sockets", 4002),
             ("circles", 4003),
             ("socketcluster", 8000),
+            ("socketcluster-v2", 8001),
             ("assa", 12345),
+            ("assa-limits", 12346),
             ("echo", 3000),
             ("admin", 12380),
         ]
     );
+    // The suites' extra instances are off unless enabled.
+    let off = [ListenerName::SocketclusterV2, ListenerName::AssaLimits];
     assert!(ListenerName::ALL
         .iter()
-        .all(|&n| config.listeners.get(n).enabled));
+        .all(|&n| config.listeners.get(n).enabled != off.contains(&n)));
     assert_eq!(config.echo.profile, Profile::test());
     assert!(config.faults.is_empty());
 }
@@ -44,8 +48,23 @@ fn embedded_uses_free_ports() {
     assert!(config.bind.is_loopback());
     assert!(ListenerName::ALL
         .iter()
-        .all(|&n| config.listeners.get(n).port == 0));
+        .all(|&n| config.listeners.get(n).port == 0 && config.listeners.get(n).enabled));
     assert_eq!(config.echo.profile, Profile::test());
+}
+
+#[test]
+fn embedded_names_its_secrets() {
+    // Named, so that CHATSPEC_JWT_SECRET and CHATSPEC_ADMIN_SECRET (read
+    // only when none is named) cannot change them under the embedded targets.
+    let config = Config::embedded();
+    assert_eq!(
+        config.auth.secret.as_deref(),
+        Some(reference_server::services::tokens::DEV_SECRET)
+    );
+    assert_eq!(
+        config.admin.secret.as_deref(),
+        Some(reference_server::services::admin::DEV_ADMIN_SECRET)
+    );
 }
 
 #[test]

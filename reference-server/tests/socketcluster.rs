@@ -308,6 +308,16 @@ async fn token_and_limit_faults() {
 /// Node and the peer must be installed: this test does not skip without them.
 #[tokio::test]
 async fn socketcluster_client_interoperates() {
+    interop(ListenerName::Socketcluster, 1).await;
+}
+
+/// The same with socketcluster-client in protocol 2 against the `socketcluster-v2` listener.
+#[tokio::test]
+async fn socketcluster_client_interoperates_in_protocol_2() {
+    interop(ListenerName::SocketclusterV2, 2).await;
+}
+
+async fn interop(listener: ListenerName, version: u8) {
     let peer = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../peers/socketcluster-node");
     assert!(
         peer.join("node_modules/socketcluster-client").is_dir(),
@@ -315,10 +325,11 @@ async fn socketcluster_client_interoperates() {
          (scripts/test.sh does)"
     );
     let s = server(&[]).await;
-    let addr = s.addrs.get(ListenerName::Socketcluster).expect("it runs");
+    let addr = s.addrs.get(listener).expect("it runs");
     let run = tokio::process::Command::new("node")
         .arg(peer.join("interop.js"))
         .arg(format!("ws://{addr}/socketcluster/"))
+        .arg(version.to_string())
         .output();
     let out = tokio::time::timeout(Duration::from_secs(30), run)
         .await
@@ -328,7 +339,7 @@ async fn socketcluster_client_interoperates() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
-        "socketcluster-client failed against the reference server:\n{text}{}",
+        "socketcluster-client (protocol {version}) failed against the {listener} listener:\n{text}{}",
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(text.contains("disconnected cleanly"), "{text}");

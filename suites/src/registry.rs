@@ -9,7 +9,7 @@ use protocols::Protocol;
 use crate::case::Case;
 use crate::cases::CASES;
 use crate::target::{
-    AssaTarget, ChatpotTarget, CirclesTarget, Listener, Section, SectionType, SocketclusterTarget,
+    AssaTarget, ChatpotTarget, CirclesTarget, Reference, Section, SectionType, SocketclusterTarget,
     SocketioTarget, SocketsTarget, TargetError, Targets,
 };
 
@@ -34,7 +34,7 @@ pub struct Suite {
     pub(crate) parse: fn(toml::Value) -> Built,
     /// Builds the section of a `--target P=URL` flag over the file's section.
     pub(crate) from_url: fn(&str, Option<&dyn Section>) -> Built,
-    embedded: fn(&[Listener]) -> Option<Arc<dyn Section>>,
+    embedded: fn(&Reference) -> Option<Arc<dyn Section>>,
 }
 
 impl Suite {
@@ -67,8 +67,8 @@ fn from_url<S: SectionType>(url: &str, previous: Option<&dyn Section>) -> Built 
     Ok(Arc::new(section))
 }
 
-fn embedded<S: SectionType>(listeners: &[Listener]) -> Option<Arc<dyn Section>> {
-    S::embedded(listeners).map(|s| Arc::new(s) as Arc<dyn Section>)
+fn embedded<S: SectionType>(reference: &Reference) -> Option<Arc<dyn Section>> {
+    S::embedded(reference).map(|s| Arc::new(s) as Arc<dyn Section>)
 }
 
 /// The suite of `protocol`, if it has one.
@@ -85,14 +85,15 @@ pub fn protocol_list() -> String {
         .join(", ")
 }
 
-/// The targets pointing at a reference server whose listeners run at
-/// `listeners` (`(listener name, address)` pairs, e.g. `("echo", 127.0.0.1:3000)`):
-/// one section for every suite whose listener runs.
-pub fn embedded_targets(name: &str, listeners: &[Listener]) -> Targets {
+/// The targets pointing at the reference server `reference` (its
+/// listeners as `(listener name, address)` pairs, e.g. `("echo",
+/// 127.0.0.1:3000)`, and its secrets): one section for every suite whose
+/// listener runs.
+pub fn embedded_targets(name: &str, reference: &Reference) -> Targets {
     let mut targets = Targets::default();
     targets.name = Some(name.to_owned());
     for suite in SUITES {
-        if let Some(section) = (suite.embedded)(listeners) {
+        if let Some(section) = (suite.embedded)(reference) {
             targets.insert_dyn(suite.protocol, section);
         }
     }

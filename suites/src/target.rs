@@ -38,6 +38,29 @@ pub use sockets::SocketsTarget;
 /// where it is bound.
 pub type Listener = (String, SocketAddr);
 
+/// A running reference server as the suites see it: its listeners and the
+/// secrets it was started with (the embedded targets mint its tokens and
+/// call its admin API with them, whatever the environment says).
+#[derive(Debug, Clone, Default)]
+pub struct Reference {
+    /// Every listener that runs.
+    pub listeners: Vec<Listener>,
+    /// The HS256 secret its tokens are signed with.
+    pub jwt_secret: String,
+    /// The bearer secret of its admin API.
+    pub admin_secret: String,
+}
+
+impl Reference {
+    /// The address of the listener `name`, if it runs.
+    pub fn listener(&self, name: &str) -> Option<SocketAddr> {
+        self.listeners
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|&(_, addr)| addr)
+    }
+}
+
 /// One protocol's section of a target configuration, as the run sees it.
 pub trait Section: fmt::Debug + Send + Sync + 'static {
     /// The server's URL, for reports and the reachability check.
@@ -60,10 +83,9 @@ pub trait SectionType: Section + DeserializeOwned + Sized {
     /// Refuses a section the suite cannot use (a URL without a host, ...).
     fn validate(&self) -> Result<(), TargetError>;
 
-    /// The section pointing at the reference server, given its listeners as
-    /// `(listener name, address)` pairs; `None` when the listener the suite
-    /// needs does not run.
-    fn embedded(listeners: &[Listener]) -> Option<Self>;
+    /// The section pointing at the reference server; `None` when the
+    /// listener the suite needs does not run.
+    fn embedded(reference: &Reference) -> Option<Self>;
 }
 
 /// The targets of one run: a name for the reports and one section per

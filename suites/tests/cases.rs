@@ -89,11 +89,14 @@ fn every_suite_is_registered_once_and_owns_its_cases() {
 #[test]
 fn the_embedded_mapping_points_every_suite_at_its_listener() {
     let addr: std::net::SocketAddr = "127.0.0.1:3000".parse().unwrap();
-    let none = suites::registry::embedded_targets("x", &[]);
+    let none = suites::registry::embedded_targets("x", &Default::default());
     assert_eq!(none.sections().count(), 0);
     let targets = suites::registry::embedded_targets(
         "x",
-        &[("echo".to_owned(), addr), ("elsewhere".to_owned(), addr)],
+        &suites::target::Reference {
+            listeners: vec![("echo".to_owned(), addr), ("elsewhere".to_owned(), addr)],
+            ..Default::default()
+        },
     );
     let s = targets
         .get::<suites::target::SocketioTarget>()

@@ -8,6 +8,15 @@ use suites::expect::Expectations;
 use suites::runner::{run, RunOptions};
 use suites::target::Targets;
 
+/// The running server `server` as the suites see it.
+pub fn reference(server: &reference_server::Running) -> suites::target::Reference {
+    suites::target::Reference {
+        listeners: server.addrs.named(),
+        jwt_secret: server.secrets.jwt.clone(),
+        admin_secret: server.secrets.admin.clone(),
+    }
+}
+
 /// Starts the reference server on free loopback ports with `faults` on, and
 /// the targets the suite registry points at its listeners.
 pub async fn start(faults: &[reference_server::Fault]) -> (reference_server::Running, Targets) {
@@ -16,8 +25,8 @@ pub async fn start(faults: &[reference_server::Fault]) -> (reference_server::Run
     let server = reference_server::start(config)
         .await
         .expect("the reference server starts");
-    let listeners = server.addrs.named();
-    let targets = suites::registry::embedded_targets("reference server (embedded)", &listeners);
+    let targets =
+        suites::registry::embedded_targets("reference server (embedded)", &reference(&server));
     for suite in suites::registry::SUITES {
         assert!(
             targets.has(suite.protocol),
@@ -67,7 +76,7 @@ async fn the_assa_suite_passes_with_length_prefixes() {
         .expect("the reference server starts");
     let mut targets = suites::registry::embedded_targets(
         "reference server (length-prefixed)",
-        &server.addrs.named(),
+        &reference(&server),
     );
     let mut section = targets
         .get::<AssaTarget>()

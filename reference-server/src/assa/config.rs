@@ -51,6 +51,9 @@ pub struct AssaConfig {
     pub default_video_max_participants: u64,
     /// Messages queued for one connection; a reader that lets it fill is cut off.
     pub queue_capacity: usize,
+    /// The kernel's send buffer of each connection, bytes; 0 leaves the
+    /// system's own (which grows to megabytes).
+    pub send_buffer_bytes: usize,
     /// Fault switches (`assa:` faults of the kill matrix).
     pub faults: Vec<AssaFault>,
 }
@@ -68,6 +71,7 @@ impl Default for AssaConfig {
             default_max_participants: 100,
             default_video_max_participants: 10,
             queue_capacity: 1024,
+            send_buffer_bytes: 0,
             faults: Vec::new(),
         }
     }
@@ -91,6 +95,57 @@ impl AssaConfig {
     /// Whether `fault` is on.
     pub fn has_fault(&self, fault: AssaFault) -> bool {
         self.faults.contains(&fault)
+    }
+}
+
+/// `[assa-limits]`: the second ASSA server (`assa-limits` listener), an
+/// instance of its own (its own sessions and rooms, in memory) whose small
+/// limits the suite's limit cases fill without refusing the cases beside
+/// them. Everything not named here is `[assa]`'s, faults included.
+///
+/// Its PINGs are the document's (every 30 s, 60 s without PONG closes): a
+/// client that stops reading is then cut off by its full queue, never by
+/// the PONG timeout, within the time a case takes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AssaLimitsConfig {
+    /// Concurrent connections; the next one gets an ERROR and is closed.
+    pub max_connections: usize,
+    /// Messages queued for one connection; a reader that lets it fill is cut off.
+    pub queue_capacity: usize,
+    /// The kernel's send buffer of each connection, bytes (0: the system's
+    /// own, which grows to megabytes): what a reader that stops reading
+    /// holds beside its queue.
+    pub send_buffer_bytes: usize,
+    /// Interval between server PINGs.
+    pub ping_interval_ms: u64,
+    /// Close a session that sent no PONG for this long.
+    pub pong_timeout_ms: u64,
+}
+
+impl Default for AssaLimitsConfig {
+    fn default() -> Self {
+        AssaLimitsConfig {
+            max_connections: 8,
+            queue_capacity: 16,
+            send_buffer_bytes: 16 * 1024,
+            ping_interval_ms: millis(limits::PING_INTERVAL),
+            pong_timeout_ms: millis(limits::PONG_TIMEOUT),
+        }
+    }
+}
+
+impl AssaLimitsConfig {
+    /// The settings of the `assa-limits` server: `assa` with these limits.
+    pub fn apply(&self, assa: &AssaConfig) -> AssaConfig {
+        AssaConfig {
+            max_connections: self.max_connections,
+            queue_capacity: self.queue_capacity,
+            send_buffer_bytes: self.send_buffer_bytes,
+            ping_interval_ms: self.ping_interval_ms,
+            pong_timeout_ms: self.pong_timeout_ms,
+            ..assa.clone()
+        }
     }
 }
 
@@ -121,11 +176,15 @@ pub enum AssaFault {
     NoConnectTimeout,
     /// `assa:no-pong-timeout`: a session that never answers PING stays open.
     NoPongTimeout,
+    /// `assa:no-connection-cap`: connections beyond `max_connections` are served.
+    NoConnectionCap,
+    /// `assa:unbounded-queue`: a reader that stops reading is never cut off; its queue grows.
+    UnboundedQueue,
 }
 
 impl AssaFault {
     /// Every fault.
-    pub const ALL: [AssaFault; 11] = [
+    pub const ALL: [AssaFault; 13] = [
         AssaFault::DeliverToNonMembers,
         AssaFault::TrustUserId,
         AssaFault::AckBeforeCommit,
@@ -137,6 +196,8 @@ impl AssaFault {
         AssaFault::RelayOutsideVideoRoom,
         AssaFault::NoConnectTimeout,
         AssaFault::NoPongTimeout,
+        AssaFault::NoConnectionCap,
+        AssaFault::UnboundedQueue,
     ];
 
     /// The name, `assa:` prefix included.
@@ -153,6 +214,8 @@ impl AssaFault {
             AssaFault::RelayOutsideVideoRoom => "assa:relay-outside-video-room",
             AssaFault::NoConnectTimeout => "assa:no-connect-timeout",
             AssaFault::NoPongTimeout => "assa:no-pong-timeout",
+            AssaFault::NoConnectionCap => "assa:no-connection-cap",
+            AssaFault::UnboundedQueue => "assa:unbounded-queue",
         }
     }
 }

@@ -374,7 +374,9 @@ impl Core {
     /// A connection was accepted. Over the connection limit it is refused
     /// with an ERROR and closed.
     pub fn open(&mut self, conn: ConnId, now: u64) -> Vec<Output> {
-        if self.conns.len() >= self.config.max_connections {
+        if self.conns.len() >= self.config.max_connections
+            && !self.fault(AssaFault::NoConnectionCap)
+        {
             let bytes = self.error(
                 "server",
                 now,

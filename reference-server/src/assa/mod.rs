@@ -8,7 +8,7 @@ pub mod config;
 pub mod core;
 mod tcp;
 
-pub use self::config::{AssaConfig, AssaFault, FramingName, UnknownAssaFault};
+pub use self::config::{AssaConfig, AssaFault, AssaLimitsConfig, FramingName, UnknownAssaFault};
 pub use self::core::{CloseReason, ConnId, Core, Output};
 pub use tcp::{serve, AssaContext, AssaError};
 

@@ -10,7 +10,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch, Notify};
 
-use super::config::AssaConfig;
+use super::config::{AssaConfig, AssaFault};
 use super::core::{ConnId, Core, Output};
 use crate::services::storage::{StorageConfig, StorageError, Writer};
 use crate::services::tokens::{AuthConfig, TokenError, Tokens};
@@ -223,6 +223,12 @@ pub async fn serve(
             accepted = tcp.accept() => match accepted {
                 Ok((stream, _)) => {
                     let _ = stream.set_nodelay(true);
+                    if config.send_buffer_bytes > 0 {
+                        let socket = socket2::SockRef::from(&stream);
+                        if let Err(e) = socket.set_send_buffer_size(config.send_buffer_bytes) {
+                            tracing::warn!("assa: cannot set the send buffer: {e}");
+                        }
+                    }
                     tokio::spawn(connection(stream, ctx.clone(), config.clone(), shutdown.clone()));
                 }
                 Err(e) => {
@@ -245,7 +251,12 @@ async fn connection(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let conn = ctx.shared.next_conn.fetch_add(1, Ordering::Relaxed);
-    let (tx, mut rx) = mpsc::channel::<Out>(config.queue_capacity.max(1));
+    let capacity = match config.has_fault(AssaFault::UnboundedQueue) {
+        // As good as unbounded for a flood (tokio allocates the queue as it fills).
+        true => 1 << 24,
+        false => config.queue_capacity.max(1),
+    };
+    let (tx, mut rx) = mpsc::channel::<Out>(capacity);
     let kill = Arc::new(Notify::new());
     let (mut reader, mut writer) = stream.into_split();
     {

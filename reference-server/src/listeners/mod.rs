@@ -31,8 +31,10 @@ static REGISTRY: &[&dyn Listener] = &[
     &assa::Assa,
     &crate::chatpot::Chatpot,
     &circles::Circles,
+    &assa::AssaLimits,
     &echo::Echo,
     &socketcluster::Socketcluster,
+    &socketcluster::SocketclusterV2,
     &sockets::Sockets,
     &admin::Admin,
 ];

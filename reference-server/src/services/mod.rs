@@ -12,6 +12,7 @@ use crate::{
     circles::{CirclesContext, CirclesFault},
     config::{Config, ListenerName},
     fault::Fault,
+    services::storage::StorageConfig,
 };
 
 /// The services of one running server, opened once by `start` and handed to
@@ -21,6 +22,7 @@ pub struct Services {
     assa: Option<AssaContext>,
     chatpot: Option<ChatpotContext>,
     circles: Option<CirclesContext>,
+    assa_limits: Option<AssaContext>,
 }
 
 impl Services {
@@ -46,9 +48,14 @@ impl Services {
         } else {
             None
         };
-        if !enabled(&[ListenerName::Assa, ListenerName::Admin]) {
+        if !enabled(&[
+            ListenerName::Assa,
+            ListenerName::AssaLimits,
+            ListenerName::Admin,
+        ]) {
             return Ok(Services {
                 assa: None,
+                assa_limits: None,
                 chatpot,
                 circles,
             });
@@ -62,8 +69,18 @@ impl Services {
             }
         }
         let assa = AssaContext::from_config(&config)?;
+        // The assa-limits server: its own sessions and rooms, in memory.
+        let assa_limits = match config.listeners.get(ListenerName::AssaLimits).enabled {
+            true => Some(AssaContext::with_tokens(
+                &config.assa_limits.apply(&config.assa),
+                assa.tokens(),
+                &StorageConfig::memory(),
+            )?),
+            false => None,
+        };
         Ok(Services {
             assa: Some(assa),
+            assa_limits,
             chatpot,
             circles,
         })
@@ -93,6 +110,13 @@ impl Services {
             std::io::Error::other(
                 "the Circles services were not opened: no listener asked for them",
             )
+        })
+    }
+
+    /// The `assa-limits` server's state, opened when that listener is enabled.
+    pub fn assa_limits(&self) -> std::io::Result<AssaContext> {
+        self.assa_limits.clone().ok_or_else(|| {
+            std::io::Error::other("the assa-limits services were not opened: the listener is off")
         })
     }
 

@@ -46,6 +46,33 @@ pub struct AuthConfig {
     pub default_expires_in_secs: u64,
 }
 
+impl AuthConfig {
+    /// The secret configured (see the precedence above); `None`: none is,
+    /// and the development secret is in force.
+    pub fn resolve_secret(&self) -> Result<Option<String>, TokenError> {
+        let secret = if let Some(secret) = &self.secret {
+            Some(secret.clone())
+        } else if let Some(path) = &self.secret_file {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| TokenError::Secret(format!("{}: {e}", path.display())))?;
+            Some(text.trim().to_owned())
+        } else {
+            std::env::var(&self.secret_env).ok()
+        };
+        match secret {
+            Some(s) if s.is_empty() => Err(TokenError::Secret("the secret is empty".to_owned())),
+            secret => Ok(secret),
+        }
+    }
+
+    /// The secret in force: the configured one, or [`DEV_SECRET`].
+    pub fn secret_in_force(&self) -> Result<String, TokenError> {
+        Ok(self
+            .resolve_secret()?
+            .unwrap_or_else(|| DEV_SECRET.to_owned()))
+    }
+}
+
 impl Default for AuthConfig {
     fn default() -> Self {
         AuthConfig {
@@ -169,19 +196,11 @@ impl Tokens {
 
     /// The secret `config` names (see [`AuthConfig`] for the precedence).
     pub fn from_config(config: &AuthConfig) -> Result<Self, TokenError> {
-        let secret = if let Some(secret) = &config.secret {
-            Some(secret.clone())
-        } else if let Some(path) = &config.secret_file {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| TokenError::Secret(format!("{}: {e}", path.display())))?;
-            Some(text.trim().to_owned())
-        } else {
-            std::env::var(&config.secret_env).ok()
-        };
-        match secret {
-            Some(s) if s.is_empty() => Err(TokenError::Secret("the secret is empty".to_owned())),
-            Some(s) => Ok(Tokens::new(s.as_bytes())),
+        match config.resolve_secret()? {
+            // Named or not, the public secret only protects loopback.
+            Some(s) if s == DEV_SECRET => Ok(Tokens::development()),
             None => Ok(Tokens::development()),
+            Some(s) => Ok(Tokens::new(s.as_bytes())),
         }
     }
 

@@ -2,7 +2,8 @@
 //! both framings, incremental decoding with `protocols::assa::framing`,
 //! requests matched to their responses by `seq_id`, a mailbox of every
 //! other message (broadcasts, relays, PINGs) for `expect`, PINGs answered
-//! as they arrive, and raw byte sends for malformed input.
+//! as they arrive, raw byte sends for malformed input, and a pause in
+//! reading (a client that stops reading, for the slow-reader limit).
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -12,7 +13,7 @@ use std::time::Duration;
 use protocols::assa::framing::{encode_payload, Decoder, Framing};
 use protocols::assa::{Assa, Timestamp};
 use serde_json::{json, Map, Value};
-use tokio::sync::{mpsc, Mutex};
+use tokio::sync::{mpsc, watch, Mutex};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
@@ -70,6 +71,7 @@ pub struct AssaClient {
     inbound: mpsc::UnboundedReceiver<Inbound>,
     reader: JoinHandle<()>,
     auto_pong: Arc<AtomicBool>,
+    paused: watch::Sender<bool>,
     framing: Framing,
     wait: Duration,
     /// Messages read but not yet taken, in arrival order.
@@ -96,11 +98,13 @@ impl AssaClient {
         let tx = Arc::new(Mutex::new(tx));
         let auto_pong = Arc::new(AtomicBool::new(true));
         let (to_client, inbound) = mpsc::unbounded_channel();
+        let (paused, reading) = watch::channel(false);
         let reader = tokio::spawn(read_loop(
             rx,
             tx.clone(),
             endpoint.framing,
             auto_pong.clone(),
+            reading,
             to_client,
         ));
         Ok(AssaClient {
@@ -108,6 +112,7 @@ impl AssaClient {
             inbound,
             reader,
             auto_pong,
+            paused,
             framing: endpoint.framing,
             wait: link.wait,
             mailbox: VecDeque::new(),
@@ -119,6 +124,18 @@ impl AssaClient {
     /// Whether PINGs are answered with PONG as they arrive (on by default).
     pub fn set_auto_pong(&self, on: bool) {
         self.auto_pong.store(on, Ordering::SeqCst);
+    }
+
+    /// Stops reading the connection after the message being read, as a
+    /// client that stopped reading: what the server sends stays in the
+    /// kernel's buffers and the server's queue, and PINGs go unanswered.
+    pub fn pause_reading(&self) {
+        self.paused.send_replace(true);
+    }
+
+    /// Reads the connection again.
+    pub fn resume_reading(&self) {
+        self.paused.send_replace(false);
     }
 
     /// How long the client waits for one expected message.
@@ -350,15 +367,19 @@ impl Drop for AssaClient {
 }
 
 /// Reads the connection until it ends: every message to the client, every
-/// PING answered at once while `auto_pong` is on.
+/// PING answered at once while `auto_pong` is on; nothing while `paused`.
 async fn read_loop(
     mut rx: TcpReceiver<Editable>,
     tx: Arc<Mutex<TcpSender>>,
     framing: Framing,
     auto_pong: Arc<AtomicBool>,
+    mut paused: watch::Receiver<bool>,
     to_client: mpsc::UnboundedSender<Inbound>,
 ) {
     loop {
+        if paused.wait_for(|paused| !paused).await.is_err() {
+            return;
+        }
         let inbound = match rx.recv().await {
             TcpEvent::Closed(reason) => {
                 let _ = to_client.send(Inbound::Closed(reason));

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use protocols::Protocol;
 use serde::{Deserialize, Serialize};
 
-use super::{HttpTemplate, Listener, Section, SectionType, TargetError};
+use super::{HttpTemplate, Reference, Section, SectionType, TargetError};
 
 /// An ASSA server. What it lacks (no way to get users, no announcement
 /// trigger) makes the cases that need it `unimplemented`.
@@ -39,6 +39,47 @@ pub struct AssaTarget {
     /// it the announcement cases are `unimplemented`.
     #[serde(default)]
     pub announce: Option<HttpTemplate>,
+    /// Where the limit cases that fill a server (`assa.limit.connection-cap`,
+    /// `assa.limit.slow-reader-cut-off`) run, and the limits they fill.
+    #[serde(default)]
+    pub limits: AssaLimits,
+}
+
+/// `[assa.limits]`: the server the two limit cases that fill it run at.
+/// Filling a server's connection cap refuses whoever connects beside the
+/// case, so give them an instance of their own (`url`), or run them apart
+/// from the other cases (`--case 'assa.limit.connection-cap' --case
+/// 'assa.limit.slow-reader-cut-off'`). The suite runs the two one at a time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssaLimits {
+    /// `tcp://host:port` of the instance they fill (default: the section's `url`).
+    #[serde(default)]
+    pub url: Option<String>,
+    /// Its connection cap (§10.1: 1,000); the case holds that many sessions of fresh users.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
+    /// Its PONG timeout (default: the section's `pong_timeout_ms`): a
+    /// reader that stops reading must be cut off before it runs out.
+    #[serde(default)]
+    pub pong_timeout_ms: Option<u64>,
+    /// What the slow-reader case sends into the room of a reader that
+    /// stopped reading before that reader must have been cut off, bytes
+    /// (default 64 MiB: a server's queue and the kernel's buffers on both
+    /// ends hold several megabytes).
+    #[serde(default = "default_flood_bytes")]
+    pub flood_bytes: usize,
+}
+
+impl Default for AssaLimits {
+    fn default() -> Self {
+        AssaLimits {
+            url: None,
+            max_connections: default_max_connections(),
+            pong_timeout_ms: None,
+            flood_bytes: default_flood_bytes(),
+        }
+    }
 }
 
 /// Message boundaries on the TCP stream (the document is silent).
@@ -102,13 +143,17 @@ pub struct ReadyToken {
     pub token: String,
 }
 
-/// The reference server's ASSA listener and its admin API.
+/// The reference server's ASSA listener, its instance for the limit cases and its admin API.
 const ASSA_LISTENER: &str = "assa";
+const LIMITS_LISTENER: &str = "assa-limits";
 const ADMIN_LISTENER: &str = "admin";
-/// The reference server's development secrets, public on purpose: its
-/// embedded runs use them (nothing configures another).
-const DEV_JWT_SECRET: &str = "chatspec-development-secret-do-not-use-in-production";
-const DEV_ADMIN_SECRET: &str = "chatspec-development-admin-secret";
+
+fn default_max_connections() -> usize {
+    protocols::assa::limits::MAX_CONNECTIONS
+}
+fn default_flood_bytes() -> usize {
+    64 << 20
+}
 
 fn default_connect_timeout() -> u64 {
     30_000
@@ -132,7 +177,17 @@ fn default_expires_in() -> u64 {
 impl AssaTarget {
     /// `host:port`.
     pub fn addr(&self) -> &str {
-        self.url.strip_prefix("tcp://").unwrap_or(&self.url)
+        tcp_addr(&self.url)
+    }
+
+    /// `host:port` of the server the limit cases fill.
+    pub fn limits_addr(&self) -> &str {
+        tcp_addr(self.limits.url.as_deref().unwrap_or(&self.url))
+    }
+
+    /// The PONG timeout of the server the limit cases fill, milliseconds.
+    pub fn limits_pong_timeout_ms(&self) -> u64 {
+        self.limits.pong_timeout_ms.unwrap_or(self.pong_timeout_ms)
     }
 
     /// A section for `tcp://host:port` with the document's values.
@@ -150,8 +205,13 @@ impl AssaTarget {
                 ..Users::default()
             },
             announce: None,
+            limits: AssaLimits::default(),
         }
     }
+}
+
+fn tcp_addr(url: &str) -> &str {
+    url.strip_prefix("tcp://").unwrap_or(url)
 }
 
 fn check_tcp_url(url: &str) -> Result<(), TargetError> {
@@ -191,24 +251,37 @@ impl SectionType for AssaTarget {
 
     fn validate(&self) -> Result<(), TargetError> {
         check_tcp_url(&self.url)?;
+        if let Some(url) = &self.limits.url {
+            check_tcp_url(url)?;
+        }
         for t in self.users.provision.iter().chain(&self.announce) {
             t.validate()?;
         }
         Ok(())
     }
 
-    fn embedded(listeners: &[Listener]) -> Option<Self> {
-        let (_, assa) = listeners.iter().find(|(name, _)| name == ASSA_LISTENER)?;
+    fn embedded(reference: &Reference) -> Option<Self> {
+        let assa = reference.listener(ASSA_LISTENER)?;
         let mut target = AssaTarget::at(format!("tcp://{assa}"));
         // The embedded server runs AssaConfig::test_profile().
         target.connect_timeout_ms = 1_000;
         target.ping_interval_ms = 300;
         target.pong_timeout_ms = 900;
-        target.users.jwt_secret = Some(DEV_JWT_SECRET.to_owned());
-        if let Some((_, admin)) = listeners.iter().find(|(name, _)| name == ADMIN_LISTENER) {
+        target.users.jwt_secret = Some(reference.jwt_secret.clone());
+        // Its assa-limits server: AssaLimitsConfig's defaults (a cap of 8, a
+        // queue of 16 messages, 16 KiB of send buffer, the document's PONG timeout).
+        if let Some(limits) = reference.listener(LIMITS_LISTENER) {
+            target.limits = AssaLimits {
+                url: Some(format!("tcp://{limits}")),
+                max_connections: 8,
+                pong_timeout_ms: Some(60_000),
+                flood_bytes: 1 << 20,
+            };
+        }
+        if let Some(admin) = reference.listener(ADMIN_LISTENER) {
             let auth = BTreeMap::from([(
                 "Authorization".to_owned(),
-                format!("Bearer {DEV_ADMIN_SECRET}"),
+                format!("Bearer {}", reference.admin_secret),
             )]);
             target.users.provision = Some(HttpTemplate {
                 url: format!("http://{admin}/tokens"),
@@ -249,20 +322,32 @@ mod tests {
     }
 
     #[test]
-    fn the_embedded_section_uses_both_listeners() {
-        let listeners = vec![
-            ("assa".to_owned(), "127.0.0.1:1".parse().unwrap()),
-            ("admin".to_owned(), "127.0.0.1:2".parse().unwrap()),
-        ];
-        let t = AssaTarget::embedded(&listeners).unwrap();
+    fn the_embedded_section_uses_every_listener_and_the_servers_secrets() {
+        let mut reference = Reference {
+            listeners: vec![
+                ("assa".to_owned(), "127.0.0.1:1".parse().unwrap()),
+                ("admin".to_owned(), "127.0.0.1:2".parse().unwrap()),
+                ("assa-limits".to_owned(), "127.0.0.1:3".parse().unwrap()),
+            ],
+            jwt_secret: "jwt".to_owned(),
+            admin_secret: "admin".to_owned(),
+        };
+        let t = AssaTarget::embedded(&reference).unwrap();
         assert_eq!(t.url, "tcp://127.0.0.1:1");
         assert_eq!(t.ping_interval_ms, 300);
-        assert_eq!(
-            t.users.provision.as_ref().unwrap().url,
-            "http://127.0.0.1:2/tokens"
-        );
+        let provision = t.users.provision.as_ref().unwrap();
+        assert_eq!(provision.url, "http://127.0.0.1:2/tokens");
+        assert_eq!(provision.headers["Authorization"], "Bearer admin");
+        assert_eq!(t.users.jwt_secret.as_deref(), Some("jwt"));
         assert!(t.announce.is_some());
+        assert_eq!(t.limits_addr(), "127.0.0.1:3");
+        assert_eq!(t.limits.max_connections, 8);
         assert!(t.validate().is_ok());
-        assert!(AssaTarget::embedded(&listeners[1..]).is_none());
+        reference.listeners.truncate(2);
+        let t = AssaTarget::embedded(&reference).unwrap();
+        assert_eq!(t.limits_addr(), "127.0.0.1:1");
+        assert_eq!(t.limits.max_connections, 1000);
+        reference.listeners.remove(0);
+        assert!(AssaTarget::embedded(&reference).is_none());
     }
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use protocols::Protocol;
 use serde::{Deserialize, Serialize};
 
-use super::{check_http_url, HttpTemplate, Listener, Section, SectionType, TargetError};
+use super::{check_http_url, HttpTemplate, Reference, Section, SectionType, TargetError};
 
 /// A Chatpot node. What it lacks (a trigger, an Engine.IO version) makes
 /// the cases that need it `unimplemented`.
@@ -68,9 +68,6 @@ impl Default for ChatpotTriggers {
 /// The reference server's chatpot listener and its admin API.
 const CHATPOT_LISTENER: &str = "chatpot";
 const ADMIN_LISTENER: &str = "admin";
-/// The reference server's development admin secret (public on purpose:
-/// its embedded runs use it).
-const DEV_ADMIN_SECRET: &str = "chatspec-development-admin-secret";
 
 fn default_path() -> String {
     "/socket.io/".into()
@@ -146,17 +143,17 @@ impl SectionType for ChatpotTarget {
         Ok(())
     }
 
-    fn embedded(listeners: &[Listener]) -> Option<Self> {
-        let (_, node) = listeners.iter().find(|(n, _)| n == CHATPOT_LISTENER)?;
+    fn embedded(reference: &Reference) -> Option<Self> {
+        let node = reference.listener(CHATPOT_LISTENER)?;
         let mut target = ChatpotTarget::at(format!("http://{node}"));
-        if let Some((_, admin)) = listeners.iter().find(|(n, _)| n == ADMIN_LISTENER) {
+        if let Some(admin) = reference.listener(ADMIN_LISTENER) {
             let api = format!("http://{admin}/chatpot");
             let request = |method: &str, path: &str, body: Option<&str>| HttpTemplate {
                 url: format!("{api}{path}"),
                 method: method.to_owned(),
                 headers: BTreeMap::from([(
                     "Authorization".to_owned(),
-                    format!("Bearer {DEV_ADMIN_SECRET}"),
+                    format!("Bearer {}", reference.admin_secret),
                 )]),
                 body: body.map(str::to_owned),
             };
@@ -186,10 +183,14 @@ mod tests {
 
     #[test]
     fn a_flag_keeps_the_files_triggers_and_takes_its_path() {
-        let file = ChatpotTarget::embedded(&[
-            ("chatpot".into(), "127.0.0.1:4001".parse().unwrap()),
-            ("admin".into(), "127.0.0.1:12380".parse().unwrap()),
-        ])
+        let file = ChatpotTarget::embedded(&Reference {
+            listeners: vec![
+                ("chatpot".into(), "127.0.0.1:4001".parse().unwrap()),
+                ("admin".into(), "127.0.0.1:12380".parse().unwrap()),
+            ],
+            jwt_secret: "j".into(),
+            admin_secret: "a".into(),
+        })
         .unwrap();
         let t = ChatpotTarget::from_url("http://node:80/io", Some(&file)).unwrap();
         assert_eq!(

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use protocols::Protocol;
 use serde::{Deserialize, Serialize};
 
-use super::{check_http_url, HttpTemplate, Listener, Section, SectionType, TargetError};
+use super::{check_http_url, HttpTemplate, Reference, Section, SectionType, TargetError};
 
 /// A Circles server. What it lacks (a trigger, the TURN secret) makes the
 /// cases that need it `unimplemented`.
@@ -105,12 +105,10 @@ impl CirclesTriggers {
         .flatten()
     }
 
-    /// The reference server's admin routes at `admin` (`host:port`).
-    fn reference(admin: &str) -> CirclesTriggers {
-        let auth = BTreeMap::from([(
-            "Authorization".to_owned(),
-            format!("Bearer {DEV_ADMIN_SECRET}"),
-        )]);
+    /// The reference server's admin routes at `admin` (`host:port`),
+    /// behind the bearer `secret`.
+    fn reference(admin: &str, secret: &str) -> CirclesTriggers {
+        let auth = BTreeMap::from([("Authorization".to_owned(), format!("Bearer {secret}"))]);
         let t = |method: &str, path: &str, body: Option<&str>| {
             Some(HttpTemplate {
                 url: format!("http://{admin}/circles{path}"),
@@ -179,9 +177,8 @@ impl CirclesTriggers {
 /// The reference server's circles listener and its admin API.
 const CIRCLES_LISTENER: &str = "circles";
 const ADMIN_LISTENER: &str = "admin";
-/// The reference server's development secrets, public on purpose: its
-/// embedded runs use them (nothing configures another).
-const DEV_ADMIN_SECRET: &str = "chatspec-development-admin-secret";
+/// The reference server's default TURN secret (public on purpose: its
+/// embedded runs keep the default).
 const DEV_TURN_SECRET: &str = "chatspec-development-turn-secret";
 
 fn default_path() -> String {
@@ -231,15 +228,12 @@ impl SectionType for CirclesTarget {
         Ok(())
     }
 
-    fn embedded(listeners: &[Listener]) -> Option<Self> {
-        let (_, addr) = listeners
-            .iter()
-            .find(|(name, _)| name == CIRCLES_LISTENER)?;
-        let triggers = listeners
-            .iter()
-            .find(|(name, _)| name == ADMIN_LISTENER)
-            .map(|(_, admin)| CirclesTriggers::reference(&admin.to_string()))
-            .unwrap_or_default();
+    fn embedded(reference: &Reference) -> Option<Self> {
+        let addr = reference.listener(CIRCLES_LISTENER)?;
+        let triggers = match reference.listener(ADMIN_LISTENER) {
+            Some(admin) => CirclesTriggers::reference(&admin.to_string(), &reference.admin_secret),
+            None => CirclesTriggers::default(),
+        };
         Some(CirclesTarget {
             url: format!("http://{addr}"),
             path: default_path(),
@@ -256,16 +250,21 @@ mod tests {
 
     #[test]
     fn the_embedded_section_names_every_trigger() {
-        let listeners = vec![
-            ("circles".to_owned(), "127.0.0.1:1".parse().unwrap()),
-            ("admin".to_owned(), "127.0.0.1:2".parse().unwrap()),
-        ];
-        let t = CirclesTarget::embedded(&listeners).unwrap();
+        let mut reference = Reference {
+            listeners: vec![
+                ("circles".to_owned(), "127.0.0.1:1".parse().unwrap()),
+                ("admin".to_owned(), "127.0.0.1:2".parse().unwrap()),
+            ],
+            jwt_secret: "j".into(),
+            admin_secret: "a".into(),
+        };
+        let t = CirclesTarget::embedded(&reference).unwrap();
         assert_eq!(t.url, "http://127.0.0.1:1");
         assert_eq!(t.triggers.all().count(), 19);
         assert!(t.validate().is_ok());
         let bare = CirclesTarget::from_url("http://h:4003", None).unwrap();
         assert_eq!(bare.triggers.all().count(), 0);
-        assert!(CirclesTarget::embedded(&listeners[1..]).is_none());
+        reference.listeners.remove(0);
+        assert!(CirclesTarget::embedded(&reference).is_none());
     }
 }

@@ -6,7 +6,9 @@ use std::any::Any;
 use protocols::Protocol;
 use serde::{Deserialize, Serialize};
 
-use super::{Listener, Section, SectionType, TargetError};
+use protocols::socketcluster::ProtocolVersion;
+
+use super::{Reference, Section, SectionType, TargetError};
 
 /// A SocketCluster server (`002_57bad640c3a657d6.txt`) and what the suite may ask of it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -14,9 +16,17 @@ use super::{Listener, Section, SectionType, TargetError};
 pub struct SocketclusterTarget {
     /// `ws://host:port/socketcluster/` (or `wss://`).
     pub url: String,
-    /// 1 (the document's ping `#1` / pong `#2`) or 2 (empty strings).
+    /// 1 (the document's ping `#1` / pong `#2`) or 2 (empty strings): what `url` speaks.
     #[serde(default = "default_version")]
     pub protocol_version: u8,
+    /// An endpoint of the same server speaking protocol 1, when `url` speaks 2:
+    /// the `socketcluster.v1.*` cases run there (without one they are `unimplemented`).
+    #[serde(default)]
+    pub v1_url: Option<String>,
+    /// An endpoint of the same server speaking protocol 2, when `url` speaks 1:
+    /// the `socketcluster.v2.*` cases run there (without one they are `unimplemented`).
+    #[serde(default)]
+    pub v2_url: Option<String>,
     /// The names of the target's procedures; one left out makes its cases `unimplemented`.
     #[serde(default)]
     pub procedures: Procedures,
@@ -44,6 +54,12 @@ pub struct SocketclusterTarget {
     /// Concurrent connections it accepts, if the suite may check the cap.
     #[serde(default)]
     pub max_connections: Option<usize>,
+    /// What the slow-reader case may publish to a channel of a socket that
+    /// stopped reading before that socket must be cut off, bytes (its queue
+    /// and the kernel's buffers on both ends hold that much at most), if
+    /// the suite may check that it is.
+    #[serde(default)]
+    pub flood_bytes: Option<usize>,
 }
 
 /// The target's names for the procedures the suite calls.
@@ -72,11 +88,9 @@ impl Default for Procedures {
     }
 }
 
-/// The reference server's listener.
+/// The reference server's listener, and its instance speaking protocol 2.
 const LISTENER: &str = "socketcluster";
-
-/// The reference server's development token secret (public on purpose: it only protects loopback).
-const REFERENCE_DEV_SECRET: &str = "chatspec-development-secret-do-not-use-in-production";
+const V2_LISTENER: &str = "socketcluster-v2";
 
 fn default_version() -> u8 {
     1
@@ -118,11 +132,32 @@ impl Section for SocketclusterTarget {
 }
 
 impl SocketclusterTarget {
+    /// The protocol version `url` speaks.
+    pub fn version(&self) -> ProtocolVersion {
+        match self.protocol_version {
+            2 => ProtocolVersion::V2,
+            _ => ProtocolVersion::V1,
+        }
+    }
+
+    /// The endpoint speaking `version`, if the target has one.
+    pub fn url_of(&self, version: ProtocolVersion) -> Option<&str> {
+        if version == self.version() {
+            return Some(&self.url);
+        }
+        match version {
+            ProtocolVersion::V1 => self.v1_url.as_deref(),
+            ProtocolVersion::V2 => self.v2_url.as_deref(),
+        }
+    }
+
     /// A target at `url` with the defaults of socketcluster-server 20 and the reference names.
     pub fn at(url: impl Into<String>) -> Self {
         SocketclusterTarget {
             url: url.into(),
             protocol_version: default_version(),
+            v1_url: None,
+            v2_url: None,
             procedures: Procedures::default(),
             pubsub: true,
             auth: true,
@@ -132,6 +167,7 @@ impl SocketclusterTarget {
             max_frame_bytes: None,
             max_subscriptions: None,
             max_connections: None,
+            flood_bytes: None,
         }
     }
 }
@@ -155,19 +191,36 @@ impl SectionType for SocketclusterTarget {
                 "protocol_version must be 1 or 2",
             ));
         }
+        let own = match self.version() {
+            ProtocolVersion::V1 => &self.v1_url,
+            ProtocolVersion::V2 => &self.v2_url,
+        };
+        if own.is_some() {
+            return Err(TargetError::BadUrl(
+                self.url.clone(),
+                "v1_url / v2_url names the other version's endpoint; protocol_version's own is url",
+            ));
+        }
+        for url in self.v1_url.iter().chain(&self.v2_url) {
+            check_ws_url(url)?;
+        }
         Ok(())
     }
 
     /// The reference server's test profile (`[socketcluster]` of its embedded configuration).
-    fn embedded(listeners: &[Listener]) -> Option<Self> {
-        let (_, addr) = listeners.iter().find(|(name, _)| name == LISTENER)?;
+    fn embedded(reference: &Reference) -> Option<Self> {
+        let addr = reference.listener(LISTENER)?;
+        let v2 = reference.listener(V2_LISTENER);
         Some(SocketclusterTarget {
+            v2_url: v2.map(|v2| format!("ws://{v2}/socketcluster/")),
             auth_channel: Some("private/chatspec".into()),
-            token_secret: Some(REFERENCE_DEV_SECRET.into()),
+            token_secret: Some(reference.jwt_secret.clone()),
             handshake_timeout_ms: 1_000,
             max_frame_bytes: Some(65_536),
             max_subscriptions: Some(10),
             max_connections: Some(64),
+            // A queue of 16 messages and 16 KiB of send buffer per socket.
+            flood_bytes: Some(2 << 20),
             ..SocketclusterTarget::at(format!("ws://{addr}/socketcluster/"))
         })
     }
@@ -195,6 +248,22 @@ mod tests {
         assert_eq!(t.procedures.echo.as_deref(), Some("ping-back"));
         assert_eq!(t.procedures.fail, None);
         assert!(t.validate().is_ok());
+        assert_eq!(
+            t.url_of(ProtocolVersion::V2),
+            Some("ws://h:1/socketcluster/")
+        );
+        assert_eq!(t.url_of(ProtocolVersion::V1), None);
+        let own = SocketclusterTarget {
+            v2_url: Some("ws://h:2/socketcluster/".into()),
+            ..t.clone()
+        };
+        assert!(own.validate().is_err(), "v2_url beside protocol_version 2");
+        let other = SocketclusterTarget {
+            v1_url: Some("ws://h:2".into()),
+            ..t.clone()
+        };
+        assert!(other.validate().is_ok());
+        assert_eq!(other.url_of(ProtocolVersion::V1), Some("ws://h:2"));
         let bad = SocketclusterTarget {
             protocol_version: 3,
             ..t

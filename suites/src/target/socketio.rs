@@ -6,7 +6,7 @@ use std::any::Any;
 use protocols::Protocol;
 use serde::{Deserialize, Serialize};
 
-use super::{check_http_url, Listener, Section, SectionType, TargetError};
+use super::{check_http_url, Reference, Section, SectionType, TargetError};
 
 /// A Socket.IO server running the echo application Socket.IO's own protocol
 /// test suites expect (see `specs/README.md`).
@@ -62,8 +62,8 @@ impl SectionType for SocketioTarget {
         check_http_url(&self.url).map(drop)
     }
 
-    fn embedded(listeners: &[Listener]) -> Option<Self> {
-        let (_, addr) = listeners.iter().find(|(name, _)| name == ECHO_LISTENER)?;
+    fn embedded(reference: &Reference) -> Option<Self> {
+        let addr = reference.listener(ECHO_LISTENER)?;
         Some(SocketioTarget {
             url: format!("http://{addr}"),
             path: default_path(),

@@ -5,7 +5,7 @@ use std::any::Any;
 use protocols::Protocol;
 use serde::{Deserialize, Serialize};
 
-use super::{check_http_url, Listener, Section, SectionType, TargetError};
+use super::{check_http_url, Reference, Section, SectionType, TargetError};
 
 /// A server of the "Sockets" memo: where it is, the Engine.IO versions it
 /// speaks and the username limit the suite may check.
@@ -71,10 +71,8 @@ impl SectionType for SocketsTarget {
         check_http_url(&self.url).map(drop)
     }
 
-    fn embedded(listeners: &[Listener]) -> Option<Self> {
-        let (_, addr) = listeners
-            .iter()
-            .find(|(name, _)| name == SOCKETS_LISTENER)?;
+    fn embedded(reference: &Reference) -> Option<Self> {
+        let addr = reference.listener(SOCKETS_LISTENER)?;
         Some(SocketsTarget {
             url: format!("http://{addr}"),
             path: default_path(),

@@ -26,6 +26,9 @@ pub struct SocketclusterConfig {
     pub max_subscriptions: usize,
     /// Messages queued for one socket; a reader that lets it fill is cut off.
     pub queue_capacity: usize,
+    /// The kernel's send buffer of each connection, bytes; 0 leaves the
+    /// system's own (which grows to megabytes).
+    pub send_buffer_bytes: usize,
     /// Concurrent connections; the next one is closed with 1013 (try again later).
     pub max_connections: usize,
     /// Channel name prefixes that require an authenticated socket to subscribe.
@@ -42,6 +45,7 @@ impl Default for SocketclusterConfig {
             max_frame_bytes: 1_000_000,
             max_subscriptions: 100,
             queue_capacity: 1024,
+            send_buffer_bytes: 0,
             max_connections: 1000,
             auth_channels: vec!["private/".to_owned()],
         }
@@ -50,7 +54,8 @@ impl Default for SocketclusterConfig {
 
 impl SocketclusterConfig {
     /// Short timings for tests: ping every 300 ms, 1 s of silence closes, 1 s to handshake;
-    /// 10 subscriptions, 64 connections, 64 KiB messages.
+    /// 10 subscriptions, 64 connections, 64 KiB messages, a queue of 16 messages and
+    /// 16 KiB of send buffer per socket (a reader that stops is cut off after a few hundred KiB).
     pub fn test_profile() -> Self {
         SocketclusterConfig {
             ping_interval_ms: 300,
@@ -59,6 +64,8 @@ impl SocketclusterConfig {
             max_frame_bytes: 65_536,
             max_subscriptions: 10,
             max_connections: 64,
+            queue_capacity: 16,
+            send_buffer_bytes: 16 * 1024,
             ..SocketclusterConfig::default()
         }
     }
@@ -117,11 +124,13 @@ pub enum SocketclusterFault {
     NoLimits,
     /// `socketcluster:keep-unsubscribed`: `#unsubscribe` is acknowledged but the socket stays subscribed.
     KeepUnsubscribed,
+    /// `socketcluster:unbounded-queue`: a socket that stops reading is never cut off; its queue grows.
+    UnboundedQueue,
 }
 
 impl SocketclusterFault {
     /// Every fault.
-    pub const ALL: [SocketclusterFault; 12] = [
+    pub const ALL: [SocketclusterFault; 13] = [
         SocketclusterFault::ServeBeforeHandshake,
         SocketclusterFault::NoHandshakeTimeout,
         SocketclusterFault::AcceptHandshakeWithoutCid,
@@ -134,6 +143,7 @@ impl SocketclusterFault {
         SocketclusterFault::IgnoreAuthChannels,
         SocketclusterFault::NoLimits,
         SocketclusterFault::KeepUnsubscribed,
+        SocketclusterFault::UnboundedQueue,
     ];
 
     /// The name, `socketcluster:` prefix included.
@@ -153,6 +163,7 @@ impl SocketclusterFault {
             SocketclusterFault::IgnoreAuthChannels => "socketcluster:ignore-auth-channels",
             SocketclusterFault::NoLimits => "socketcluster:no-limits",
             SocketclusterFault::KeepUnsubscribed => "socketcluster:keep-unsubscribed",
+            SocketclusterFault::UnboundedQueue => "socketcluster:unbounded-queue",
         }
     }
 }

@@ -74,29 +74,72 @@ impl Listener for Socketcluster {
         _services: &Services,
         shutdown: Shutdown,
     ) -> BoxFuture<'static, io::Result<()>> {
-        let tokens = Tokens::from_config(&config.auth);
-        let faults: HashSet<SocketclusterFault> = (config.faults.iter())
-            .filter_map(|f| match f {
-                Fault::Socketcluster(f) => Some(*f),
-                _ => None,
-            })
-            .collect();
-        let settings = config.socketcluster.clone();
-        let expires_in = config.auth.default_expires_in_secs;
-        Box::pin(async move {
-            let tokens = tokens.map_err(io::Error::other)?;
-            let hub = Arc::new(Hub {
-                config: settings,
-                faults,
-                tokens,
-                expires_in,
-                state: Mutex::new(HubState::default()),
-                next_id: AtomicU64::new(1),
-                epoch: unix_now_secs(),
-            });
-            serve(tcp, hub, shutdown.receiver()).await
-        })
+        serve_with(tcp, config, config.socketcluster.clone(), shutdown)
     }
+}
+
+/// The same application speaking protocol version 2 (empty-string ping and
+/// pong) on a port of its own, 8001 by default, off unless enabled: its own
+/// sockets and channels, `[socketcluster]`'s settings otherwise. The
+/// `socketcluster:` faults break it too; they are the `socketcluster` listener's.
+pub struct SocketclusterV2;
+
+impl Listener for SocketclusterV2 {
+    fn name(&self) -> ListenerName {
+        ListenerName::SocketclusterV2
+    }
+
+    fn protocol(&self) -> Protocol {
+        Protocol::Socketcluster
+    }
+
+    fn faults(&self) -> Vec<Fault> {
+        Vec::new()
+    }
+
+    fn serve(
+        &self,
+        tcp: TcpListener,
+        config: &Config,
+        _services: &Services,
+        shutdown: Shutdown,
+    ) -> BoxFuture<'static, io::Result<()>> {
+        let settings = SocketclusterConfig {
+            protocol_version: 2,
+            ..config.socketcluster.clone()
+        };
+        serve_with(tcp, config, settings, shutdown)
+    }
+}
+
+/// Serves the application with `settings` and the faults and secret of `config`.
+fn serve_with(
+    tcp: TcpListener,
+    config: &Config,
+    settings: SocketclusterConfig,
+    shutdown: Shutdown,
+) -> BoxFuture<'static, io::Result<()>> {
+    let tokens = Tokens::from_config(&config.auth);
+    let faults: HashSet<SocketclusterFault> = (config.faults.iter())
+        .filter_map(|f| match f {
+            Fault::Socketcluster(f) => Some(*f),
+            _ => None,
+        })
+        .collect();
+    let expires_in = config.auth.default_expires_in_secs;
+    Box::pin(async move {
+        let tokens = tokens.map_err(io::Error::other)?;
+        let hub = Arc::new(Hub {
+            config: settings,
+            faults,
+            tokens,
+            expires_in,
+            state: Mutex::new(HubState::default()),
+            next_id: AtomicU64::new(1),
+            epoch: unix_now_secs(),
+        });
+        serve(tcp, hub, shutdown.receiver()).await
+    })
 }
 
 struct SocketHandle {
@@ -339,6 +382,12 @@ async fn serve(tcp: TcpListener, hub: Arc<Hub>, stop: watch::Receiver<bool>) -> 
         tokio::select! {
             accepted = tcp.accept() => {
                 let Ok((stream, _)) = accepted else { continue };
+                if hub.config.send_buffer_bytes > 0 {
+                    let socket = socket2::SockRef::from(&stream);
+                    if let Err(e) = socket.set_send_buffer_size(hub.config.send_buffer_bytes) {
+                        tracing::warn!("socketcluster: cannot set the send buffer: {e}");
+                    }
+                }
                 let (hub, stop, open) = (hub.clone(), stop.clone(), open.clone());
                 conns.spawn(async move {
                     let count = open.fetch_add(1, Ordering::SeqCst) + 1;
@@ -398,7 +447,12 @@ async fn connection(
         return Ok(());
     }
     let id = hub.next_id.fetch_add(1, Ordering::Relaxed);
-    let (tx, mut rx) = mpsc::channel(hub.config.queue_capacity.max(1));
+    let capacity = match hub.has(SocketclusterFault::UnboundedQueue) {
+        // As good as unbounded for a flood (tokio allocates the queue as it fills).
+        true => 1 << 24,
+        false => hub.config.queue_capacity.max(1),
+    };
+    let (tx, mut rx) = mpsc::channel(capacity);
     let cut = Arc::new(Notify::new());
     hub.lock().sockets.insert(
         id,

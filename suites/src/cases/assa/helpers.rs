@@ -31,6 +31,15 @@ pub(super) fn endpoint(ctx: &Ctx) -> Result<AssaEndpoint, Failure> {
     })
 }
 
+/// Where the limit cases run (`[assa.limits]`).
+pub(super) fn limits_endpoint(ctx: &Ctx) -> Result<AssaEndpoint, Failure> {
+    let t = target(ctx)?;
+    Ok(AssaEndpoint {
+        addr: t.limits_addr().to_owned(),
+        framing: t.framing.into(),
+    })
+}
+
 /// A user of the target and a token the target accepts for it.
 #[derive(Debug, Clone)]
 pub(super) struct User {
@@ -149,7 +158,17 @@ pub(super) async fn open(ctx: &Ctx, what: &str) -> Result<AssaClient, Failure> {
 
 /// A new connection authenticated as `user`.
 pub(super) async fn connected(ctx: &Ctx, user: &User, what: &str) -> Result<AssaClient, Failure> {
-    let mut client = open(ctx, what).await?;
+    connected_at(ctx, &endpoint(ctx)?, user, what).await
+}
+
+/// A new connection to `at`, authenticated as `user`.
+pub(super) async fn connected_at(
+    ctx: &Ctx,
+    at: &AssaEndpoint,
+    user: &User,
+    what: &str,
+) -> Result<AssaClient, Failure> {
+    let mut client = AssaClient::open(ctx, at, what).await?;
     let r = client.connect(&user.token).await?;
     ok(&r, "CONNECT")?;
     ensure!(

@@ -6,7 +6,8 @@
 //! what the target lacks (no way to get users, no announcement trigger)
 //! makes a case `unimplemented`. One file per area: `connection`
 //! (§1, §2, §3, framing, errors), `room` (§4), `message` (§5), `invite`
-//! (§6), `video` (§7), `system` (§8, §10).
+//! (§6), `video` (§7), `system` (§8, §10), `limits` (the §10.1 limits
+//! that fill a server, run at `[assa.limits]`).
 
 use protocols::Protocol;
 
@@ -16,6 +17,7 @@ pub const PROTOCOL: Protocol = Protocol::Assa;
 mod connection;
 mod helpers;
 mod invite;
+mod limits;
 mod message;
 mod room;
 mod system;

@@ -18,24 +18,34 @@ pub(super) fn target(ctx: &Ctx) -> Result<&SocketclusterTarget, Failure> {
         .ok_or_else(|| Failure::Unimplemented("no socketcluster target".into()))
 }
 
-/// The protocol version the target speaks.
-pub(super) fn version(t: &SocketclusterTarget) -> ProtocolVersion {
-    match t.protocol_version {
-        2 => ProtocolVersion::V2,
-        _ => ProtocolVersion::V1,
-    }
-}
-
-/// A WebSocket to the target, not handshaken yet.
+/// A WebSocket to the target's `url`, not handshaken yet.
 pub(super) async fn open(ctx: &Ctx) -> Result<ScClient, Failure> {
-    let t = target(ctx)?;
-    Ok(ScClient::open(ctx, &t.url, version(t)).await?)
+    open_in(ctx, target(ctx)?.version()).await
 }
 
-/// A handshaken client.
+/// A handshaken client at the target's `url`.
 pub(super) async fn connect(ctx: &Ctx) -> Result<ScClient, Failure> {
-    let t = target(ctx)?;
-    Ok(ScClient::connected(ctx, &t.url, version(t)).await?)
+    connect_in(ctx, target(ctx)?.version()).await
+}
+
+/// The target's endpoint speaking `version` (`unimplemented` without one).
+fn url_of(ctx: &Ctx, version: ProtocolVersion) -> Result<&str, Failure> {
+    target(ctx)?.url_of(version).ok_or_else(|| {
+        Failure::Unimplemented(format!(
+            "the target names no endpoint speaking protocol {}",
+            version.number()
+        ))
+    })
+}
+
+/// A WebSocket to the target's endpoint of `version`, not handshaken yet.
+pub(super) async fn open_in(ctx: &Ctx, version: ProtocolVersion) -> Result<ScClient, Failure> {
+    Ok(ScClient::open(ctx, url_of(ctx, version)?, version).await?)
+}
+
+/// A handshaken client at the target's endpoint of `version`.
+pub(super) async fn connect_in(ctx: &Ctx, version: ProtocolVersion) -> Result<ScClient, Failure> {
+    Ok(ScClient::connected(ctx, url_of(ctx, version)?, version).await?)
 }
 
 /// The target's name for a procedure (`unimplemented` when its section names none).

@@ -1,13 +1,17 @@
 //! `socketcluster.limits.*`: the reference server's limits (INFO: the
-//! document sets none): the largest message, subscriptions per socket and
-//! concurrent connections, each refused with its close code or an error.
+//! document sets none): the largest message, subscriptions per socket,
+//! concurrent connections, each refused with its close code or an error,
+//! and the bounded queue of a socket that stops reading.
 //! A target section without the limit makes the case `unimplemented`.
 
+use std::time::Duration;
+
 use serde_json::json;
+use tokio::time::Instant;
 
 use super::helpers::{channel, connect, error_of, ok_response, open, pubsub, subscribe, target};
-use crate::broken;
 use crate::case::{Ctx, Failure, Outcome};
+use crate::{broken, ensure};
 
 case! {
     suite: socketcluster,
@@ -87,4 +91,70 @@ async fn connections(ctx: Ctx) -> Outcome {
         "{} connections stay open with a cap of {cap}",
         cap + 1
     ))
+}
+
+case! {
+    suite: socketcluster,
+    name: "limits.slow-reader-cut-off",
+    level: Info,
+    spec: "002_57bad640c3a657d6.txt §The pub/sub layer",
+    title: "A subscriber that stops reading while its channel is flooded is cut off, and the other subscribers are served all along",
+    run: slow_reader,
+}
+async fn slow_reader(ctx: Ctx) -> Outcome {
+    pubsub(&ctx)?;
+    let budget = target(&ctx)?
+        .flood_bytes
+        .ok_or_else(|| Failure::Unimplemented("the target names no flood_bytes".into()))?;
+    let name = channel("flood");
+    let mut slow = connect(&ctx).await?;
+    let mut other = connect(&ctx).await?;
+    let mut publisher = connect(&ctx).await?;
+    for client in [&mut slow, &mut other] {
+        ok_response(&subscribe(client, &name).await?, "#subscribe")?;
+    }
+    // Silence for pingTimeout closes a socket; anything it sends counts
+    // (socketcluster-server's rule too), so the stopped reader keeps talking.
+    let ping_timeout = (slow.handshake.as_ref())
+        .and_then(|h| h["pingTimeout"].as_u64())
+        .map_or(Duration::from_secs(1), Duration::from_millis);
+    let mut last_word = Instant::now();
+    // 30,000 bytes a publication, within the reference server's 64 KiB messages.
+    let data = json!("x".repeat(30_000));
+    let count = budget.div_ceil(30_000).max(1);
+    for n in 0..count {
+        if last_word.elapsed() >= ping_timeout / 4 {
+            // A write to a socket the server already cut off fails: that is the point.
+            let _ = slow.transmit("chatspec-still-here", json!(null)).await;
+            last_word = Instant::now();
+        }
+        let response = publisher
+            .invoke("#publish", json!({ "channel": name, "data": data }))
+            .await?;
+        ok_response(&response, "#publish")?;
+        let push = other
+            .expect_event("#publish", other.wait())
+            .await
+            .map_err(|e| {
+                broken!("another subscriber got {n} of {count} publications while one did not read: {e}")
+            })?;
+        ensure!(
+            push.get("data") == Some(&data),
+            "publication {} reached the other subscriber changed",
+            n + 1
+        );
+    }
+    match slow.closed_within(slow.wait()).await? {
+        // Its messages waited unread on the server too: a close for
+        // inactivity is not the cut-off the case asks for.
+        Some(Some(4001)) => Err(broken!(
+            "the subscriber that stopped reading was closed for inactivity (4001), not cut off"
+        )),
+        Some(_) => Ok(()),
+        None => Err(broken!(
+            "the subscriber that stopped reading is still connected after {count} publications \
+             ({} bytes) to its channel",
+            count * 30_000
+        )),
+    }
 }

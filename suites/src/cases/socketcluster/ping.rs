@@ -1,9 +1,12 @@
-//! `socketcluster.ping.*`: the server's pings, the client's pongs, and the
-//! connection a silent client loses after pingTimeout.
+//! `socketcluster.v1.ping.*` and `socketcluster.v2.ping.*`: the server's
+//! pings, the client's pongs (`#1`/`#2` in protocol 1, empty strings in
+//! protocol 2), and the connection a silent client loses after pingTimeout.
 
 use std::time::Duration;
 
-use super::helpers::connect;
+use protocols::socketcluster::ProtocolVersion;
+
+use super::helpers::connect_in;
 use crate::case::{Ctx, Failure, Outcome};
 use crate::driver::socketcluster::{Incoming, ScClient};
 use crate::{broken, ensure};
@@ -21,13 +24,19 @@ fn ping_timeout(client: &ScClient) -> Result<Duration, Failure> {
 case! {
     suite: socketcluster,
     name: "ping.server-pings",
-    level: Must,
-    spec: "002_57bad640c3a657d6.txt §The event layer: Ping and pong - Connection health check",
-    title: "The server pings periodically (#1 in protocol 1, the empty string in protocol 2), well within pingTimeout",
+    level: { v1: Must, v2: Should },
+    spec: {
+        v1: "002_57bad640c3a657d6.txt §The event layer: Ping and pong - Connection health check",
+        v2: "specs/README.md §Facts: SocketCluster, as implemented",
+    },
+    title: {
+        v1: "The server pings #1 periodically, well within pingTimeout, and takes #2 as the pong",
+        v2: "In protocol 2 the server pings with the empty string periodically, well within pingTimeout, and takes the empty string as the pong",
+    },
     run: server_pings,
 }
-async fn server_pings(ctx: Ctx) -> Outcome {
-    let mut client = connect(&ctx).await?;
+async fn server_pings(ctx: Ctx, version: ProtocolVersion) -> Outcome {
+    let mut client = connect_in(&ctx, version).await?;
     client.auto_pong = false;
     let timeout = ping_timeout(&client)?;
     for n in 1..=2 {
@@ -48,13 +57,16 @@ async fn server_pings(ctx: Ctx) -> Outcome {
 case! {
     suite: socketcluster,
     name: "ping.pong-keeps-open",
-    level: Must,
-    spec: "002_57bad640c3a657d6.txt §The event layer: Ping and pong - Connection health check",
+    level: { v1: Must, v2: Should },
+    spec: {
+        v1: "002_57bad640c3a657d6.txt §The event layer: Ping and pong - Connection health check",
+        v2: "specs/README.md §Facts: SocketCluster, as implemented",
+    },
     title: "A client that answers every ping with a pong stays connected beyond pingTimeout",
     run: pong_keeps_open,
 }
-async fn pong_keeps_open(ctx: Ctx) -> Outcome {
-    let mut client = connect(&ctx).await?;
+async fn pong_keeps_open(ctx: Ctx, version: ProtocolVersion) -> Outcome {
+    let mut client = connect_in(&ctx, version).await?;
     let timeout = ping_timeout(&client)?;
     client.auto_pong = false;
     let until = tokio::time::Instant::now() + timeout + timeout / 2;
@@ -84,13 +96,16 @@ async fn pong_keeps_open(ctx: Ctx) -> Outcome {
 case! {
     suite: socketcluster,
     name: "ping.no-pong-closes",
-    level: Must,
-    spec: "002_57bad640c3a657d6.txt §The event layer: Ping and pong - Connection health check",
+    level: { v1: Must, v2: Should },
+    spec: {
+        v1: "002_57bad640c3a657d6.txt §The event layer: Ping and pong - Connection health check",
+        v2: "specs/README.md §Facts: SocketCluster, as implemented",
+    },
     title: "A client that sends nothing, not even pongs, is marked dead and closed after pingTimeout",
     run: no_pong_closes,
 }
-async fn no_pong_closes(ctx: Ctx) -> Outcome {
-    let mut client = connect(&ctx).await?;
+async fn no_pong_closes(ctx: Ctx, version: ProtocolVersion) -> Outcome {
+    let mut client = connect_in(&ctx, version).await?;
     let timeout = ping_timeout(&client)?;
     client.auto_pong = false;
     let wait = timeout + client.wait();
@@ -108,12 +123,12 @@ case! {
     suite: socketcluster,
     name: "ping.no-pong-code-4001",
     level: Should,
-    spec: "specs/README.md §Facts: SocketCluster, as implemented",
+    spec: { v1 | v2: "specs/README.md §Facts: SocketCluster, as implemented" },
     title: "The connection of a client that does not pong is closed with 4001 (client pong timed out), not before pingTimeout",
     run: no_pong_code,
 }
-async fn no_pong_code(ctx: Ctx) -> Outcome {
-    let mut client = connect(&ctx).await?;
+async fn no_pong_code(ctx: Ctx, version: ProtocolVersion) -> Outcome {
+    let mut client = connect_in(&ctx, version).await?;
     let timeout = ping_timeout(&client)?;
     client.auto_pong = false;
     let start = tokio::time::Instant::now();
