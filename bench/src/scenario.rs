@@ -103,7 +103,7 @@ async fn run_connected(
             .send(Message::text(shared.dialect.subscribe(id, &room)))
             .await
             .is_ok()
-            && await_answer(shared, &mut ws, id).await;
+            && await_answer(shared, local, &mut ws, id).await;
         if !ok {
             shared.recorder.error("subscribe-failed");
             shared.failed.fetch_add(1, Ordering::Relaxed);
@@ -119,7 +119,7 @@ async fn run_connected(
     while *phase.borrow() == Phase::Setup {
         tokio::select! {
             changed = phase.changed() => if changed.is_err() { return },
-            msg = ws.next() => if !keep_alive(shared, &mut ws, msg).await { return },
+            msg = ws.next() => if !keep_alive(shared, local, &mut ws, msg).await { return },
         }
     }
     let room_size = plan.room_size(global) as u64;
@@ -264,15 +264,24 @@ async fn sleep_until(at: Option<Instant>) {
     }
 }
 
-/// Answers a heartbeat while waiting; false when the connection ended.
+/// Answers a heartbeat while waiting, and counts a delivery (another
+/// shard may already be sending); false when the connection ended.
 async fn keep_alive(
     shared: &Shared,
+    local: usize,
     ws: &mut Ws,
     msg: Option<Result<Message, tokio_tungstenite::tungstenite::Error>>,
 ) -> bool {
     match msg {
         Some(Ok(Message::Text(text))) => match shared.dialect.classify(text.as_str()) {
             Incoming::Ping(pong) => ws.send(Message::text(pong)).await.is_ok(),
+            Incoming::Delivery(sent_us) => {
+                let late = wall_micros().saturating_sub(sent_us);
+                shared
+                    .recorder
+                    .delivered(local, &[micros(Duration::from_micros(late))]);
+                true
+            }
             Incoming::Closing => {
                 shared.recorder.error("closed-by-server");
                 false
@@ -288,7 +297,7 @@ async fn keep_alive(
 }
 
 /// Waits for the answer to `id` (a subscription), answering heartbeats.
-async fn await_answer(shared: &Shared, ws: &mut Ws, id: u64) -> bool {
+async fn await_answer(shared: &Shared, local: usize, ws: &mut Ws, id: u64) -> bool {
     let wait = tokio::time::sleep(shared.plan.wait);
     tokio::pin!(wait);
     loop {
@@ -301,7 +310,7 @@ async fn await_answer(shared: &Shared, ws: &mut Ws, id: u64) -> bool {
                 return true;
             }
         }
-        if !keep_alive(shared, ws, msg).await {
+        if !keep_alive(shared, local, ws, msg).await {
             return false;
         }
     }
