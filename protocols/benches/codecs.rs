@@ -61,6 +61,9 @@ fn json_part(bytes: &[u8]) -> &[u8] {
     &bytes[start..]
 }
 
+/// One codec's bench function.
+type Bench = fn(&mut Criterion, &Sample, &[u8]);
+
 fn bench_codec<D: Dialect>(c: &mut Criterion, sample: &Sample, large: &[u8]) {
     let mut group = c.benchmark_group(sample.name);
     for (size, bytes) in [("typical", sample.typical), ("large", large)] {
@@ -98,7 +101,7 @@ fn codecs(c: &mut Criterion) {
     large.extend(enlarge(json_part(socketio.typical)));
     bench_codec::<protocols::socketio::Transport>(c, &socketio, &large);
 
-    let json_samples: [(Sample, fn(&mut Criterion, &Sample, &[u8])); 5] = [
+    let json_samples: [(Sample, Bench); 5] = [
         (
             Sample {
                 name: "assa",
