@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
@@ -138,7 +139,11 @@ impl Dialect {
     /// Engine.IO open and the CONNECT of `/`; SocketCluster: `#handshake`)
     /// within `wait`.
     pub async fn connect(&self, wait: Duration) -> Result<Ws, ConnError> {
-        let opened = tokio_tungstenite::connect_async_with_config(self.url(), None, true);
+        // Small buffers: ten thousand idle connections stay cheap for the generator.
+        let config = WebSocketConfig::default()
+            .read_buffer_size(16 * 1024)
+            .write_buffer_size(16 * 1024);
+        let opened = tokio_tungstenite::connect_async_with_config(self.url(), Some(config), true);
         let (mut ws, _) = tokio::time::timeout(wait, opened)
             .await
             .map_err(|_| ConnError::new("connect-timeout", "no WebSocket within the wait"))?
