@@ -19,6 +19,10 @@
 #   CHATSPEC   the chatspec binary (default: target/release/chatspec)
 #   DURATION   the measured window of each run (default: 10s)
 #   OUT        where the results go (default: reports/bench)
+#   SERVERS    the Socket.IO servers to run (default: reference node socketioxide)
+#   SC_SERVERS the SocketCluster servers to run (default: reference socketcluster)
+#   GENERATORS 0 to skip the Artillery comparison (default: 1); a partial run
+#              adds to commands.txt instead of starting it anew
 #
 # Usage: reports/bench/run.sh
 set -euo pipefail
@@ -116,14 +120,21 @@ with_server() {
     esac
 }
 
+servers=${SERVERS:-reference node socketioxide}
+sc_servers=${SC_SERVERS:-reference socketcluster}
+generators=${GENERATORS:-1}
 mkdir -p "$out"
-: >"$out/commands.txt"
+if [ -z "${SERVERS:-}${SC_SERVERS:-}${GENERATORS:-}" ]; then
+    : >"$out/commands.txt"
+else
+    echo "# a partial rerun: SERVERS='$servers' SC_SERVERS='$sc_servers' GENERATORS=$generators" >>"$out/commands.txt"
+fi
 {
     echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(nproc) cores ($(uname -m)), $(node --version)"
     echo "# servers pinned to core $server_core, generators to core $generator_core; DURATION=$duration"
 } >>"$out/commands.txt"
 
-for server in reference node socketioxide; do
+for server in $servers; do
     with_server "$server"
     # issue 7's saturation run: 100 connections x 8 in flight, closed loop.
     # shellcheck disable=SC2086
@@ -145,7 +156,7 @@ for server in reference node socketioxide; do
     stop
 done
 
-for server in reference socketcluster; do
+for server in $sc_servers; do
     with_server "$server"
     # shellcheck disable=SC2086
     bench "sc-$server-echo-closed" echo -p socketcluster $sc_target --clients 100 --window 8
@@ -158,6 +169,7 @@ done
 
 # The generators side by side: Artillery's Socket.IO engine and chatspec's,
 # the same emit with acknowledgement against the same server (Node socket.io).
+if [ "$generators" = 1 ]; then
 with_server node
 port=${target##*:}
 seconds=${duration%s}
@@ -185,6 +197,7 @@ EOF
 # shellcheck disable=SC2086
 bench "generator-echo" echo $target --clients 100 --window 1
 stop
+fi
 
 python3 reports/bench/summarize.py "$out" >"$out/README.md"
 say "wrote $out/README.md"
