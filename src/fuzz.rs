@@ -52,7 +52,7 @@ pub struct FuzzArgs {
 }
 
 /// `30s`, `5m`, `1500ms`, or plain seconds.
-fn parse_duration(text: &str) -> Result<Duration, String> {
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let (number, unit) = text
         .find(|c: char| !c.is_ascii_digit())
         .map_or((text, "s"), |at| text.split_at(at));

@@ -1,6 +1,7 @@
 //! The `chatspec` command line: argument parsing and wiring only; the logic
 //! lives in the workspace's library crates.
 
+mod bench;
 mod embedded;
 mod fuzz;
 
@@ -44,6 +45,11 @@ enum Command {
     ///
     /// Exit code 0: no finding; 1: a finding; 2: bad usage or an unreachable target.
     Fuzz(fuzz::FuzzArgs),
+    /// Load a server: echo, fanout, connect or idle scenarios, open or closed
+    /// loop, HDR latency, lost messages, fairness, CPU and memory; or merge
+    /// the results of shards. Reports (JSON, Markdown, SVG) go into --out.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
     /// Check captured messages against a protocol's rules.
     ///
     /// Each FILE holds one message or a stream of them (JSON values one after
@@ -190,6 +196,7 @@ fn main() -> ExitCode {
         }
         Command::KillMatrix(args) => block_on(kill_matrix(args)),
         Command::Fuzz(args) => block_on(fuzz::fuzz(args)),
+        Command::Bench(command) => bench::bench(command),
         Command::Token(args) => match args.mint() {
             Ok(token) => {
                 println!("{token}");

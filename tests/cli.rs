@@ -644,3 +644,45 @@ fn fuzz_the_embedded_assa_server_writes_its_summary_and_replays_an_input() {
         "a replay of another protocol's input is refused"
     );
 }
+
+/// `chatspec bench` against the embedded server writes its reports, and
+/// `bench merge` refuses a shard given twice.
+#[test]
+fn bench_writes_its_reports_and_merge_refuses_a_shard_twice() {
+    let dir = std::env::temp_dir().join(format!("chatspec-cli-bench-{}", std::process::id()));
+    let out = dir.join("run");
+    let o = chatspec(&[
+        "bench",
+        "echo",
+        "--clients",
+        "2",
+        "--messages",
+        "20",
+        "--warmup",
+        "0s",
+        "--duration",
+        "3s",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(stdout(&o).contains("lost 0"), "{}", stdout(&o));
+    for file in ["results.json", "report.md", "latency.svg", "timeline.svg"] {
+        assert!(out.join(file).is_file(), "no {file}");
+    }
+    let merged = dir.join("merged");
+    let o = chatspec(&[
+        "bench",
+        "merge",
+        out.to_str().unwrap(),
+        out.to_str().unwrap(),
+        "--out",
+        merged.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("given twice"));
+    let o = chatspec(&["bench", "fanout", "--clients", "2", "--quiet"]);
+    assert_eq!(o.status.code(), Some(2), "the echo app has no rooms");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -425,7 +425,9 @@ async fn connection(
     over_limit: bool,
 ) -> Result<(), tokio_tungstenite::tungstenite::Error> {
     let limit = hub.limited().then_some(hub.config.max_frame_bytes);
+    // A small read buffer (tungstenite's default is 128 KiB per connection).
     let ws_config = WebSocketConfig::default()
+        .read_buffer_size(4 * 1024)
         .max_message_size(limit)
         .max_frame_size(limit);
     #[allow(clippy::result_large_err)] // the callback's signature is tungstenite's

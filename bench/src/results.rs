@@ -1,0 +1,331 @@
+//! The result of one bench run or shard (`results.json`): its settings, its
+//! counters, its HDR histogram (serialized, so shards can be merged exactly),
+//! fairness, CPU and memory; and the merge of several shards into one.
+
+use std::collections::BTreeMap;
+
+use anyhow::Context;
+use base64::Engine as _;
+use hdrhistogram::serialization::{Deserializer, Serializer, V2Serializer};
+use hdrhistogram::Histogram;
+use serde::{Deserialize, Serialize};
+
+use crate::stats::{histogram, Point};
+
+/// Latency percentiles, microseconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Percentiles {
+    pub p50: u64,
+    pub p90: u64,
+    pub p99: u64,
+    pub p999: u64,
+    pub max: u64,
+    pub mean: f64,
+}
+
+impl Percentiles {
+    /// The percentiles of `h` (zeros when it is empty).
+    pub fn of(h: &Histogram<u64>) -> Percentiles {
+        if h.is_empty() {
+            return Percentiles::default();
+        }
+        Percentiles {
+            p50: h.value_at_quantile(0.5),
+            p90: h.value_at_quantile(0.9),
+            p99: h.value_at_quantile(0.99),
+            p999: h.value_at_quantile(0.999),
+            max: h.max(),
+            mean: h.mean(),
+        }
+    }
+}
+
+/// Messages per connection in the measured window: min, median, max.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Fairness {
+    pub min: u64,
+    pub median: u64,
+    pub max: u64,
+    /// `max / min` (infinite when a connection got nothing while another did).
+    pub spread: f64,
+}
+
+impl Fairness {
+    /// Fairness over the connections that carried traffic (`counts` of every connection).
+    pub fn of(counts: &[u64]) -> Fairness {
+        let mut sorted = counts.to_vec();
+        sorted.sort_unstable();
+        let Some((&min, &max)) = sorted.first().zip(sorted.last()) else {
+            return Fairness::default();
+        };
+        let spread = match (min, max) {
+            (_, 0) => 1.0,
+            (0, _) => f64::INFINITY,
+            (min, max) => max as f64 / min as f64,
+        };
+        Fairness {
+            min,
+            median: sorted[sorted.len() / 2],
+            max,
+            spread,
+        }
+    }
+}
+
+/// CPU seconds and memory of the server, when it is local.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ServerUsage {
+    /// How it was watched: `pid 1234` or `embedded (server threads; memory is the whole process)`.
+    pub watched: String,
+    /// CPU seconds (user + system) it used during the measured window.
+    pub cpu_seconds: f64,
+    /// Resident memory before the clients connected, bytes.
+    pub rss_before: u64,
+    /// Resident memory with every client connected (before the drain), bytes.
+    pub rss_loaded: u64,
+    /// The largest resident memory seen during the run, bytes.
+    pub rss_peak: u64,
+}
+
+/// One run of one scenario (or one shard of it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Results {
+    /// `echo`, `fanout`, `connect`, `idle`.
+    pub scenario: String,
+    /// `socketio`, `socketcluster`.
+    pub protocol: String,
+    /// Where the load went.
+    pub target: String,
+    /// The settings, as given (clients, rate, window, payload, ...).
+    pub settings: BTreeMap<String, String>,
+    /// Shards this result stands for: `[K]` for one shard, every K after a merge.
+    pub shards: Vec<u32>,
+    /// Of how many shards.
+    pub shard_count: u32,
+    /// Connections this run opened (its slice of the clients).
+    pub connections: u64,
+    /// Seconds of the measured window (warm-up and drain excluded).
+    pub measured_seconds: f64,
+    /// Sends over the whole run (messages, publications or connection attempts).
+    pub sent: u64,
+    /// Answers, deliveries or completed handshakes over the whole run.
+    pub delivered: u64,
+    /// Deliveries owed (echo and connect: one per send; fan-out: one per member).
+    pub expected: u64,
+    /// Sends in the measured window.
+    pub measured_sent: u64,
+    /// Answers or deliveries in the measured window.
+    pub measured_delivered: u64,
+    /// Errors and timeouts by kind.
+    pub errors: BTreeMap<String, u64>,
+    /// Answers or deliveries per connection in the measured window.
+    pub per_connection: Vec<u64>,
+    /// The measured latency histogram, HDR V2 serialization in base64.
+    pub histogram: String,
+    /// The per-second series.
+    pub series: Vec<Point>,
+    /// CPU seconds the generator used during the run (all of its threads).
+    pub generator_cpu_seconds: f64,
+    /// Wall seconds of the whole run, for the generator's CPU share.
+    pub wall_seconds: f64,
+    /// The server, when local.
+    pub server: Option<ServerUsage>,
+}
+
+/// Figures derived from [`Results`] for the reports.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Summary {
+    pub sent_per_s: f64,
+    pub delivered_per_s: f64,
+    pub lost: u64,
+    pub latency_us: Percentiles,
+    pub fairness: Fairness,
+    /// Generator CPU microseconds per answer or delivery.
+    pub generator_us_per_message: f64,
+    /// The generator's CPU share of one core over the run (1.0: one core busy).
+    pub generator_cores: f64,
+    /// Set when the generator may have been the bottleneck (it used 90% of a core or more).
+    pub generator_saturated: bool,
+    /// Server CPU microseconds per answer or delivery, when local.
+    pub server_us_per_message: Option<f64>,
+    /// Server memory per connection (loaded minus before, over the connections), when local.
+    pub server_bytes_per_connection: Option<f64>,
+}
+
+/// The generator's CPU share above which a report flags it as a possible bottleneck.
+pub const SATURATED_CORES: f64 = 0.9;
+
+impl Results {
+    /// The latency histogram.
+    pub fn latency(&self) -> anyhow::Result<Histogram<u64>> {
+        decode_histogram(&self.histogram)
+    }
+
+    /// Answers or deliveries owed and still missing after the drain.
+    pub fn lost(&self) -> u64 {
+        self.expected.saturating_sub(self.delivered)
+    }
+
+    /// The figures the reports show.
+    pub fn summary(&self) -> anyhow::Result<Summary> {
+        let per_s = |n: u64| {
+            if self.measured_seconds > 0.0 {
+                n as f64 / self.measured_seconds
+            } else {
+                0.0
+            }
+        };
+        let delivered = self.delivered.max(1) as f64;
+        let generator_cores = if self.wall_seconds > 0.0 {
+            self.generator_cpu_seconds
+                / self.wall_seconds
+                / f64::from(self.shards.len().max(1) as u32)
+        } else {
+            0.0
+        };
+        Ok(Summary {
+            sent_per_s: per_s(self.measured_sent),
+            delivered_per_s: per_s(self.measured_delivered),
+            lost: self.lost(),
+            latency_us: Percentiles::of(&self.latency()?),
+            fairness: Fairness::of(&self.per_connection),
+            generator_us_per_message: self.generator_cpu_seconds * 1e6 / delivered,
+            generator_cores,
+            generator_saturated: generator_cores >= SATURATED_CORES,
+            server_us_per_message: self
+                .server
+                .as_ref()
+                .map(|s| s.cpu_seconds * 1e6 / delivered),
+            server_bytes_per_connection: self.server.as_ref().and_then(|s| {
+                (self.connections > 0).then(|| {
+                    s.rss_loaded.saturating_sub(s.rss_before) as f64 / self.connections as f64
+                })
+            }),
+        })
+    }
+
+    /// Merges shards of one run: counters and histograms add up, the series
+    /// add their rates per second (a second's p99 is the largest of the
+    /// shards', an upper bound), the window is the longest shard's.
+    pub fn merge(parts: &[Results]) -> anyhow::Result<Results> {
+        let Some(first) = parts.first() else {
+            anyhow::bail!("nothing to merge");
+        };
+        let mut merged = first.clone();
+        let mut latency = first.latency()?;
+        for part in &parts[1..] {
+            anyhow::ensure!(
+                part.scenario == first.scenario && part.protocol == first.protocol,
+                "cannot merge a {} {} shard with a {} {} one",
+                part.protocol,
+                part.scenario,
+                first.protocol,
+                first.scenario
+            );
+            anyhow::ensure!(
+                part.shard_count == first.shard_count,
+                "shards of runs split {} and {} ways",
+                first.shard_count,
+                part.shard_count
+            );
+            for s in &part.shards {
+                anyhow::ensure!(!merged.shards.contains(s), "shard {s} given twice");
+                merged.shards.push(*s);
+            }
+            merged.connections += part.connections;
+            merged.measured_seconds = merged.measured_seconds.max(part.measured_seconds);
+            merged.wall_seconds = merged.wall_seconds.max(part.wall_seconds);
+            merged.sent += part.sent;
+            merged.delivered += part.delivered;
+            merged.expected += part.expected;
+            merged.measured_sent += part.measured_sent;
+            merged.measured_delivered += part.measured_delivered;
+            for (k, v) in &part.errors {
+                *merged.errors.entry(k.clone()).or_default() += v;
+            }
+            merged.per_connection.extend(&part.per_connection);
+            latency
+                .add(part.latency()?)
+                .context("adding a shard's histogram")?;
+            merge_series(&mut merged.series, &part.series);
+            merged.generator_cpu_seconds += part.generator_cpu_seconds;
+            merged.server = match (merged.server.take(), &part.server) {
+                (Some(mut a), Some(b)) => {
+                    a.cpu_seconds = a.cpu_seconds.max(b.cpu_seconds);
+                    a.rss_peak = a.rss_peak.max(b.rss_peak);
+                    a.rss_loaded = a.rss_loaded.max(b.rss_loaded);
+                    a.rss_before = a.rss_before.min(b.rss_before);
+                    Some(a)
+                }
+                (a, b) => a.or_else(|| b.clone()),
+            };
+        }
+        merged.shards.sort_unstable();
+        merged.histogram = encode_histogram(&latency)?;
+        Ok(merged)
+    }
+}
+
+fn merge_series(into: &mut Vec<Point>, other: &[Point]) {
+    for (i, p) in other.iter().enumerate() {
+        match into.get_mut(i) {
+            Some(q) => {
+                q.sent_per_s += p.sent_per_s;
+                q.delivered_per_s += p.delivered_per_s;
+                q.p50_us = q.p50_us.max(p.p50_us);
+                q.p99_us = q.p99_us.max(p.p99_us);
+                q.max_us = q.max_us.max(p.max_us);
+            }
+            None => into.push(*p),
+        }
+    }
+}
+
+/// `h` in HDR's V2 serialization, base64.
+pub fn encode_histogram(h: &Histogram<u64>) -> anyhow::Result<String> {
+    let mut bytes = Vec::new();
+    V2Serializer::new()
+        .serialize(h, &mut bytes)
+        .map_err(|e| anyhow::anyhow!("serializing a histogram: {e:?}"))?;
+    Ok(base64::engine::general_purpose::STANDARD.encode(bytes))
+}
+
+/// The histogram [`encode_histogram`] wrote.
+pub fn decode_histogram(text: &str) -> anyhow::Result<Histogram<u64>> {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .context("a histogram that is not base64")?;
+    let h: Histogram<u64> = Deserializer::new()
+        .deserialize(&mut bytes.as_slice())
+        .map_err(|e| anyhow::anyhow!("not an HDR histogram: {e:?}"))?;
+    let mut bounded = histogram();
+    bounded
+        .add(&h)
+        .context("a histogram beyond the bench's bounds")?;
+    Ok(bounded)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fairness_over_counts() {
+        let f = Fairness::of(&[10, 30, 20]);
+        assert_eq!((f.min, f.median, f.max), (10, 20, 30));
+        assert_eq!(f.spread, 3.0);
+        assert_eq!(Fairness::of(&[0, 5]).spread, f64::INFINITY);
+        assert_eq!(Fairness::of(&[]), Fairness::default());
+    }
+
+    #[test]
+    fn a_histogram_survives_its_serialization() {
+        let mut h = histogram();
+        for v in [1, 50, 1_000, 123_456] {
+            h.record(v).unwrap();
+        }
+        let back = decode_histogram(&encode_histogram(&h).unwrap()).unwrap();
+        assert_eq!(back, h);
+        assert!(decode_histogram("not base64!").is_err());
+    }
+}

@@ -1,0 +1,129 @@
+//! CPU and memory of the generator and of a local server: `getrusage` for
+//! this process, `/proc` for another process or for named threads of this
+//! one (the embedded server's runtime).
+
+use std::io;
+
+/// A local server to watch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Watch {
+    /// Another process.
+    Pid(u32),
+    /// Threads of this process whose name starts with this (the embedded
+    /// server's runtime); memory is then the whole process's.
+    Threads(String),
+}
+
+impl Watch {
+    /// How the report names it.
+    pub fn describe(&self) -> String {
+        match self {
+            Watch::Pid(pid) => format!("pid {pid}"),
+            Watch::Threads(_) => {
+                "embedded (CPU of the server's threads; memory of the whole process, generator included)"
+                    .to_owned()
+            }
+        }
+    }
+
+    /// CPU seconds used so far.
+    pub fn cpu_seconds(&self) -> io::Result<f64> {
+        match self {
+            Watch::Pid(pid) => stat_cpu(&format!("/proc/{pid}/stat")),
+            Watch::Threads(prefix) => threads_cpu(prefix),
+        }
+    }
+
+    /// Resident memory now, bytes.
+    pub fn rss(&self) -> io::Result<u64> {
+        match self {
+            Watch::Pid(pid) => status_rss(&format!("/proc/{pid}/status")),
+            Watch::Threads(_) => status_rss("/proc/self/status"),
+        }
+    }
+}
+
+/// CPU seconds (user + system) this whole process used so far.
+pub fn process_cpu_seconds() -> f64 {
+    // SAFETY: getrusage writes into the zeroed struct we own.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: RUSAGE_SELF with a valid pointer cannot fail.
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    secs(usage.ru_utime) + secs(usage.ru_stime)
+}
+
+fn clock_ticks() -> f64 {
+    // SAFETY: sysconf has no preconditions.
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    if ticks > 0 {
+        ticks as f64
+    } else {
+        100.0
+    }
+}
+
+/// utime + stime of a `/proc/.../stat` file, seconds.
+fn stat_cpu(path: &str) -> io::Result<f64> {
+    let text = std::fs::read_to_string(path)?;
+    // The command name may hold spaces and parentheses: fields start after the last ')'.
+    let rest = text
+        .rsplit_once(')')
+        .map(|(_, r)| r)
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, format!("{path}: no ')'")))?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // After the name: state is field 3, utime 14 and stime 15 (1-based), so 11 and 12 here.
+    let field = |i: usize| -> io::Result<f64> {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<u64>().ok())
+            .map(|t| t as f64 / clock_ticks())
+            .ok_or_else(|| {
+                io::Error::new(io::ErrorKind::InvalidData, format!("{path}: short stat"))
+            })
+    };
+    Ok(field(11)? + field(12)?)
+}
+
+/// CPU seconds of the threads of this process named `prefix...`.
+fn threads_cpu(prefix: &str) -> io::Result<f64> {
+    let mut total = 0.0;
+    for entry in std::fs::read_dir("/proc/self/task")? {
+        let dir = entry?.path();
+        let Ok(name) = std::fs::read_to_string(dir.join("comm")) else {
+            continue; // the thread ended meanwhile
+        };
+        if name.trim_end().starts_with(prefix) {
+            if let Ok(cpu) = stat_cpu(&dir.join("stat").to_string_lossy()) {
+                total += cpu;
+            }
+        }
+    }
+    Ok(total)
+}
+
+/// `VmRSS` of a `/proc/.../status` file, bytes.
+fn status_rss(path: &str) -> io::Result<u64> {
+    let text = std::fs::read_to_string(path)?;
+    text.lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map(|kb| kb * 1024)
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, format!("{path}: no VmRSS")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn this_process_can_be_watched() {
+        let me = Watch::Pid(std::process::id());
+        assert!(me.rss().unwrap() > 0);
+        let spin: u64 = (0..5_000_000u64).fold(0, |a, b| a.wrapping_add(b * b));
+        assert_ne!(spin, 1);
+        assert!(me.cpu_seconds().unwrap() >= 0.0);
+        assert!(process_cpu_seconds() > 0.0);
+        assert!(Watch::Pid(u32::MAX).rss().is_err());
+    }
+}
