@@ -103,6 +103,22 @@ fn socketio_rooms_keep_their_invariants_on_the_corpus() {
     replay_target("session_socketio_rooms", fuzzing::socketio_rooms);
 }
 
+#[test]
+fn socketcluster_server_sessions_keep_their_invariants_on_the_corpus() {
+    replay_target(
+        "session_socketcluster_server",
+        fuzzing::socketcluster_server,
+    );
+}
+
+#[test]
+fn the_socketcluster_client_session_keeps_its_invariants_on_the_corpus() {
+    replay_target(
+        "session_socketcluster_client",
+        fuzzing::socketcluster_client,
+    );
+}
+
 /// A regression input kept in `fuzz/regressions/<target>/`.
 fn regression(target: &str, name: &str) -> Vec<u8> {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -141,5 +157,15 @@ fn bug_client_upgrade_failed_after_closed() {
     fuzzing::engineio_client(&regression(
         "session_engineio_client",
         "client-upgrade-failed-after-closed.bin",
+    ));
+}
+
+/// Found by `session_socketcluster_client`: the client session queued the
+/// event of a call the app made after the session had closed, a text after the close frame.
+#[test]
+fn bug_client_sends_after_close() {
+    fuzzing::socketcluster_client(&regression(
+        "session_socketcluster_client",
+        "bug_client_sends_after_close",
     ));
 }

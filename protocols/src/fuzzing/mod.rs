@@ -5,8 +5,10 @@
 //! bytes that decode to the same message, and stream decoding does not
 //! depend on how the bytes were cut.
 
+pub mod sc_session;
 pub mod session;
 
+pub use sc_session::{socketcluster_client, socketcluster_server};
 pub use session::{engineio_client, engineio_server, socketio_rooms};
 
 use crate::{assa, chatpot, circles, socketcluster, socketio, sockets, Dialect};
