@@ -14,6 +14,7 @@
 
 use std::{io, sync::Arc, time::Duration};
 
+use axum::serve::ListenerExt;
 use axum::{extract::Request, http::StatusCode, response::IntoResponse, Router};
 use protocols::engineio::EioVersion;
 use protocols::session::engineio::ServerConfig;
@@ -58,6 +59,10 @@ impl Listener for Echo {
     ) -> BoxFuture<'static, io::Result<()>> {
         let (router, transports) = app(config.echo.profile, &config.faults);
         Box::pin(async move {
+            // TCP_NODELAY: a small frame leaves at once instead of waiting on Nagle's algorithm.
+            let tcp = tcp.tap_io(|stream| {
+                let _ = stream.set_nodelay(true);
+            });
             axum::serve(tcp, router)
                 .with_graceful_shutdown(async move {
                     shutdown.requested().await;

@@ -13,6 +13,7 @@ use protocols::Protocol;
 use serde_json::{json, Value};
 use tokio::sync::{mpsc, oneshot};
 
+use super::raw;
 use super::{unhex, Broken, FuzzTarget, Fuzzer, Gen, Input, Oracle, Sentinel, Step, TaskSentinel};
 use crate::driver::DriverError;
 use crate::wire::{Link, TcpConn};
@@ -206,17 +207,12 @@ impl Fuzzer for AssaFuzzer {
                     Step::Text { text } => conn.send_line(text.as_bytes()).await,
                     Step::Binary { hex } => conn.send_line(&unhex(hex).unwrap_or_default()).await,
                     Step::Tcp { hex, may_wait } => {
-                        raw(
-                            target,
-                            &link,
-                            &unhex(hex).unwrap_or_default(),
-                            *may_wait,
-                            wait,
-                        )
-                        .await?;
+                        let bytes = unhex(hex).unwrap_or_default();
+                        raw::tcp(&target.url, &link, &bytes, *may_wait, wait).await?;
                         Ok(())
                     }
-                    Step::WsFrame { .. } => Ok(()),
+                    // WebSocket steps: the SocketCluster fuzzer's.
+                    Step::WsFrame { .. } | Step::Fresh { .. } => Ok(()),
                 };
                 if sent.is_err() {
                     return Ok(());
@@ -293,38 +289,6 @@ fn token(target: &FuzzTarget, n: usize) -> &str {
         .get(n)
         .or(target.tokens.last())
         .map_or("", String::as_str)
-}
-
-/// Raw bytes on a fresh connection: an answer or a close must come in time (unless `may_wait`).
-async fn raw(
-    target: &FuzzTarget,
-    link: &Link,
-    bytes: &[u8],
-    may_wait: bool,
-    wait: Duration,
-) -> Result<(), Broken> {
-    let mut conn = link
-        .open("fuzz tcp")
-        .tcp_raw(&target.url)
-        .await
-        .map_err(|e| Broken::new(Oracle::FreshClient, e.to_string()))?;
-    if conn.send(bytes).await.is_err() {
-        return Ok(());
-    }
-    // A truncated frame may be waited on: a short look is enough.
-    let within = if may_wait {
-        wait.min(Duration::from_millis(200))
-    } else {
-        wait
-    };
-    match conn.recv(within).await {
-        Ok(_) => Ok(()),
-        Err(_) if may_wait => Ok(()),
-        Err(_) => Err(Broken::new(
-            Oracle::Silence,
-            format!("no answer and no close within {} ms", wait.as_millis()),
-        )),
-    }
 }
 
 /// An authenticated ASSA connection that answers PINGs while it reads.
