@@ -169,3 +169,53 @@ fn bug_client_sends_after_close() {
         "bug_client_sends_after_close",
     ));
 }
+
+#[test]
+fn the_engineio_router_keeps_its_properties_on_every_shape_of_query() {
+    let queries = [
+        "EIO=4&transport=polling",
+        "EIO=3&transport=polling&b64=1",
+        "EIO=4&transport=websocket&sid=abc",
+        "EIO=4&transport=polling&sid=a%20b",
+        "EIO=5&transport=polling",
+        "EIO=4&transport=nope",
+        "transport=polling",
+        "EIO=4&transport=polling&sid=%zz%",
+        "",
+        "&&&==&",
+    ];
+    for pick in 0..=255u8 {
+        for q in queries {
+            let mut input = vec![pick];
+            input.extend_from_slice(q.as_bytes());
+            fuzzing::engineio_route(&input);
+        }
+    }
+}
+
+#[test]
+fn the_timestamp_parser_keeps_its_properties_on_the_documents_timestamps() {
+    let mut n = 0;
+    for f in fixtures(Protocol::Assa, "valid") {
+        let Ok(value) = serde_json::from_slice::<serde_json::Value>(&f.bytes) else {
+            continue;
+        };
+        if let Some(ts) = value.get("timestamp").and_then(|t| t.as_str()) {
+            fuzzing::timestamp(ts.as_bytes());
+            n += 1;
+        }
+    }
+    assert!(n > 10, "only {n} timestamps");
+    for text in [
+        "2024-01-01T12:00:00.000Z",
+        "0000-01-01T00:00:00.000Z",
+        "9999-12-31T23:59:59.999Z",
+        "2024-02-29T00:00:00Z",
+        "2023-02-29T00:00:00Z",
+        "2024-01-01T12:00:00+09:00",
+        "2024-13-01T00:00:00Z",
+        "",
+    ] {
+        fuzzing::timestamp(text.as_bytes());
+    }
+}

@@ -1,7 +1,7 @@
 //! The SocketCluster fuzzer: events, pub/sub and auth from the grammar, valid sessions with one message broken, messages before the handshake, and the WebSocket and HTTP CVE classes.
 //!
 //! Every input's text steps run on one fresh session (protocol 1, after its
-//! `#handshake`); after them an `echo` with the string cid `fuzz-probe` must
+//! `#handshake`); after them an `echo` with the probe's cid must
 //! get its response, or the connection must close, within the wait. A step
 //! before the handshake (`Step::Fresh`) runs on a WebSocket of its own and is
 //! followed by a `#handshake` that must be answered or closed on; raw frames
@@ -28,8 +28,11 @@ use crate::wire::Link;
 /// The SocketCluster fuzzer.
 pub struct ScFuzzer;
 
-/// The cid of the probe after every input (a string: no fuzzed number collides with it).
-const PROBE: &str = "fuzz-probe";
+/// The cid of the probe after every input: a number (socketcluster-server
+/// never answers a string cid) no generated input uses.
+const PROBE: u64 = 987_654_321;
+/// The cid of the `#handshake` after a message sent before the handshake.
+const HANDSHAKE: u64 = 987_654_322;
 /// The sentinel's channel.
 const SENTINEL_CHANNEL: &str = "fuzz-sentinel";
 /// The protocol version the fuzzer speaks.
@@ -351,7 +354,7 @@ async fn connect(target: &FuzzTarget, link: &Link) -> Result<ScClient, Broken> {
 
 /// `echo` with the probe's cid: its response, or a close, must come within the wait.
 async fn probe(client: &mut ScClient) -> Result<(), Broken> {
-    let call = json!({"event": "echo", "data": PROBE, "cid": PROBE});
+    let call = json!({"event": "echo", "data": "fuzz-probe", "cid": PROBE});
     if client.send_json(&call).await.is_err() {
         return Ok(());
     }
@@ -369,8 +372,8 @@ async fn before_handshake(target: &FuzzTarget, link: &Link, text: &str) -> Resul
     let mut client = ScClient::open(link, &target.url, VERSION)
         .await
         .map_err(|e| Broken::new(Oracle::FreshClient, format!("connecting failed: {e}")))?;
-    let handshake = json!({"event": "#handshake", "data": {}, "cid": "fuzz-handshake"});
-    let call = json!({"event": "echo", "data": PROBE, "cid": PROBE});
+    let handshake = json!({"event": "#handshake", "data": {}, "cid": HANDSHAKE});
+    let call = json!({"event": "echo", "data": "fuzz-probe", "cid": PROBE});
     for sent in [text.to_owned(), handshake.to_string(), call.to_string()] {
         if client.send_text(sent).await.is_err() {
             return Ok(());
@@ -380,7 +383,7 @@ async fn before_handshake(target: &FuzzTarget, link: &Link, text: &str) -> Resul
     loop {
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());
         match client.next(left).await {
-            Ok(Some(Incoming::Json(v))) if v["rid"] == "fuzz-handshake" || v["rid"] == PROBE => {
+            Ok(Some(Incoming::Json(v))) if v["rid"] == HANDSHAKE || v["rid"] == PROBE => {
                 return Ok(())
             }
             Ok(Some(Incoming::Closed(_))) | Err(DriverError::Closed(_)) => return Ok(()),
