@@ -12,11 +12,12 @@ use suites::fuzz::{FuzzOptions, FuzzTarget, Input};
 
 #[derive(Debug, Args)]
 pub struct FuzzArgs {
-    /// The protocol to fuzz: socketio or assa.
+    /// The protocol to fuzz: socketio, assa or socketcluster.
     #[arg(long, short)]
     protocol: Protocol,
-    /// The server: `http://host:port` (socketio, running the echo app) or
-    /// `host:port` (assa). Without it, the embedded reference server.
+    /// The server: `http://host:port` (socketio, running the echo app),
+    /// `host:port` (assa) or `ws://host:port/socketcluster/` (socketcluster,
+    /// with an `echo` procedure). Without it, the embedded reference server.
     #[arg(long, value_name = "URL")]
     target: Option<String>,
     /// ASSA: a token the target accepts (repeatable: the sentinel's two users, then the fuzzed sessions').
@@ -34,6 +35,9 @@ pub struct FuzzArgs {
     /// How long an answer may take, in milliseconds.
     #[arg(long, value_name = "MS", default_value_t = 2_000)]
     wait: u64,
+    /// Inputs sent at once, each on its own connection (1: one after the other).
+    #[arg(long, value_name = "N", default_value_t = 16)]
+    jobs: u64,
     /// Watch this process's memory (the target runs locally); the embedded server is watched anyway.
     #[arg(long)]
     pid: Option<u32>,
@@ -85,6 +89,7 @@ pub async fn fuzz(args: FuzzArgs) -> anyhow::Result<ExitCode> {
         duration: args.duration,
         count: args.count.unwrap_or(u64::MAX),
         wait: Duration::from_millis(args.wait),
+        jobs: args.jobs,
         pid: args.pid,
         progress: !args.quiet,
         out: args.out.clone(),
@@ -181,6 +186,7 @@ pub async fn embedded(
     let named = server.addrs.named();
     let listener = match protocol {
         Protocol::Assa => "assa",
+        Protocol::Socketcluster => "socketcluster",
         _ => "echo",
     };
     let Some((_, addr)) = named.iter().find(|(name, _)| name == listener) else {
@@ -188,6 +194,7 @@ pub async fn embedded(
     };
     let url = match protocol {
         Protocol::Assa => addr.to_string(),
+        Protocol::Socketcluster => format!("ws://{addr}/socketcluster/"),
         _ => format!("http://{addr}"),
     };
     Ok((

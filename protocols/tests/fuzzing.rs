@@ -103,6 +103,22 @@ fn socketio_rooms_keep_their_invariants_on_the_corpus() {
     replay_target("session_socketio_rooms", fuzzing::socketio_rooms);
 }
 
+#[test]
+fn socketcluster_server_sessions_keep_their_invariants_on_the_corpus() {
+    replay_target(
+        "session_socketcluster_server",
+        fuzzing::socketcluster_server,
+    );
+}
+
+#[test]
+fn the_socketcluster_client_session_keeps_its_invariants_on_the_corpus() {
+    replay_target(
+        "session_socketcluster_client",
+        fuzzing::socketcluster_client,
+    );
+}
+
 /// A regression input kept in `fuzz/regressions/<target>/`.
 fn regression(target: &str, name: &str) -> Vec<u8> {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -142,4 +158,64 @@ fn bug_client_upgrade_failed_after_closed() {
         "session_engineio_client",
         "client-upgrade-failed-after-closed.bin",
     ));
+}
+
+/// Found by `session_socketcluster_client`: the client session queued the
+/// event of a call the app made after the session had closed, a text after the close frame.
+#[test]
+fn bug_client_sends_after_close() {
+    fuzzing::socketcluster_client(&regression(
+        "session_socketcluster_client",
+        "bug_client_sends_after_close",
+    ));
+}
+
+#[test]
+fn the_engineio_router_keeps_its_properties_on_every_shape_of_query() {
+    let queries = [
+        "EIO=4&transport=polling",
+        "EIO=3&transport=polling&b64=1",
+        "EIO=4&transport=websocket&sid=abc",
+        "EIO=4&transport=polling&sid=a%20b",
+        "EIO=5&transport=polling",
+        "EIO=4&transport=nope",
+        "transport=polling",
+        "EIO=4&transport=polling&sid=%zz%",
+        "",
+        "&&&==&",
+    ];
+    for pick in 0..=255u8 {
+        for q in queries {
+            let mut input = vec![pick];
+            input.extend_from_slice(q.as_bytes());
+            fuzzing::engineio_route(&input);
+        }
+    }
+}
+
+#[test]
+fn the_timestamp_parser_keeps_its_properties_on_the_documents_timestamps() {
+    let mut n = 0;
+    for f in fixtures(Protocol::Assa, "valid") {
+        let Ok(value) = serde_json::from_slice::<serde_json::Value>(&f.bytes) else {
+            continue;
+        };
+        if let Some(ts) = value.get("timestamp").and_then(|t| t.as_str()) {
+            fuzzing::timestamp(ts.as_bytes());
+            n += 1;
+        }
+    }
+    assert!(n > 10, "only {n} timestamps");
+    for text in [
+        "2024-01-01T12:00:00.000Z",
+        "0000-01-01T00:00:00.000Z",
+        "9999-12-31T23:59:59.999Z",
+        "2024-02-29T00:00:00Z",
+        "2023-02-29T00:00:00Z",
+        "2024-01-01T12:00:00+09:00",
+        "2024-13-01T00:00:00Z",
+        "",
+    ] {
+        fuzzing::timestamp(text.as_bytes());
+    }
 }

@@ -62,7 +62,10 @@ impl Sc {
             match tokio::time::timeout_at(until, self.0.next()).await {
                 Err(_) => return Got::Nothing,
                 Ok(Some(Ok(Message::Text(t)))) if t.as_str() == "#1" => {
-                    self.0.send(Message::text("#2")).await.expect("pongs");
+                    // A ping read after the server ended the connection cannot be answered.
+                    if self.0.send(Message::text("#2")).await.is_err() {
+                        return Got::Closed(None);
+                    }
                 }
                 Ok(Some(Ok(Message::Text(t)))) => {
                     return Got::Json(serde_json::from_str(&t).expect("JSON"))

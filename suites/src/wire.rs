@@ -362,7 +362,8 @@ impl Wire {
         url: &str,
     ) -> Result<(WsSender, WsReceiver<E>), DriverError> {
         self.note(format_args!("WebSocket {url}"));
-        match tokio_tungstenite::connect_async(url).await {
+        // Nagle's algorithm off: small frames leave at once.
+        match tokio_tungstenite::connect_async_with_config(url, None, true).await {
             Ok((ws, _)) => {
                 let (sink, stream) = ws.split();
                 Ok((

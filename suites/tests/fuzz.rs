@@ -31,6 +31,9 @@ async fn the_embedded_reference_server_survives_a_fixed_seed_of_every_fuzzer() {
         let protocol = fuzzer.protocol();
         let url = match protocol {
             protocols::Protocol::Assa => addr("assa").to_string(),
+            protocols::Protocol::Socketcluster => {
+                format!("ws://{}/socketcluster/", addr("socketcluster"))
+            }
             _ => format!("http://{}", addr("echo")),
         };
         let target = FuzzTarget {

@@ -5,8 +5,10 @@
 //! bytes that decode to the same message, and stream decoding does not
 //! depend on how the bytes were cut.
 
+pub mod sc_session;
 pub mod session;
 
+pub use sc_session::{socketcluster_client, socketcluster_server};
 pub use session::{engineio_client, engineio_server, socketio_rooms};
 
 use crate::{assa, chatpot, circles, socketcluster, socketio, sockets, Dialect};
@@ -182,6 +184,69 @@ pub fn socketio_reassembler(data: &[u8]) {
                     });
                 assert_eq!(again, packet, "reassembled packet does not round-trip");
             }
+        }
+    }
+}
+
+/// Fuzz target `engineio_route`: the Engine.IO request router. The first
+/// byte picks the method, whether the request is a WebSocket upgrade and
+/// the versions the server speaks; the rest is the query string. A routed
+/// request names a version the server speaks; a refusal's answer is
+/// engine.io's JSON, read back as the same error.
+pub fn engineio_route(data: &[u8]) {
+    use crate::engineio::EioVersion;
+    use crate::session::engineio::{route, Method, Route};
+    use crate::session::HttpError;
+    let Some((&pick, query)) = data.split_first() else {
+        return;
+    };
+    let method = [Method::Get, Method::Post, Method::Other][usize::from(pick % 3)];
+    let websocket = pick & 0x04 != 0;
+    let versions: &[EioVersion] = match (pick >> 3) % 3 {
+        0 => &[EioVersion::V4],
+        1 => &[EioVersion::V3],
+        _ => &[EioVersion::V3, EioVersion::V4],
+    };
+    let query = String::from_utf8_lossy(query);
+    match route(method, &query, websocket, versions) {
+        Ok(
+            Route::Handshake { version, .. }
+            | Route::Poll { version, .. }
+            | Route::Post { version, .. }
+            | Route::Upgrade { version, .. },
+        ) => assert!(
+            versions.contains(&version),
+            "routed to {version:?}, which the server does not speak"
+        ),
+        Err(e) => {
+            let response = e.response();
+            assert_eq!(
+                HttpError::from_response(response.status, &response.body),
+                Some(e),
+                "the answer to {e:?} does not read back"
+            );
+        }
+    }
+}
+
+/// Fuzz target `timestamp`: the strict ISO 8601 parser of ASSA's
+/// timestamps. `is_valid` agrees with `parse`; a parsed timestamp keeps its
+/// text; the instant it names, written back, parses again to the same instant.
+pub fn timestamp(data: &[u8]) {
+    use crate::timestamp::Timestamp;
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let parsed = Timestamp::parse(text);
+    assert_eq!(Timestamp::is_valid(text), parsed.is_some());
+    if let Some(t) = parsed {
+        assert_eq!(t.as_str(), text);
+        let millis = t.unix_millis();
+        let again = Timestamp::from_unix_millis(millis);
+        let reread = Timestamp::parse(again.as_str())
+            .unwrap_or_else(|| panic!("{text}: written back as {}, refused", again.as_str()));
+        if (Timestamp::MIN_UNIX_MILLIS..=Timestamp::MAX_UNIX_MILLIS).contains(&millis) {
+            assert_eq!(reread.unix_millis(), millis, "{text}: the instant changed");
         }
     }
 }

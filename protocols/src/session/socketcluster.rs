@@ -471,12 +471,15 @@ pub enum ClientEvent {
 
 /// One connection, seen from the client: it sends `#handshake` first, answers every
 /// ping with a pong, numbers its calls 1, 2, ... (the handshake is 1), hands out each
-/// call's response once (a second one, or one to no call, is dropped) and closes with
-/// 4000 when the server sends nothing for the handshake's `pingTimeout`.
+/// call's response once (a second one, one to no call, or one before the handshake's
+/// answer is dropped), sends nothing after it closed, and closes with 4000 when the
+/// server sends nothing for the handshake's `pingTimeout`.
 #[derive(Debug)]
 pub struct ClientSession {
     version: ProtocolVersion,
     state: State,
+    /// The `#handshake`'s cid: only a response to it opens (or rejects) the session.
+    handshake_cid: CallId,
     next_cid: u64,
     pending: HashSet<CallId>,
     ping_timeout: Option<Duration>,
@@ -491,6 +494,7 @@ impl ClientSession {
         let mut session = ClientSession {
             version,
             state: State::AwaitingHandshake,
+            handshake_cid: CallId::from(1u64),
             next_cid: 1,
             pending: HashSet::new(),
             ping_timeout: None,
@@ -499,6 +503,7 @@ impl ClientSession {
             events: VecDeque::new(),
         };
         let cid = session.take_cid();
+        session.handshake_cid = cid.clone();
         let event = Event::handshake(cid, Some(auth_token));
         session.push(&Message::Event(event));
         session
@@ -517,6 +522,9 @@ impl ClientSession {
     }
 
     fn push(&mut self, message: &Message) {
+        if self.state == State::Closed {
+            return;
+        }
         if let Ok(Ok(text)) = SocketCluster::encode(message).map(String::from_utf8) {
             self.transmits.push_back(Transmit::Text(text.into()));
         }
@@ -553,7 +561,9 @@ impl ClientSession {
                 let pong = self.version.pong();
                 self.transmits.push_back(Transmit::Text(pong.into()));
             }
-            Ok(Message::HandshakeResponse(h)) if self.pending.remove(&h.rid) => {
+            Ok(Message::HandshakeResponse(h))
+                if h.rid == self.handshake_cid && self.pending.remove(&h.rid) =>
+            {
                 self.state = State::Open;
                 self.ping_timeout = Some(Duration::from_millis(h.data.ping_timeout));
                 self.deadline = self.ping_timeout.map(|t| now + t);
@@ -561,13 +571,17 @@ impl ClientSession {
             }
             // An error response to #handshake: the server rejected it.
             Ok(Message::Response(r))
-                if self.state == State::AwaitingHandshake && self.pending.remove(&r.rid) =>
+                if self.state == State::AwaitingHandshake
+                    && r.rid == self.handshake_cid
+                    && self.pending.remove(&r.rid) =>
             {
                 self.close(
                     CloseCode::HandshakeFailed.code(),
                     "the handshake was rejected",
                 );
             }
+            // Before the handshake's answer, no other call can have been answered.
+            _ if self.state == State::AwaitingHandshake => {}
             Ok(Message::Response(r)) if self.pending.remove(&r.rid) => {
                 self.events.push_back(ClientEvent::Response(r))
             }

@@ -7,7 +7,7 @@
 
 use std::{future::Future, io, net::SocketAddr, pin::Pin, time::Duration};
 
-use axum::Router;
+use axum::{serve::ListenerExt, Router};
 use protocols::Protocol;
 use tokio::{net::TcpListener, sync::watch};
 
@@ -119,6 +119,10 @@ pub(crate) fn serve_socketio(
     shutdown: Shutdown,
 ) -> BoxFuture<'static, io::Result<()>> {
     Box::pin(async move {
+        // TCP_NODELAY: a small frame leaves at once instead of waiting on Nagle's algorithm.
+        let tcp = tcp.tap_io(|stream| {
+            let _ = stream.set_nodelay(true);
+        });
         axum::serve(tcp, router)
             .with_graceful_shutdown(async move {
                 shutdown.requested().await;

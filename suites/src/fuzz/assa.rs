@@ -2,7 +2,8 @@
 //!
 //! Every input runs on a fresh connection authenticated with CONNECT; after
 //! it, a `ROOM_INFO` request must get its response (success or not) or a
-//! close within the wait. Oversized frames and requests before CONNECT go
+//! close within the wait (not after a JSON value cut short: the framing
+//! may wait for its end, and would take the probe into it). Oversized frames and requests before CONNECT go
 //! on fresh connections of their own; a truncated frame may be waited on.
 
 use std::time::Duration;
@@ -13,6 +14,7 @@ use protocols::Protocol;
 use serde_json::{json, Value};
 use tokio::sync::{mpsc, oneshot};
 
+use super::raw;
 use super::{unhex, Broken, FuzzTarget, Fuzzer, Gen, Input, Oracle, Sentinel, Step, TaskSentinel};
 use crate::driver::DriverError;
 use crate::wire::{Link, TcpConn};
@@ -203,20 +205,21 @@ impl Fuzzer for AssaFuzzer {
             let mut conn = Conn::connect(target, &link, token(target, 2), wait).await?;
             for step in &input.steps {
                 let sent = match step {
+                    // A JSON value cut short: the server may wait for its end, and what
+                    // follows becomes part of it. Nothing after it can be checked.
+                    Step::Text { text } if unfinished(text) => {
+                        let _ = conn.send_line(text.as_bytes()).await;
+                        return Ok(());
+                    }
                     Step::Text { text } => conn.send_line(text.as_bytes()).await,
                     Step::Binary { hex } => conn.send_line(&unhex(hex).unwrap_or_default()).await,
                     Step::Tcp { hex, may_wait } => {
-                        raw(
-                            target,
-                            &link,
-                            &unhex(hex).unwrap_or_default(),
-                            *may_wait,
-                            wait,
-                        )
-                        .await?;
+                        let bytes = unhex(hex).unwrap_or_default();
+                        raw::tcp(&target.url, &link, &bytes, *may_wait, wait).await?;
                         Ok(())
                     }
-                    Step::WsFrame { .. } => Ok(()),
+                    // WebSocket steps: the SocketCluster fuzzer's.
+                    Step::WsFrame { .. } | Step::Fresh { .. } => Ok(()),
                 };
                 if sent.is_err() {
                     return Ok(());
@@ -287,44 +290,19 @@ impl Fuzzer for AssaFuzzer {
     }
 }
 
+/// Whether `text` starts a JSON value it does not finish (the JSON-stream
+/// framing waits for the rest of it).
+fn unfinished(text: &str) -> bool {
+    let mut values = serde_json::Deserializer::from_str(text).into_iter::<Value>();
+    matches!(values.next(), Some(Err(e)) if e.is_eof())
+}
+
 fn token(target: &FuzzTarget, n: usize) -> &str {
     target
         .tokens
         .get(n)
         .or(target.tokens.last())
         .map_or("", String::as_str)
-}
-
-/// Raw bytes on a fresh connection: an answer or a close must come in time (unless `may_wait`).
-async fn raw(
-    target: &FuzzTarget,
-    link: &Link,
-    bytes: &[u8],
-    may_wait: bool,
-    wait: Duration,
-) -> Result<(), Broken> {
-    let mut conn = link
-        .open("fuzz tcp")
-        .tcp_raw(&target.url)
-        .await
-        .map_err(|e| Broken::new(Oracle::FreshClient, e.to_string()))?;
-    if conn.send(bytes).await.is_err() {
-        return Ok(());
-    }
-    // A truncated frame may be waited on: a short look is enough.
-    let within = if may_wait {
-        wait.min(Duration::from_millis(200))
-    } else {
-        wait
-    };
-    match conn.recv(within).await {
-        Ok(_) => Ok(()),
-        Err(_) if may_wait => Ok(()),
-        Err(_) => Err(Broken::new(
-            Oracle::Silence,
-            format!("no answer and no close within {} ms", wait.as_millis()),
-        )),
-    }
 }
 
 /// An authenticated ASSA connection that answers PINGs while it reads.

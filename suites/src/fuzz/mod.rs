@@ -17,7 +17,9 @@
 
 pub mod assa;
 mod grammar;
+pub mod raw;
 pub mod report;
+pub mod socketcluster;
 pub mod socketio;
 
 use std::path::PathBuf;
@@ -70,6 +72,13 @@ pub enum Step {
         /// The frame bytes, hex.
         hex: String,
     },
+    /// A text message on a fresh WebSocket, before any handshake of the
+    /// protocol (SocketCluster's `#handshake`): then the handshake must be
+    /// answered, or the connection closed, within the wait.
+    Fresh {
+        /// The message.
+        text: String,
+    },
 }
 
 impl Step {
@@ -114,6 +123,10 @@ impl Step {
                 may_wait: *may_wait,
             },
             Step::WsFrame { hex } => Step::WsFrame { hex: cut(hex)? },
+            Step::Fresh { text } => match (Step::Text { text: text.clone() }).truncated(len)? {
+                Step::Text { text } => Step::Fresh { text },
+                _ => return None,
+            },
         })
     }
 }
@@ -137,7 +150,8 @@ pub fn unhex(text: &str) -> Option<Vec<u8>> {
 /// Where the server under test is, as a fuzzer needs it.
 #[derive(Debug, Clone)]
 pub struct FuzzTarget {
-    /// `http://host:port` (Socket.IO) or `host:port` (ASSA).
+    /// `http://host:port` (Socket.IO), `host:port` (ASSA) or
+    /// `ws://host:port/socketcluster/` (SocketCluster).
     pub url: String,
     /// ASSA: tokens the server accepts, one per user (the sentinel, the prober, the fuzzed session).
     pub tokens: Vec<String>,
@@ -269,7 +283,11 @@ impl Sentinel for TaskSentinel {
 }
 
 /// Every protocol the fuzzer covers, one line each.
-pub static FUZZERS: &[&dyn Fuzzer] = &[&socketio::SocketioFuzzer, &assa::AssaFuzzer];
+pub static FUZZERS: &[&dyn Fuzzer] = &[
+    &socketio::SocketioFuzzer,
+    &assa::AssaFuzzer,
+    &socketcluster::ScFuzzer,
+];
 
 /// The fuzzer of a protocol, if it has one.
 pub fn fuzzer(protocol: Protocol) -> Option<&'static dyn Fuzzer> {
@@ -289,6 +307,8 @@ pub struct FuzzOptions {
     pub wait: Duration,
     /// Inputs between two checks of the fresh client, the sentinel and the memory.
     pub batch: u64,
+    /// Inputs sent at once, each on its own connection.
+    pub jobs: u64,
     /// The process whose resident memory is watched (the embedded server: this one).
     pub pid: Option<u32>,
     /// Growth of resident memory over the first batch's that is a finding.
@@ -308,7 +328,8 @@ impl Default for FuzzOptions {
             duration: Duration::from_secs(60),
             count: u64::MAX,
             wait: Duration::from_secs(2),
-            batch: 50,
+            batch: 256,
+            jobs: 16,
             pid: None,
             memory_bound: 256 * 1024 * 1024,
             progress: false,
@@ -324,6 +345,13 @@ const MAX_FINDINGS: usize = 10;
 /// Fuzzes `target` with `fuzzer` until the duration or the count is
 /// reached, the server stops answering, or [`MAX_FINDINGS`] findings (one
 /// per input class, each minimized); then writes the report under `out`.
+///
+/// Inputs go in groups of [`FuzzOptions::jobs`], each on its own
+/// connection, all at once (a group never crosses a batch boundary); their
+/// results are taken in index order. An input that fails within a group is
+/// run again alone: only a failure that repeats alone is a finding (one
+/// that does not is counted as `unconfirmed`); a server that falls over
+/// under the load is caught by the batch checks.
 pub async fn run(
     fuzzer: &dyn Fuzzer,
     target: &FuzzTarget,
@@ -339,21 +367,39 @@ pub async fn run(
     let mut baseline = None;
     // Classes that produced a finding: one finding each is enough.
     let mut found: Vec<String> = Vec::new();
+    let jobs = options.jobs.max(1);
+    let batch = options.batch.max(1);
     let mut i = 0;
-    while i < options.count && started.elapsed() < options.duration {
-        let input = fuzzer.generate(&mut Gen::new(options.seed, i));
-        if options.exclude.contains(&input.class) || found.contains(&input.class) {
-            i += 1;
-            continue;
-        }
-        let result = fuzzer.execute(target, &input, options.wait).await;
-        i += 1;
-        report.inputs = i;
-        *report
-            .classes
-            .entry(class_family(&input.class))
-            .or_default() += 1;
-        if let Err(broken) = result {
+    'run: while i < options.count && started.elapsed() < options.duration {
+        let end = (i + jobs).min(options.count).min((i / batch + 1) * batch);
+        let group: Vec<(u64, Input)> = (i..end)
+            .map(|k| (k, fuzzer.generate(&mut Gen::new(options.seed, k))))
+            .filter(|(_, input)| {
+                !options.exclude.contains(&input.class) && !found.contains(&input.class)
+            })
+            .collect();
+        let results = futures::future::join_all(
+            group
+                .iter()
+                .map(|(_, input)| fuzzer.execute(target, input, options.wait)),
+        )
+        .await;
+        for ((k, input), result) in group.into_iter().zip(results) {
+            *report
+                .classes
+                .entry(class_family(&input.class))
+                .or_default() += 1;
+            let Err(broken) = result else { continue };
+            if found.contains(&input.class) {
+                continue;
+            }
+            if jobs > 1 {
+                let alone = fuzzer.execute(target, &input, options.wait).await;
+                if !matches!(alone, Err(ref b) if b.oracle == broken.oracle) {
+                    report.unconfirmed += 1;
+                    continue;
+                }
+            }
             // A server that no longer answers cannot tell a smaller input from a larger one.
             let alive = fuzzer.fresh_client(target, options.wait).await.is_ok();
             let minimal = if alive {
@@ -361,18 +407,22 @@ pub async fn run(
             } else {
                 input.clone()
             };
-            report.findings.push(Finding::new(i - 1, broken, minimal));
+            report.findings.push(Finding::new(k, broken, minimal));
             found.push(input.class.clone());
             if !alive || report.findings.len() >= MAX_FINDINGS {
-                break;
+                i = k + 1;
+                report.inputs = i;
+                break 'run;
             }
-            continue;
         }
-        if i % options.batch == 0 || i == options.count {
+        i = end;
+        report.inputs = i;
+        if i % batch == 0 || i == options.count {
             if let Some(broken) =
                 batch_checks(fuzzer, target, sentinel.as_mut(), options, &mut baseline).await
             {
-                report.findings.push(Finding::new(i - 1, broken, input));
+                let last = fuzzer.generate(&mut Gen::new(options.seed, i - 1));
+                report.findings.push(Finding::new(i - 1, broken, last));
                 break;
             }
         }

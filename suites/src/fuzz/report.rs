@@ -53,6 +53,8 @@ pub struct FuzzReport {
     pub seconds: f64,
     /// Resident memory of the target at the first check and at the end, when watched.
     pub memory: Option<(u64, u64)>,
+    /// Inputs that failed while others ran beside them, yet not when run again alone.
+    pub unconfirmed: u64,
     /// What was found.
     pub findings: Vec<Finding>,
 }
@@ -68,6 +70,7 @@ impl FuzzReport {
             classes: BTreeMap::new(),
             seconds: 0.0,
             memory: None,
+            unconfirmed: 0,
             findings: Vec::new(),
         }
     }
@@ -94,6 +97,12 @@ impl FuzzReport {
         );
         for (class, n) in &self.classes {
             md.push_str(&format!("  - {class}: {n}\n"));
+        }
+        if self.unconfirmed > 0 {
+            md.push_str(&format!(
+                "- unconfirmed: {} inputs failed beside others, not alone\n",
+                self.unconfirmed
+            ));
         }
         if let Some((first, last)) = self.memory {
             md.push_str(&format!(

@@ -15,6 +15,7 @@ use protocols::Protocol;
 use serde_json::json;
 use tokio::sync::{mpsc, oneshot};
 
+use super::raw::{self, masked};
 use super::{unhex, Broken, FuzzTarget, Fuzzer, Gen, Input, Oracle, Sentinel, Step, TaskSentinel};
 use crate::driver::engineio::Endpoint;
 use crate::driver::socketio::{SioClient, Transport};
@@ -180,26 +181,6 @@ impl SocketioFuzzer {
     }
 }
 
-/// A masked client WebSocket frame with first byte `b0`.
-fn masked(b0: u8, payload: &[u8]) -> Vec<u8> {
-    let mask = [0x12u8, 0x34, 0x56, 0x78];
-    let mut out = vec![b0];
-    match payload.len() {
-        n if n < 126 => out.push(0x80 | n as u8),
-        n if n <= 0xffff => {
-            out.push(0x80 | 126);
-            out.extend_from_slice(&(n as u16).to_be_bytes());
-        }
-        n => {
-            out.push(0x80 | 127);
-            out.extend_from_slice(&(n as u64).to_be_bytes());
-        }
-    }
-    out.extend_from_slice(&mask);
-    out.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
-    out
-}
-
 impl Fuzzer for SocketioFuzzer {
     fn protocol(&self) -> Protocol {
         Protocol::Socketio
@@ -274,20 +255,18 @@ impl Fuzzer for SocketioFuzzer {
                         client.eio.send(EioPacket::binary(bytes)).await
                     }
                     Step::Tcp { hex, may_wait } => {
-                        raw_tcp(
-                            target,
-                            &link,
-                            &unhex(hex).unwrap_or_default(),
-                            *may_wait,
-                            wait,
-                        )
-                        .await?;
+                        let bytes = unhex(hex).unwrap_or_default();
+                        raw::tcp(&host_port(&target.url), &link, &bytes, *may_wait, wait).await?;
                         Ok(())
                     }
                     Step::WsFrame { hex } => {
-                        raw_ws_frame(target, &link, &unhex(hex).unwrap_or_default(), wait).await?;
+                        let path = format!("{PATH}?EIO=4&transport=websocket");
+                        let frame = unhex(hex).unwrap_or_default();
+                        raw::ws_frame(&host_port(&target.url), &path, &link, &frame, wait).await?;
                         Ok(())
                     }
+                    // The SocketCluster fuzzer's step.
+                    Step::Fresh { .. } => Ok(()),
                 };
                 if sent.is_err() {
                     // The server closed the session: a documented answer.
@@ -381,86 +360,6 @@ async fn probe(client: &mut SioClient, wait: Duration) -> Result<(), Broken> {
             Oracle::Silence,
             format!("no ack and no close within {} ms", wait.as_millis()),
         )),
-    }
-}
-
-/// Raw bytes on a fresh connection: an answer or a close must come in time (unless `may_wait`).
-async fn raw_tcp(
-    target: &FuzzTarget,
-    link: &Link,
-    bytes: &[u8],
-    may_wait: bool,
-    wait: Duration,
-) -> Result<(), Broken> {
-    let addr = host_port(&target.url);
-    let mut conn = link
-        .open("fuzz tcp")
-        .tcp_raw(&addr)
-        .await
-        .map_err(|e| Broken::new(Oracle::FreshClient, e.to_string()))?;
-    if conn.send(bytes).await.is_err() {
-        return Ok(());
-    }
-    // A truncated request may be waited on: a short look is enough.
-    let within = if may_wait {
-        wait.min(Duration::from_millis(200))
-    } else {
-        wait
-    };
-    match conn.recv(within).await {
-        Ok(_) => Ok(()),
-        Err(_) if may_wait => Ok(()),
-        Err(_) => Err(Broken::new(
-            Oracle::Silence,
-            format!("no answer and no close within {} ms", wait.as_millis()),
-        )),
-    }
-}
-
-/// A WebSocket handshake by hand, then `frame`: the server must close the connection.
-async fn raw_ws_frame(
-    target: &FuzzTarget,
-    link: &Link,
-    frame: &[u8],
-    wait: Duration,
-) -> Result<(), Broken> {
-    let addr = host_port(&target.url);
-    let mut conn = link
-        .open("fuzz ws")
-        .tcp_raw(&addr)
-        .await
-        .map_err(|e| Broken::new(Oracle::FreshClient, e.to_string()))?;
-    let handshake = format!(
-        "GET {PATH}?EIO=4&transport=websocket HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
-    );
-    let refused = |e: DriverError| Broken::new(Oracle::FreshClient, e.to_string());
-    conn.send(handshake.as_bytes()).await.map_err(refused)?;
-    match conn.recv(wait).await {
-        Ok(Some(head)) if head.starts_with(b"HTTP/1.1 101") => {}
-        Ok(_) => return Ok(()),
-        Err(e) => return Err(Broken::new(Oracle::FreshClient, format!("no 101: {e}"))),
-    }
-    if conn.send(frame).await.is_err() {
-        return Ok(());
-    }
-    let deadline = tokio::time::Instant::now() + wait;
-    loop {
-        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-        match conn.recv(left).await {
-            Ok(None) => return Ok(()),
-            // A close frame from the server.
-            Ok(Some(bytes)) if bytes.first().is_some_and(|b| b & 0x0f == 0x8) => return Ok(()),
-            Ok(Some(_)) => continue,
-            Err(_) => {
-                return Err(Broken::new(
-                    Oracle::Silence,
-                    format!(
-                        "a broken WebSocket frame left the connection open for {} ms",
-                        wait.as_millis()
-                    ),
-                ))
-            }
-        }
     }
 }
 

@@ -388,6 +388,7 @@ async fn serve(tcp: TcpListener, hub: Arc<Hub>, stop: watch::Receiver<bool>) -> 
                         tracing::warn!("socketcluster: cannot set the send buffer: {e}");
                     }
                 }
+                let _ = stream.set_nodelay(true);
                 let (hub, stop, open) = (hub.clone(), stop.clone(), open.clone());
                 conns.spawn(async move {
                     let count = open.fetch_add(1, Ordering::SeqCst) + 1;
