@@ -16,7 +16,7 @@ use reference_server::{ListenerName, Running};
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
-use super::{project, require, run_script_against, server, Transport};
+use super::{node_script, python_script, run_script_against, server, Transport};
 
 /// `http://ADDR` of the chatpot node and `http://ADDR/chatpot` of its admin routes.
 fn urls(running: &Running) -> (String, String) {
@@ -47,17 +47,10 @@ fn tail(transport: Transport) -> impl FnOnce(&Running) -> Vec<String> {
 
 /// `node chatpot.js VERSION NODE_URL TRANSPORT ADMIN_URL SECRET`.
 async fn node(version: &str, transport: Transport) {
-    let dir = project("peers/clients/node");
-    require(
-        &dir.join(format!("node_modules/sio{version}/package.json")),
-        &format!("socket.io-client {version} (peers/clients/node)"),
-    );
-    let script = dir.join("chatpot.js");
     run_script_against(
         &format!("socket.io-client {version} on chatpot"),
         transport,
-        "node".as_ref(),
-        &[script.to_str().expect("a UTF-8 path"), version],
+        node_script("chatpot.js", version),
         tail(transport),
     )
     .await;
@@ -75,20 +68,13 @@ mod sio2 {
 
 /// python-socketio.
 mod python {
-    use super::{project, require, run_script_against, tail, Transport};
+    use super::{python_script, run_script_against, tail, Transport};
 
     async fn run(transport: Transport) {
-        let python = project("peers/socketio-python/.venv/bin/python");
-        require(
-            &python,
-            "python-socketio (peers/socketio-python's virtualenv)",
-        );
-        let script = project("peers/clients/python/chatpot.py");
         run_script_against(
             "python-socketio on chatpot",
             transport,
-            &python,
-            &[script.to_str().expect("a UTF-8 path")],
+            python_script("chatpot.py"),
             tail(transport),
         )
         .await;

@@ -14,7 +14,7 @@ use reference_server::{Config, ListenerName, Running};
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
-use super::{project, require, run_child, server, Transport};
+use super::{node_script, python_script, run_child, server, Script, Transport};
 
 /// What the clients get: the circles URL, two users and their conversation.
 struct World {
@@ -73,10 +73,13 @@ async fn world(running: &Running) -> World {
 }
 
 /// Runs `program args... URL TRANSPORT TOKEN_A TOKEN_B CONVERSATION EMAIL_A`.
-async fn run_script(client: &str, transport: Transport, program: &std::path::Path, args: &[&str]) {
+async fn run_script(client: &str, transport: Transport, script: Script) {
     let running = server().await;
     let w = world(&running).await;
-    let mut all: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+    let Script {
+        program,
+        args: mut all,
+    } = script;
     all.extend([
         w.url,
         transport.arg().to_owned(),
@@ -85,23 +88,16 @@ async fn run_script(client: &str, transport: Transport, program: &std::path::Pat
         w.conversation.to_string(),
         w.email_a,
     ]);
-    run_child(client, transport, program, &all).await;
+    run_child(client, transport, &program, &all).await;
     running.shutdown().await;
 }
 
 /// `node circles.js VERSION ...` for socket.io-client `version` (4 or 2).
 async fn node(version: &str, transport: Transport) {
-    let dir = project("peers/clients/node");
-    require(
-        &dir.join(format!("node_modules/sio{version}/package.json")),
-        &format!("socket.io-client {version} (peers/clients/node)"),
-    );
-    let script = dir.join("circles.js");
     run_script(
         &format!("socket.io-client {version}"),
         transport,
-        "node".as_ref(),
-        &[script.to_str().expect("a UTF-8 path"), version],
+        node_script("circles.js", version),
     )
     .await;
 }
@@ -118,22 +114,10 @@ mod sio2 {
 
 /// python-socketio's AsyncClient.
 mod python {
-    use super::{project, require, run_script, Transport};
+    use super::{python_script, run_script, Transport};
 
     async fn run(transport: Transport) {
-        let python = project("peers/socketio-python/.venv/bin/python");
-        require(
-            &python,
-            "python-socketio (peers/socketio-python's virtualenv)",
-        );
-        let script = project("peers/clients/python/circles.py");
-        run_script(
-            "python-socketio",
-            transport,
-            &python,
-            &[script.to_str().expect("a UTF-8 path")],
-        )
-        .await;
+        run_script("python-socketio", transport, python_script("circles.py")).await;
     }
 
     per_transport!(run);

@@ -128,11 +128,51 @@ fn assert_passed(client: &str, transport: Transport, failure: Option<(&str, &str
     );
 }
 
+/// A stock client's script, ready to run: its interpreter and first arguments.
+struct Script {
+    program: PathBuf,
+    args: Vec<String>,
+}
+
+/// `node peers/clients/node/NAME VERSION` with socket.io-client `version`
+/// (4 or 2), which must be installed.
+fn node_script(name: &str, version: &str) -> Script {
+    let dir = project("peers/clients/node");
+    require(
+        &dir.join(format!("node_modules/sio{version}/package.json")),
+        &format!("socket.io-client {version} (peers/clients/node)"),
+    );
+    let script = dir.join(name);
+    Script {
+        program: "node".into(),
+        args: vec![utf8(&script), version.to_owned()],
+    }
+}
+
+/// `python peers/clients/python/NAME` with the python-socketio peer's
+/// interpreter, which must be installed.
+fn python_script(name: &str) -> Script {
+    let python = project("peers/socketio-python/.venv/bin/python");
+    require(
+        &python,
+        "python-socketio (peers/socketio-python's virtualenv)",
+    );
+    let script = project(&format!("peers/clients/python/{name}"));
+    Script {
+        program: python,
+        args: vec![utf8(&script)],
+    }
+}
+
+fn utf8(path: &Path) -> String {
+    path.to_str().expect("a UTF-8 path").to_owned()
+}
+
 /// Runs a client script against the embedded echo app: `program args... URL
 /// TRANSPORT`, within [`RUN_LIMIT`], and asserts that it passed.
-async fn run_script(client: &str, transport: Transport, program: &Path, args: &[&str]) {
+async fn run_script(client: &str, transport: Transport, script: Script) {
     let tail = |running: &Running| vec![echo_url(running), transport.arg().to_owned()];
-    run_script_against(client, transport, program, args, tail).await;
+    run_script_against(client, transport, script, tail).await;
 }
 
 /// Runs a client script against the embedded server: `program args...
@@ -141,14 +181,13 @@ async fn run_script(client: &str, transport: Transport, program: &Path, args: &[
 async fn run_script_against(
     client: &str,
     transport: Transport,
-    program: &Path,
-    args: &[&str],
+    script: Script,
     tail: impl FnOnce(&Running) -> Vec<String>,
 ) {
     let running = server().await;
-    let mut all: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
-    all.extend(tail(&running));
-    run_child(client, transport, program, &all).await;
+    let Script { program, mut args } = script;
+    args.extend(tail(&running));
+    run_child(client, transport, &program, &args).await;
     running.shutdown().await;
 }
 

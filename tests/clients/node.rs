@@ -1,20 +1,13 @@
 //! socket.io-client 4.8 and 2.x (npm, `peers/clients/node/client.js`) against the embedded echo app.
 
-use super::{project, require, run_script, Transport};
+use super::{node_script, run_script, Transport};
 
 /// `node client.js VERSION URL TRANSPORT` for socket.io-client `version` (4 or 2).
 async fn run(version: &str, transport: Transport) {
-    let dir = project("peers/clients/node");
-    require(
-        &dir.join(format!("node_modules/sio{version}/package.json")),
-        &format!("socket.io-client {version} (peers/clients/node)"),
-    );
-    let script = dir.join("client.js");
     run_script(
         &format!("socket.io-client {version}"),
         transport,
-        "node".as_ref(),
-        &[script.to_str().expect("a UTF-8 path"), version],
+        node_script("client.js", version),
     )
     .await;
 }

@@ -4,21 +4,14 @@
 
 use reference_server::ListenerName;
 
-use super::{listener_url, project, require, run_script_against, Running, Transport};
+use super::{listener_url, node_script, python_script, run_script_against, Running, Transport};
 
 /// socket.io-client `version` (4 or 2): `node sockets.js VERSION URL TRANSPORT`.
 async fn node(version: &str, transport: Transport) {
-    let dir = project("peers/clients/node");
-    require(
-        &dir.join(format!("node_modules/sio{version}/package.json")),
-        &format!("socket.io-client {version} (peers/clients/node)"),
-    );
-    let script = dir.join("sockets.js");
     run_script_against(
         &format!("socket.io-client {version}"),
         transport,
-        "node".as_ref(),
-        &[script.to_str().expect("a UTF-8 path"), version],
+        node_script("sockets.js", version),
         tail(transport),
     )
     .await;
@@ -36,17 +29,10 @@ fn tail(transport: Transport) -> impl FnOnce(&Running) -> Vec<String> {
 
 /// python-socketio: `python sockets.py URL TRANSPORT` in the peer's virtualenv.
 async fn python(transport: Transport) {
-    let python = project("peers/socketio-python/.venv/bin/python");
-    require(
-        &python,
-        "python-socketio (peers/socketio-python's virtualenv)",
-    );
-    let script = project("peers/clients/python/sockets.py");
     run_script_against(
         "python-socketio",
         transport,
-        &python,
-        &[script.to_str().expect("a UTF-8 path")],
+        python_script("sockets.py"),
         tail(transport),
     )
     .await;
