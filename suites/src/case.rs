@@ -246,17 +246,13 @@ impl Endpoint {
     /// The endpoint of a target for `version`; `unimplemented` when the target does not speak it.
     pub fn of(target: Option<&SocketioTarget>, version: EioVersion) -> Result<Endpoint, Failure> {
         let target = target.ok_or_else(|| Failure::Unimplemented("no socketio target".into()))?;
-        if !target.engineio.contains(&version.query_value()) {
-            return Err(Failure::Unimplemented(format!(
-                "the target is configured without Engine.IO {}",
-                version.query_value()
-            )));
-        }
-        Ok(Endpoint {
-            base: target.url.clone(),
-            path: target.path.clone(),
+        crate::cases::apps::endpoint(
+            "socketio",
+            &target.url,
+            &target.path,
+            &target.engineio,
             version,
-        })
+        )
     }
 }
 

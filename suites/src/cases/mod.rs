@@ -139,6 +139,7 @@ macro_rules! table {
     };
 }
 
+pub(crate) mod apps;
 pub mod assa;
 pub mod chatpot;
 pub mod circles;

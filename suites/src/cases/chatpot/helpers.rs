@@ -31,17 +31,7 @@ pub(super) fn target(ctx: &Ctx) -> Result<&ChatpotTarget, Failure> {
 /// target does not speak it).
 pub(super) fn endpoint(ctx: &Ctx, version: EioVersion) -> Result<Endpoint, Failure> {
     let t = target(ctx)?;
-    if !t.engineio.contains(&version.query_value()) {
-        return Err(Failure::Unimplemented(format!(
-            "the chatpot target is configured without Engine.IO {}",
-            version.query_value()
-        )));
-    }
-    Ok(Endpoint {
-        base: t.url.clone(),
-        path: t.path.clone(),
-        version,
-    })
+    crate::cases::apps::endpoint("chatpot", &t.url, &t.path, &t.engineio, version)
 }
 
 /// The transport a case's clients use: the Engine.IO 3 clients Chatpot

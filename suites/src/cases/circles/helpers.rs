@@ -23,17 +23,7 @@ pub(super) fn target(ctx: &Ctx) -> Result<&CirclesTarget, Failure> {
 /// The target's endpoint for `v` (`unimplemented` when it does not speak it).
 fn endpoint(ctx: &Ctx, v: EioVersion) -> Result<Endpoint, Failure> {
     let t = target(ctx)?;
-    if !t.engineio.contains(&v.query_value()) {
-        return Err(Failure::Unimplemented(format!(
-            "the target is configured without Engine.IO {}",
-            v.query_value()
-        )));
-    }
-    Ok(Endpoint {
-        base: t.url.clone(),
-        path: t.path.clone(),
-        version: v,
-    })
+    crate::cases::apps::endpoint("circles", &t.url, &t.path, &t.engineio, v)
 }
 
 /// A trigger of the target, by name.

@@ -35,17 +35,7 @@ pub(super) fn target(ctx: &Ctx) -> Result<&SocketsTarget, Failure> {
 /// The target's endpoint for `v` (`unimplemented` when it does not speak it).
 fn endpoint(ctx: &Ctx, v: EioVersion) -> Result<Endpoint, Failure> {
     let t = target(ctx)?;
-    if !t.engineio.contains(&v.query_value()) {
-        return Err(Failure::Unimplemented(format!(
-            "the target is configured without Engine.IO {}",
-            v.query_value()
-        )));
-    }
-    Ok(Endpoint {
-        base: t.url.clone(),
-        path: t.path.clone(),
-        version: v,
-    })
+    crate::cases::apps::endpoint("sockets", &t.url, &t.path, &t.engineio, v)
 }
 
 /// A username no other case uses: `base-` and eight hex digits.
