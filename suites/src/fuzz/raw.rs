@@ -107,6 +107,33 @@ pub async fn ws_frame(
     }
 }
 
+/// The upgrade request's headers every WebSocket request below starts with.
+const UPGRADE: &str = "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
+
+/// The HTTP CVE classes of Node's and hyper's parsers, as `(class, request)`
+/// for the request target `target` (path and query): thousands of headers
+/// (on a WebSocket upgrade when `upgrade`), or a WebSocket upgrade whose
+/// `Sec-WebSocket-Protocol` lists tens of thousands of entries.
+pub fn http_cve(gen: &mut super::Gen, target: &str, upgrade: bool) -> (String, Vec<u8>) {
+    if gen.below(2) == 0 {
+        let mut req = format!("GET {target} HTTP/1.1\r\nHost: fuzz\r\n");
+        if upgrade {
+            req.push_str(UPGRADE);
+        }
+        for i in 0..(2000 + gen.below(8000)) {
+            req.push_str(&format!("X-Fuzz-{i}: {i}\r\n"));
+        }
+        req.push_str("\r\n");
+        ("cve:thousands-of-headers".into(), req.into_bytes())
+    } else {
+        let protocols = vec!["chat"; 10_000 + gen.below(20_000)].join(", ");
+        let req = format!(
+            "GET {target} HTTP/1.1\r\nHost: fuzz\r\n{UPGRADE}Sec-WebSocket-Protocol: {protocols}\r\n\r\n"
+        );
+        ("cve:long-sec-websocket-protocol".into(), req.into_bytes())
+    }
+}
+
 /// The WebSocket CVE classes of ws and tungstenite, as `(class, frame)`:
 /// RSV bits without an extension, reserved opcodes, invalid UTF-8 in a text
 /// frame, a fragmented control frame, an unmasked client frame.

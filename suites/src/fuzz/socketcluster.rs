@@ -136,26 +136,9 @@ impl ScFuzzer {
     /// The HTTP classes of ws and engine.io, and frames over the limit.
     fn cve_http(gen: &mut Gen, path: &str) -> (String, Vec<Step>) {
         match gen.below(3) {
-            0 => {
-                let mut req = format!("GET {path} HTTP/1.1\r\nHost: fuzz\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n");
-                for i in 0..(2000 + gen.below(8000)) {
-                    req.push_str(&format!("X-Fuzz-{i}: {i}\r\n"));
-                }
-                req.push_str("\r\n");
-                (
-                    "cve:thousands-of-headers".into(),
-                    vec![Step::tcp(req.as_bytes(), false)],
-                )
-            }
-            1 => {
-                let protocols = vec!["chat"; 10_000 + gen.below(20_000)].join(", ");
-                let req = format!(
-                    "GET {path} HTTP/1.1\r\nHost: fuzz\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Protocol: {protocols}\r\n\r\n"
-                );
-                (
-                    "cve:long-sec-websocket-protocol".into(),
-                    vec![Step::tcp(req.as_bytes(), false)],
-                )
+            0 | 1 => {
+                let (class, request) = raw::http_cve(gen, path, true);
+                (class, vec![Step::tcp(&request, false)])
             }
             _ => {
                 let big = "x".repeat(70_000 + gen.below(1_100_000));

@@ -141,27 +141,10 @@ impl SocketioFuzzer {
                     vec![Step::ws_frame(&masked(0x80 | opcode, b"4x"))],
                 )
             }
-            6 => {
-                let mut req =
-                    format!("GET {PATH}?EIO=4&transport=polling HTTP/1.1\r\nHost: fuzz\r\n");
-                for i in 0..(2000 + gen.below(8000)) {
-                    req.push_str(&format!("X-Fuzz-{i}: {i}\r\n"));
-                }
-                req.push_str("\r\n");
-                (
-                    "cve:thousands-of-headers".into(),
-                    vec![Step::tcp(req.as_bytes(), false)],
-                )
-            }
-            7 => {
-                let protocols = vec!["chat"; 10_000 + gen.below(20_000)].join(", ");
-                let req = format!(
-                    "GET {PATH}?EIO=4&transport=websocket HTTP/1.1\r\nHost: fuzz\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Protocol: {protocols}\r\n\r\n"
-                );
-                (
-                    "cve:long-sec-websocket-protocol".into(),
-                    vec![Step::tcp(req.as_bytes(), false)],
-                )
+            6 | 7 => {
+                let target = format!("{PATH}?EIO=4&transport=websocket");
+                let (class, request) = raw::http_cve(gen, &target, false);
+                (class, vec![Step::tcp(&request, false)])
             }
             8 => {
                 let bad = gen.invalid_utf8(r#"42["message","caf"]"#);
