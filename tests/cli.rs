@@ -213,7 +213,7 @@ fn serve_with_every_implemented_listener_disabled_names_them_and_exits_2() {
     assert!(
         stderr.contains(
             "nothing to serve: every implemented listener \
-             (chatpot, sockets, circles, socketcluster, socketcluster-v2, assa, assa-limits, echo, admin) \
+             (chatpot, sockets, circles, socketcluster, socketcluster-v2, socketcluster-limits, assa, assa-limits, echo, admin) \
              is disabled"
         ),
         "{stderr}"

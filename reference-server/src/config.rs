@@ -10,7 +10,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use crate::assa::{AssaConfig, AssaLimitsConfig};
 use crate::chatpot::ChatpotConfig;
 use crate::fault::Fault;
-use crate::listeners::socketcluster::SocketclusterConfig;
+use crate::listeners::socketcluster::{SocketclusterConfig, SocketclusterLimitsConfig};
 use crate::listeners::sockets::SocketsConfig;
 use crate::services::{admin::AdminConfig, storage::StorageConfig, tokens::AuthConfig};
 
@@ -50,6 +50,9 @@ pub struct Config {
     pub assa_limits: AssaLimitsConfig,
     /// The SocketCluster listener: protocol version, timings, limits.
     pub socketcluster: SocketclusterConfig,
+    /// The `socketcluster-limits` listener: what it changes of `[socketcluster]`.
+    #[serde(rename = "socketcluster-limits")]
+    pub socketcluster_limits: SocketclusterLimitsConfig,
     /// The Sockets listener: Socket.IO timings, the username limit.
     pub sockets: SocketsConfig,
     /// The Chatpot listener: what `GET /status` announces, timings.
@@ -75,6 +78,7 @@ impl Default for Config {
             assa: AssaConfig::default(),
             assa_limits: AssaLimitsConfig::default(),
             socketcluster: SocketclusterConfig::default(),
+            socketcluster_limits: SocketclusterLimitsConfig::default(),
             sockets: SocketsConfig::default(),
             chatpot: ChatpotConfig::default(),
             circles: crate::circles::CirclesConfig::default(),
@@ -178,6 +182,11 @@ pub enum ListenerName {
     /// The same SocketCluster application speaking protocol version 2
     /// (empty-string ping and pong), on a port of its own; off unless enabled.
     SocketclusterV2,
+    /// The same SocketCluster application with a small connection cap
+    /// (`[socketcluster-limits]`) on a port of its own, so that the suite's
+    /// connection-limit case fills it without refusing the cases beside it;
+    /// off unless enabled.
+    SocketclusterLimits,
     /// ASSA over TCP.
     Assa,
     /// A second ASSA server on a port of its own, with small limits
@@ -193,7 +202,7 @@ pub enum ListenerName {
 /// The port table: every listener's name, well-known port (DESIGN.md) and
 /// whether it is enabled when its `[listeners.<name>]` table is left out, in
 /// the order of the enum.
-const TABLE: [(ListenerName, &str, u16, bool); 9] = [
+const TABLE: [(ListenerName, &str, u16, bool); 10] = [
     (ListenerName::Chatpot, "chatpot", 4001, true),
     (ListenerName::Sockets, "sockets", 4002, true),
     (ListenerName::Circles, "circles", 4003, true),
@@ -202,6 +211,12 @@ const TABLE: [(ListenerName, &str, u16, bool); 9] = [
         ListenerName::SocketclusterV2,
         "socketcluster-v2",
         8001,
+        false,
+    ),
+    (
+        ListenerName::SocketclusterLimits,
+        "socketcluster-limits",
+        8002,
         false,
     ),
     (ListenerName::Assa, "assa", 12345, true),
@@ -306,7 +321,7 @@ fn enabled_default() -> bool {
 /// Every listener's [`ListenerConfig`]: the `[listeners.<name>]` tables.
 /// A table left out keeps the listener on its well-known port, enabled
 /// unless it is one of the suites' extra instances (`socketcluster-v2`,
-/// `assa-limits`).
+/// `socketcluster-limits`, `assa-limits`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Listeners([ListenerConfig; TABLE.len()]);
 

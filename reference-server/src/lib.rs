@@ -30,7 +30,7 @@ pub use config::{
 };
 pub use fault::Fault;
 pub use listeners::socketcluster::{
-    SocketclusterConfig, SocketclusterFault, UnknownSocketclusterFault,
+    SocketclusterConfig, SocketclusterFault, SocketclusterLimitsConfig, UnknownSocketclusterFault,
 };
 pub use listeners::sockets::{SocketsConfig, SocketsFault, DEFAULT_MAX_USERNAME_CHARS};
 pub use listeners::{echo::EchoFault, listener, listeners, BoxFuture, Listener, Shutdown};

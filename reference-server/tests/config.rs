@@ -27,6 +27,7 @@ fn defaults_are_loopback_with_the_well_known_ports() {
             ("circles", 4003),
             ("socketcluster", 8000),
             ("socketcluster-v2", 8001),
+            ("socketcluster-limits", 8002),
             ("assa", 12345),
             ("assa-limits", 12346),
             ("echo", 3000),
@@ -34,7 +35,11 @@ fn defaults_are_loopback_with_the_well_known_ports() {
         ]
     );
     // The suites' extra instances are off unless enabled.
-    let off = [ListenerName::SocketclusterV2, ListenerName::AssaLimits];
+    let off = [
+        ListenerName::SocketclusterV2,
+        ListenerName::SocketclusterLimits,
+        ListenerName::AssaLimits,
+    ];
     assert!(ListenerName::ALL
         .iter()
         .all(|&n| config.listeners.get(n).enabled != off.contains(&n)));

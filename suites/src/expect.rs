@@ -13,6 +13,10 @@
 //! - `verdict` is one of `pass`, `non-strict`, `informational`,
 //!   `unimplemented`, `fail`, `error`, `timeout`; `reason` says why, for the
 //!   next reader. Both are required.
+//! - `verdict` may also be a list, `["pass", "fail"]`, for a target whose
+//!   verdict on a case varies from run to run (a race inside the target):
+//!   any of them matches, and the reason says what races. The reference
+//!   server never gets such an entry; a case of ours that varies is a bug.
 //! - **The last entry whose glob matches a case wins**, so a file can say
 //!   something of a whole area and then make exceptions below it.
 //! - **A case that no entry matches is expected to `pass`.** A file lists
@@ -40,6 +44,9 @@ pub struct Expectation {
     pub case: String,
     /// The verdict expected of every case the glob matches.
     pub verdict: Verdict,
+    /// Further verdicts accepted too, for a target whose verdict varies from
+    /// run to run (a list in the file); usually empty.
+    pub alternatives: Vec<Verdict>,
     /// Why the verdict is expected.
     pub reason: String,
 }
@@ -72,7 +79,7 @@ pub enum ExpectError {
         message: String,
     },
     /// A `verdict` is not a verdict name.
-    #[error("{path}:{line}: entry {entry} (case `{case}`): unknown verdict `{verdict}`; write one of pass, non-strict, informational, unimplemented, fail, error, timeout")]
+    #[error("{path}:{line}: entry {entry} (case `{case}`): unknown verdict `{verdict}`; write one of pass, non-strict, informational, unimplemented, fail, error, timeout, or a list of them like [\"pass\", \"fail\"]")]
     UnknownVerdict {
         /// The file.
         path: PathBuf,
@@ -112,8 +119,16 @@ struct RawFile {
 #[serde(deny_unknown_fields)]
 struct RawEntry {
     case: toml::Spanned<String>,
-    verdict: toml::Spanned<String>,
+    verdict: toml::Spanned<RawVerdicts>,
     reason: String,
+}
+
+/// `verdict = "fail"` or `verdict = ["pass", "fail"]`.
+#[derive(Deserialize, Serialize)]
+#[serde(untagged)]
+enum RawVerdicts {
+    One(String),
+    Any(Vec<String>),
 }
 
 #[derive(Serialize)]
@@ -124,7 +139,7 @@ struct OutFile<'a> {
 #[derive(Serialize)]
 struct OutEntry<'a> {
     case: &'a str,
-    verdict: &'a str,
+    verdict: RawVerdicts,
     reason: &'a str,
 }
 
@@ -161,17 +176,32 @@ impl Expectations {
         let mut matchers = Vec::with_capacity(raw.expect.len());
         for (i, e) in raw.expect.into_iter().enumerate() {
             let case = e.case.get_ref().clone();
-            let verdict: Verdict =
-                e.verdict
-                    .get_ref()
-                    .parse()
-                    .map_err(|_| ExpectError::UnknownVerdict {
-                        path: path.to_owned(),
-                        line: line_of(text, e.verdict.span()),
-                        entry: i + 1,
-                        case: case.clone(),
-                        verdict: e.verdict.get_ref().clone(),
-                    })?;
+            let names: Vec<&String> = match e.verdict.get_ref() {
+                RawVerdicts::One(name) => vec![name],
+                RawVerdicts::Any(names) => names.iter().collect(),
+            };
+            let mut verdicts = Vec::with_capacity(names.len());
+            for name in names {
+                let verdict: Verdict = name.parse().map_err(|_| ExpectError::UnknownVerdict {
+                    path: path.to_owned(),
+                    line: line_of(text, e.verdict.span()),
+                    entry: i + 1,
+                    case: case.clone(),
+                    verdict: name.clone(),
+                })?;
+                if !verdicts.contains(&verdict) {
+                    verdicts.push(verdict);
+                }
+            }
+            let Some((&verdict, alternatives)) = verdicts.split_first() else {
+                return Err(ExpectError::UnknownVerdict {
+                    path: path.to_owned(),
+                    line: line_of(text, e.verdict.span()),
+                    entry: i + 1,
+                    case,
+                    verdict: "[]".to_owned(),
+                });
+            };
             let m = matcher(&case).map_err(|err| ExpectError::BadGlob {
                 path: path.to_owned(),
                 line: line_of(text, e.case.span()),
@@ -183,6 +213,7 @@ impl Expectations {
             entries.push(Expectation {
                 case,
                 verdict,
+                alternatives: alternatives.to_vec(),
                 reason: e.reason,
             });
         }
@@ -209,6 +240,7 @@ impl Expectations {
             .map(|r| Expectation {
                 case: escape_glob(&r.id),
                 verdict: r.verdict,
+                alternatives: Vec::new(),
                 reason: match r.reason.as_deref() {
                     Some(why) if !why.is_empty() && !reason.is_empty() => {
                         format!("{reason}: {why}")
@@ -249,10 +281,13 @@ impl Expectations {
                 }
             }
             let (expected, entry) = self.expected(&r.id);
-            if expected != r.verdict {
+            if !entry.map_or(expected == r.verdict, |e| e.accepts(r.verdict)) {
                 differences.push(Difference {
                     case: r.id.clone(),
                     expected,
+                    expected_alternatives: entry
+                        .map(|e| e.alternatives.clone())
+                        .unwrap_or_default(),
                     expected_reason: entry.map(|e| e.reason.clone()),
                     entry: entry.map(|e| e.case.clone()),
                     actual: r.verdict,
@@ -282,7 +317,15 @@ impl Expectations {
                 .iter()
                 .map(|e| OutEntry {
                     case: &e.case,
-                    verdict: e.verdict.name(),
+                    verdict: match e.alternatives.is_empty() {
+                        true => RawVerdicts::One(e.verdict.name().to_owned()),
+                        false => RawVerdicts::Any(
+                            std::iter::once(e.verdict)
+                                .chain(e.alternatives.iter().copied())
+                                .map(|v| v.name().to_owned())
+                                .collect(),
+                        ),
+                    },
                     reason: &e.reason,
                 })
                 .collect(),
@@ -292,6 +335,22 @@ impl Expectations {
             "# chatspec expectations: the verdicts a target is known to get.\n\
              # The last entry matching a case wins; a case no entry matches is expected to pass.\n\n{body}"
         )
+    }
+}
+
+impl Expectation {
+    /// Whether a run's verdict `got` matches this entry.
+    pub fn accepts(&self, got: Verdict) -> bool {
+        self.verdict == got || self.alternatives.contains(&got)
+    }
+
+    /// The verdicts it accepts, as written: `fail` or `fail or pass`.
+    pub fn verdicts(&self) -> String {
+        std::iter::once(self.verdict)
+            .chain(self.alternatives.iter().copied())
+            .map(|v| v.name())
+            .collect::<Vec<_>>()
+            .join(" or ")
     }
 }
 
@@ -318,6 +377,8 @@ pub struct Difference {
     pub case: String,
     /// The verdict expected.
     pub expected: Verdict,
+    /// Further verdicts the entry accepts (a target whose verdict varies).
+    pub expected_alternatives: Vec<Verdict>,
     /// The reason of the entry that expects it (none: the default `pass`).
     pub expected_reason: Option<String>,
     /// The glob of that entry.
@@ -374,11 +435,15 @@ impl fmt::Display for Comparison {
             )?;
             for d in &self.differences {
                 writeln!(f, "  {}", d.case)?;
+                let expected = std::iter::once(d.expected)
+                    .chain(d.expected_alternatives.iter().copied())
+                    .map(|v| v.name())
+                    .collect::<Vec<_>>()
+                    .join(" or ");
                 match (&d.entry, &d.expected_reason) {
                     (Some(glob), Some(why)) => writeln!(
                         f,
-                        "    expected {} (`{glob}`: {})",
-                        d.expected,
+                        "    expected {expected} (`{glob}`: {})",
                         crate::output::one_line(why)
                     )?,
                     _ => writeln!(f, "    expected {} (no entry matches)", d.expected)?,
@@ -402,7 +467,7 @@ impl fmt::Display for Comparison {
                 if self.stale.len() == 1 { "" } else { "s" }
             )?;
             for e in &self.stale {
-                writeln!(f, "  `{}` = {} ({})", e.case, e.verdict, e.reason)?;
+                writeln!(f, "  `{}` = {} ({})", e.case, e.verdicts(), e.reason)?;
             }
         }
         Ok(())

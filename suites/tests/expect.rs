@@ -139,6 +139,7 @@ fn a_recorded_baseline_matches_the_run_it_came_from() {
         Expectation {
             case: "assa.room.join-broadcasts-user-joined".into(),
             verdict: Verdict::Fail,
+            alternatives: Vec::new(),
             reason: "baseline: USER_JOINED never came\nwaited 3000 ms".into(),
         }
     );
@@ -242,4 +243,45 @@ fn a_missing_file_is_a_read_error_naming_it() {
             .starts_with("no-such-dir/expect.toml: cannot read"),
         "{err}"
     );
+}
+
+#[test]
+fn a_list_of_verdicts_accepts_any_of_them_and_reads_back() {
+    // A target whose verdict on a case varies from run to run.
+    let e = parse(
+        r#"
+[[expect]]
+case = "assa.ping.server-pings"
+verdict = ["pass", "non-strict"]
+reason = "its pinger races its reader"
+
+[[expect]]
+case = "socketio.v4.heartbeat.server-pings"
+verdict = ["fail", "error"]
+reason = "sometimes closes, sometimes errs"
+"#,
+    )
+    .unwrap();
+    assert_eq!(e.entries()[0].verdict, Verdict::Pass);
+    assert_eq!(e.entries()[0].alternatives, [Verdict::NonStrict]);
+    assert_eq!(e.entries()[0].verdicts(), "pass or non-strict");
+    let cmp = e.compare(&sample_report());
+    let differing: Vec<&str> = cmp.differences.iter().map(|d| d.case.as_str()).collect();
+    // NonStrict is accepted; Timeout is neither Fail nor Error.
+    assert!(!differing.contains(&"assa.ping.server-pings"), "{cmp}");
+    assert!(
+        differing.contains(&"socketio.v4.heartbeat.server-pings"),
+        "{cmp}"
+    );
+    assert!(cmp.to_string().contains("expected fail or error"), "{cmp}");
+    let back = parse(&e.to_toml()).unwrap();
+    assert_eq!(back.entries(), e.entries());
+}
+
+#[test]
+fn an_empty_list_of_verdicts_is_refused_with_its_line() {
+    let err = parse("[[expect]]\ncase = \"x.*\"\nverdict = []\nreason = \"?\"\n").unwrap_err();
+    let message = err.to_string();
+    assert!(message.contains("expect.toml:3"), "{message}");
+    assert!(message.contains("or a list of them"), "{message}");
 }

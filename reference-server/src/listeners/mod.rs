@@ -35,6 +35,7 @@ static REGISTRY: &[&dyn Listener] = &[
     &echo::Echo,
     &socketcluster::Socketcluster,
     &socketcluster::SocketclusterV2,
+    &socketcluster::SocketclusterLimits,
     &sockets::Sockets,
     &admin::Admin,
 ];

@@ -51,9 +51,16 @@ pub struct SocketclusterTarget {
     /// Channels one socket may subscribe to, if the suite may check the limit.
     #[serde(default)]
     pub max_subscriptions: Option<usize>,
-    /// Concurrent connections it accepts, if the suite may check the cap.
+    /// Concurrent connections it accepts (at `limits_url` when there is one),
+    /// if the suite may check the cap.
     #[serde(default)]
     pub max_connections: Option<usize>,
+    /// An endpoint of the same application, speaking `protocol_version`, whose
+    /// connection cap is `max_connections`: the connection-limit case fills it
+    /// instead of `url`, so the cases running beside it are not refused.
+    /// Without one, that case fills `url`.
+    #[serde(default)]
+    pub limits_url: Option<String>,
     /// What the slow-reader case may publish to a channel of a socket that
     /// stopped reading before that socket must be cut off, bytes (its queue
     /// and the kernel's buffers on both ends hold that much at most), if
@@ -91,6 +98,7 @@ impl Default for Procedures {
 /// The reference server's listener, and its instance speaking protocol 2.
 const LISTENER: &str = "socketcluster";
 const V2_LISTENER: &str = "socketcluster-v2";
+const LIMITS_LISTENER: &str = "socketcluster-limits";
 
 fn default_version() -> u8 {
     1
@@ -167,6 +175,7 @@ impl SocketclusterTarget {
             max_frame_bytes: None,
             max_subscriptions: None,
             max_connections: None,
+            limits_url: None,
             flood_bytes: None,
         }
     }
@@ -201,7 +210,12 @@ impl SectionType for SocketclusterTarget {
                 "v1_url / v2_url names the other version's endpoint; protocol_version's own is url",
             ));
         }
-        for url in self.v1_url.iter().chain(&self.v2_url) {
+        for url in self
+            .v1_url
+            .iter()
+            .chain(&self.v2_url)
+            .chain(&self.limits_url)
+        {
             check_ws_url(url)?;
         }
         Ok(())
@@ -218,7 +232,11 @@ impl SectionType for SocketclusterTarget {
             handshake_timeout_ms: 1_000,
             max_frame_bytes: Some(65_536),
             max_subscriptions: Some(10),
-            max_connections: Some(64),
+            // The socketcluster-limits listener's cap (`[socketcluster-limits]`).
+            limits_url: reference
+                .listener(LIMITS_LISTENER)
+                .map(|l| format!("ws://{l}/socketcluster/")),
+            max_connections: Some(16),
             // A queue of 16 messages and 16 KiB of send buffer per socket.
             flood_bytes: Some(2 << 20),
             ..SocketclusterTarget::at(format!("ws://{addr}/socketcluster/"))

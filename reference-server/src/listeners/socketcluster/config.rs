@@ -52,6 +52,33 @@ impl Default for SocketclusterConfig {
     }
 }
 
+/// `[socketcluster-limits]`: what the `socketcluster-limits` listener changes
+/// of `[socketcluster]` (everything else, faults included, is the same).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SocketclusterLimitsConfig {
+    /// Concurrent connections; the next one is closed with 1013 (try again later).
+    pub max_connections: usize,
+}
+
+impl Default for SocketclusterLimitsConfig {
+    fn default() -> Self {
+        SocketclusterLimitsConfig {
+            max_connections: 16,
+        }
+    }
+}
+
+impl SocketclusterLimitsConfig {
+    /// The settings of the `socketcluster-limits` server: `socketcluster` with these limits.
+    pub fn apply(&self, socketcluster: &SocketclusterConfig) -> SocketclusterConfig {
+        SocketclusterConfig {
+            max_connections: self.max_connections,
+            ..socketcluster.clone()
+        }
+    }
+}
+
 impl SocketclusterConfig {
     /// Short timings for tests: ping every 300 ms, 1 s of silence closes, 1 s to handshake;
     /// 10 subscriptions, 64 connections, 64 KiB messages, a queue of 16 messages and

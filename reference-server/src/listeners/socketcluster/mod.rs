@@ -37,7 +37,9 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::protocol::{frame::coding::CloseCode, CloseFrame};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
-pub use config::{SocketclusterConfig, SocketclusterFault, UnknownSocketclusterFault};
+pub use config::{
+    SocketclusterConfig, SocketclusterFault, SocketclusterLimitsConfig, UnknownSocketclusterFault,
+};
 
 use super::{BoxFuture, Listener, Shutdown, GRACE};
 use crate::config::{Config, ListenerName};
@@ -108,6 +110,38 @@ impl Listener for SocketclusterV2 {
             protocol_version: 2,
             ..config.socketcluster.clone()
         };
+        serve_with(tcp, config, settings, shutdown)
+    }
+}
+
+/// The same application with the small connection cap of
+/// `[socketcluster-limits]` on a port of its own, 8002 by default, off unless
+/// enabled: the suite's connection-limit case fills it without refusing the
+/// cases that run beside it on `socketcluster`. The `socketcluster:` faults
+/// break it too.
+pub struct SocketclusterLimits;
+
+impl Listener for SocketclusterLimits {
+    fn name(&self) -> ListenerName {
+        ListenerName::SocketclusterLimits
+    }
+
+    fn protocol(&self) -> Protocol {
+        Protocol::Socketcluster
+    }
+
+    fn faults(&self) -> Vec<Fault> {
+        Vec::new()
+    }
+
+    fn serve(
+        &self,
+        tcp: TcpListener,
+        config: &Config,
+        _services: &Services,
+        shutdown: Shutdown,
+    ) -> BoxFuture<'static, io::Result<()>> {
+        let settings = config.socketcluster_limits.apply(&config.socketcluster);
         serve_with(tcp, config, settings, shutdown)
     }
 }

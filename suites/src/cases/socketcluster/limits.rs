@@ -9,8 +9,9 @@ use std::time::Duration;
 use serde_json::json;
 use tokio::time::Instant;
 
-use super::helpers::{channel, connect, error_of, ok_response, open, pubsub, subscribe, target};
+use super::helpers::{channel, connect, error_of, ok_response, pubsub, subscribe, target};
 use crate::case::{Ctx, Failure, Outcome};
+use crate::driver::socketcluster::ScClient;
 use crate::{broken, ensure};
 
 case! {
@@ -69,13 +70,15 @@ case! {
     run: connections,
 }
 async fn connections(ctx: Ctx) -> Outcome {
-    let cap = target(&ctx)?
+    let t = target(&ctx)?;
+    let cap = t
         .max_connections
         .ok_or_else(|| Failure::Unimplemented("the target names no max_connections".into()))?;
+    let url = t.limits_url.as_deref().unwrap_or(&t.url);
     // Other clients may hold connections too: the refusal may come before the cap's own count.
     let mut held = Vec::with_capacity(cap + 1);
     for n in 1..=cap + 1 {
-        let mut client = open(&ctx).await?;
+        let mut client = ScClient::open(&ctx, url, t.version()).await?;
         if client.handshake(None).await.is_ok() {
             held.push(client);
             continue;
