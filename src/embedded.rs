@@ -43,6 +43,7 @@ pub fn reference(server: &Running) -> Reference {
         listeners: server.addrs.named(),
         jwt_secret: server.secrets.jwt.clone(),
         admin_secret: server.secrets.admin.clone(),
+        turn_secret: server.secrets.turn.clone(),
     }
 }
 

@@ -23,6 +23,7 @@ pub fn dialect(server: &reference_server::Running, protocol: Protocol) -> Dialec
         listeners: server.addrs.named(),
         jwt_secret: server.secrets.jwt.clone(),
         admin_secret: server.secrets.admin.clone(),
+        turn_secret: server.secrets.turn.clone(),
     };
     let targets = suites::registry::embedded_targets("embedded", &reference);
     Dialect::from_targets(&targets, protocol).expect("the embedded server has the target")

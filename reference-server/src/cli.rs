@@ -18,7 +18,9 @@ pub struct ServeArgs {
     /// Address every listener binds to [default: 127.0.0.1].
     #[arg(long, value_name = "ADDR")]
     pub bind: Option<IpAddr>,
-    /// Port of one listener, e.g. `--port echo=3000`; 0 picks a free port. Repeatable.
+    /// Port of one listener, e.g. `--port echo=3000`; 0 picks a free port. It
+    /// also enables that listener (`--port assa-limits=12346` serves the
+    /// extra instance, which is off by default). Repeatable.
     #[arg(long = "port", value_name = "NAME=PORT")]
     pub ports: Vec<PortOverride>,
     /// Turn a fault switch on, e.g. `--fault echo:no-ack` (`<listener>:<behaviour>`). Repeatable.
@@ -39,7 +41,10 @@ impl ServeArgs {
             config.bind = bind;
         }
         for o in &self.ports {
-            config.listeners.get_mut(o.name).port = o.port;
+            // A port on the command line asks for the listener to be served there.
+            let listener = config.listeners.get_mut(o.name);
+            listener.port = o.port;
+            listener.enabled = true;
         }
         for &fault in &self.faults {
             if !config.faults.contains(&fault) {

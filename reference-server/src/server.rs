@@ -44,6 +44,8 @@ pub struct Secrets {
     pub jwt: String,
     /// The bearer secret of its admin API.
     pub admin: String,
+    /// The secret its Circles listener shares with the TURN servers.
+    pub turn: String,
 }
 
 impl std::fmt::Debug for Secrets {
@@ -74,6 +76,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     let secrets = Secrets {
         jwt: config.auth.secret_in_force()?,
         admin: config.admin.resolve_secret().0,
+        turn: config.circles.turn_secret.clone(),
     };
     let mut running = Running {
         addrs: Addrs::default(),

@@ -204,6 +204,8 @@ fn serve_args_override_the_file() {
         "echo=0",
         "--port",
         "assa=1",
+        "--port",
+        "assa-limits=2",
         "--fault",
         "echo:wrong-ack",
         "--fault",
@@ -216,6 +218,10 @@ fn serve_args_override_the_file() {
     assert_eq!(config.bind.to_string(), "::1");
     assert_eq!(config.listeners.get(ListenerName::Echo).port, 0);
     assert_eq!(config.listeners.get(ListenerName::Assa).port, 1);
+    // A port given enables its listener, even one that is off by default.
+    let limits = config.listeners.get(ListenerName::AssaLimits);
+    assert!(!ListenerName::AssaLimits.enabled_by_default());
+    assert_eq!((limits.port, limits.enabled), (2, true));
     assert_eq!(
         config.faults,
         [

@@ -49,6 +49,8 @@ pub struct Reference {
     pub jwt_secret: String,
     /// The bearer secret of its admin API.
     pub admin_secret: String,
+    /// The secret its Circles listener signs TURN credentials with (empty: none).
+    pub turn_secret: String,
 }
 
 impl Reference {

@@ -14,6 +14,7 @@ pub fn reference(server: &reference_server::Running) -> suites::target::Referenc
         listeners: server.addrs.named(),
         jwt_secret: server.secrets.jwt.clone(),
         admin_secret: server.secrets.admin.clone(),
+        turn_secret: server.secrets.turn.clone(),
     }
 }
 
@@ -121,6 +122,38 @@ async fn the_assa_suite_passes_with_length_prefixes() {
         .collect();
     assert!(
         unexpected.is_empty(),
+        "{}",
+        suites::output::table::render(&report, false)
+    );
+}
+
+/// The circles TURN cases check the password against the secret the
+/// reference server runs with, not its default: a server configured with
+/// another secret still passes them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_circles_turn_cases_use_the_running_servers_secret() {
+    use suites::case::Verdict;
+    let mut config = reference_server::Config::embedded();
+    config.circles.turn_secret = "a-turn-secret-of-this-server".to_owned();
+    let server = reference_server::start(config)
+        .await
+        .expect("the reference server starts");
+    let targets = suites::registry::embedded_targets("reference server", &reference(&server));
+    let cases: Vec<_> = suites::cases::all()
+        .into_iter()
+        .filter(|c| c.id.starts_with("circles.") && c.id.contains(".webrtc.credentials"))
+        .collect();
+    assert!(!cases.is_empty(), "no circles.webrtc.credentials case");
+    let report = run(
+        &cases,
+        Arc::new(targets),
+        "reference server",
+        &RunOptions::default(),
+    )
+    .await;
+    server.shutdown().await;
+    assert!(
+        report.results.iter().all(|r| r.verdict == Verdict::Pass),
         "{}",
         suites::output::table::render(&report, false)
     );

@@ -1,6 +1,7 @@
 //! The ASSA listener (`004_636ae579ed5d2364.txt`): a sans-IO [`core`] and the thin tokio TCP driver around it.
 //!
-//! [`AssaContext::open`] loads storage and starts its writer; [`serve`]
+//! [`AssaContext::from_config`] starts from the server's shared storage
+//! (what it read back, and its writer); [`serve`]
 //! accepts TCP connections until `shutdown` turns true. The admin API
 //! (`services::admin`) drives the same context.
 

@@ -12,7 +12,7 @@ use tokio::sync::{mpsc, watch, Notify};
 
 use super::config::{AssaConfig, AssaFault};
 use super::core::{ConnId, Core, Output};
-use crate::services::storage::{StorageConfig, StorageError, Writer};
+use crate::services::storage::{Snapshot, Storage, StorageConfig, StorageError, Writer};
 use crate::services::tokens::{AuthConfig, TokenError, Tokens};
 
 /// Why the listener cannot start.
@@ -88,7 +88,12 @@ impl AssaContext {
     /// The context a whole server configuration describes. With the
     /// development secret the server must bind loopback only, and it says on
     /// stderr that the development secret is in use.
-    pub fn from_config(config: &crate::config::Config) -> Result<AssaContext, AssaError> {
+    /// It runs on the server's `storage`, whose contents `snapshot` holds.
+    pub fn from_config(
+        config: &crate::config::Config,
+        storage: &Storage,
+        snapshot: Snapshot,
+    ) -> Result<AssaContext, AssaError> {
         let tokens = Tokens::from_config(&config.auth)?;
         if tokens.is_development() {
             if !config.bind.is_loopback() {
@@ -99,20 +104,39 @@ impl AssaContext {
                  set [auth] secret, secret_file or CHATSPEC_JWT_SECRET to replace it"
             );
         }
-        Self::with_tokens(&config.assa, tokens, &config.storage)
+        Ok(Self::with_writer(
+            &config.assa,
+            tokens,
+            storage.writer().clone(),
+            snapshot,
+        ))
     }
 
-    /// Like [`AssaContext::open`], with tokens already made.
+    /// Like [`AssaContext::open`], with tokens already made: a store of
+    /// its own (the `assa-limits` server's, tests').
     pub fn with_tokens(
         config: &AssaConfig,
         tokens: Tokens,
         storage: &StorageConfig,
     ) -> Result<AssaContext, AssaError> {
-        let mut store = storage.open()?;
-        let snapshot = store.load()?;
-        let writer = Writer::spawn(store, storage.batch_max);
+        let (storage, snapshot) = Storage::open(storage)?;
+        Ok(Self::with_writer(
+            config,
+            tokens,
+            storage.writer().clone(),
+            snapshot,
+        ))
+    }
+
+    /// The context over `writer`, starting from `snapshot`.
+    fn with_writer(
+        config: &AssaConfig,
+        tokens: Tokens,
+        writer: Writer,
+        snapshot: Snapshot,
+    ) -> AssaContext {
         let core = Core::new(config.clone(), tokens, snapshot);
-        Ok(AssaContext {
+        AssaContext {
             shared: Arc::new(Shared {
                 state: Mutex::new(State {
                     core,
@@ -121,7 +145,7 @@ impl AssaContext {
                 writer,
                 next_conn: AtomicU64::new(1),
             }),
-        })
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {

@@ -1,4 +1,7 @@
 //! The chatpot routes of the admin API (nested under `/chatpot`): members, rooms, membership, and sending a message as a member to a room (what Chatpot's REST API does).
+//!
+//! A change of members, rooms or membership is answered once storage has
+//! committed it.
 
 use axum::{
     extract::{Path, State},
@@ -16,6 +19,7 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::{random_hex, ChatpotContext, ChatpotFault, NAMESPACE};
+use crate::services::admin::stored;
 
 /// The routes, over `ctx`.
 pub fn admin_routes(ctx: ChatpotContext) -> Router {
@@ -72,7 +76,13 @@ async fn create_member(
         gender: body.gender.unwrap_or_else(|| "M".to_owned()),
         extra: Map::new(),
     };
-    ctx.with_state(|s| s.members.insert(token, member.clone()));
+    let writes = ctx.with_state(|s| {
+        s.members.insert(token.clone(), member.clone());
+        Ok(ctx.persist(vec![s.member_write(&token)?]))
+    });
+    if let Err(refused) = stored("chatpot", writes).await {
+        return refused;
+    }
     (StatusCode::CREATED, Json(member)).into_response()
 }
 
@@ -89,7 +99,13 @@ fn room_json(token: &str, members: impl IntoIterator<Item = String>) -> Value {
 
 async fn create_room(State(ctx): State<ChatpotContext>) -> Response {
     let token = random_hex(24);
-    ctx.with_state(|s| s.rooms.insert(token.clone(), Default::default()));
+    let writes = ctx.with_state(|s| {
+        s.rooms.insert(token.clone(), Default::default());
+        Ok(ctx.persist(vec![s.room_write(&token)?]))
+    });
+    if let Err(refused) = stored("chatpot", writes).await {
+        return refused;
+    }
     (StatusCode::CREATED, Json(room_json(&token, []))).into_response()
 }
 
@@ -112,16 +128,20 @@ async fn add_member(
             return Err("no such room");
         };
         members.insert(member.clone());
+        let writes = s.room_write(&room).map(|w| ctx.persist(vec![w]));
         // The member's connected sockets join the room's Socket.IO room now.
         if let (Some(hub), false) = (ctx.hub(), ctx.has(ChatpotFault::NoLiveJoin)) {
             for sid in s.sockets_of(&member) {
                 hub.join(&sid, NAMESPACE, &room);
             }
         }
-        Ok(())
+        Ok(writes)
     });
     match done {
-        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Ok(writes) => match stored("chatpot", writes).await {
+            Ok(()) => StatusCode::NO_CONTENT.into_response(),
+            Err(refused) => refused,
+        },
         Err(why) => error(StatusCode::NOT_FOUND, why),
     }
 }
@@ -135,19 +155,24 @@ async fn remove_member(
             .rooms
             .get_mut(&room)
             .is_some_and(|members| members.remove(&member));
-        if removed && !ctx.has(ChatpotFault::KeepLeftMember) {
+        if !removed {
+            return None;
+        }
+        if !ctx.has(ChatpotFault::KeepLeftMember) {
             if let Some(hub) = ctx.hub() {
                 for sid in s.sockets_of(&member) {
                     hub.leave(&sid, NAMESPACE, &room);
                 }
             }
         }
-        removed
+        Some(s.room_write(&room).map(|w| ctx.persist(vec![w])))
     });
-    if done {
-        StatusCode::NO_CONTENT.into_response()
-    } else {
-        error(StatusCode::NOT_FOUND, "no such room or member")
+    match done {
+        Some(writes) => match stored("chatpot", writes).await {
+            Ok(()) => StatusCode::NO_CONTENT.into_response(),
+            Err(refused) => refused,
+        },
+        None => error(StatusCode::NOT_FOUND, "no such room or member"),
     }
 }
 

@@ -9,9 +9,13 @@
 //! every socket of the member joins at `postinit_req` and which the admin
 //! API joins and leaves as membership changes.
 //!
-//! The node keeps this state in memory: the deployed Socket.IO node is a
-//! relay in front of Chatpot's REST services, which own members, rooms and
-//! messages; here the admin API stands in for them.
+//! The deployed Socket.IO node is a relay in front of Chatpot's REST
+//! services, which own members, rooms and messages; here the admin API
+//! stands in for them, and what it provisions (members, rooms and their
+//! membership) is kept in the server's storage: read back at start, written
+//! through the storage writer before the admin API answers. Who is
+//! connected, and as which member, stays in memory. Messages are relayed,
+//! not kept (the node has no history to offer).
 
 pub mod admin;
 mod app;
@@ -27,7 +31,13 @@ use serde::{Deserialize, Serialize};
 pub use listener::Chatpot;
 
 use crate::config::Profile;
+use crate::services::storage::{Committed, Snapshot, Storage, StorageError, Write};
 use crate::socketio::Hub;
+
+/// The storage space of members (key: the member token; value: the [`Member`]).
+const MEMBERS: &str = "chatpot.member";
+/// The storage space of rooms (key: the room token; value: its member tokens).
+const ROOMS: &str = "chatpot.room";
 
 /// The Socket.IO namespace every Chatpot event travels in.
 pub(crate) const NAMESPACE: &str = "/";
@@ -183,6 +193,7 @@ struct Inner {
     /// The running listener's transport, set once it is built.
     hub: OnceLock<Hub>,
     faults: Vec<ChatpotFault>,
+    storage: Storage,
 }
 
 /// Everything the node knows.
@@ -216,11 +227,44 @@ impl State {
             .map(|(room, _)| room.clone())
             .collect()
     }
+
+    /// The members, rooms and membership `snapshot` holds; nobody connected.
+    fn load(snapshot: &Snapshot) -> Result<State, StorageError> {
+        let mut state = State::default();
+        for record in snapshot.records(MEMBERS) {
+            state.members.insert(record.key.clone(), record.decode()?);
+        }
+        for record in snapshot.records(ROOMS) {
+            state.rooms.insert(record.key.clone(), record.decode()?);
+        }
+        Ok(state)
+    }
+
+    /// The write that stores member `token` as it is now.
+    pub fn member_write(&self, token: &str) -> Result<Write, StorageError> {
+        match self.members.get(token) {
+            Some(member) => Write::put(MEMBERS, token, member),
+            None => Ok(Write::delete(MEMBERS, token)),
+        }
+    }
+
+    /// The write that stores room `token` and its membership as they are now.
+    pub fn room_write(&self, token: &str) -> Result<Write, StorageError> {
+        match self.rooms.get(token) {
+            Some(members) => Write::put(ROOMS, token, members),
+            None => Ok(Write::delete(ROOMS, token)),
+        }
+    }
 }
 
 impl ChatpotContext {
-    /// An empty node with the `chatpot:` faults among `faults` switched on.
-    pub fn new(faults: &[crate::fault::Fault]) -> ChatpotContext {
+    /// A node holding the members and rooms of `snapshot`, keeping them in
+    /// `storage`, with the `chatpot:` faults among `faults` switched on.
+    pub fn new(
+        faults: &[crate::fault::Fault],
+        storage: Storage,
+        snapshot: &Snapshot,
+    ) -> Result<ChatpotContext, StorageError> {
         let faults = faults
             .iter()
             .filter_map(|f| match f {
@@ -228,13 +272,20 @@ impl ChatpotContext {
                 _ => None,
             })
             .collect();
-        ChatpotContext {
+        Ok(ChatpotContext {
             inner: Arc::new(Inner {
-                state: Mutex::new(State::default()),
+                state: Mutex::new(State::load(snapshot)?),
                 hub: OnceLock::new(),
                 faults,
+                storage,
             }),
-        }
+        })
+    }
+
+    /// Queues `writes` for storage; call it inside [`ChatpotContext::with_state`],
+    /// so that the writes of one record are queued in the order of its changes.
+    pub(crate) fn persist(&self, writes: Vec<Write>) -> Committed {
+        self.inner.storage.submit(writes)
     }
 
     /// Whether the fault switch `fault` is on.

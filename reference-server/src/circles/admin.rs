@@ -16,6 +16,7 @@ use serde_json::{json, Value};
 
 use super::core::{AdminError, Core, Out};
 use super::CirclesContext;
+use crate::services::admin::stored;
 use crate::services::tokens::{unix_now_secs, Claims};
 
 /// The routes over `context`.
@@ -68,37 +69,45 @@ fn refused(e: &AdminError) -> Response {
     error(status_of(e), &e.to_string())
 }
 
-/// Runs an action that emits events; answers `{delivered: true}` or the refusal.
-fn action(
+/// Runs an action that emits events; answers `{done: true}` once it is
+/// stored, or the refusal.
+async fn action(
     context: &CirclesContext,
     f: impl FnOnce(&mut Core) -> Result<Vec<Out>, AdminError>,
 ) -> Response {
-    let result = context.act(|core| match f(core) {
+    let (result, committed) = context.act(|core| match f(core) {
         Ok(outs) => (Ok(()), outs),
         Err(e) => (Err(e), Vec::new()),
     });
-    match result {
+    if let Err(e) = result {
+        return refused(&e);
+    }
+    match stored("circles", committed).await {
         Ok(()) => Json(json!({ "done": true })).into_response(),
-        Err(e) => refused(&e),
+        Err(failed) => failed,
     }
 }
 
-/// Creates something without events; answers 201 with its JSON.
-fn created<T>(
+/// Creates something without events; answers 201 with its JSON once it is stored.
+async fn created<T>(
     context: &CirclesContext,
     f: impl FnOnce(&mut Core) -> Result<T, AdminError>,
     to_json: impl FnOnce(&Core, T) -> Result<Value, String>,
 ) -> Response {
-    let result = context.act(|core| {
+    let (result, committed) = context.act(|core| {
         let r = match f(core) {
             Ok(v) => to_json(core, v).map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e)),
             Err(e) => Err((status_of(&e), e.to_string())),
         };
         (r, Vec::new())
     });
-    match result {
-        Ok(v) => (StatusCode::CREATED, Json(v)).into_response(),
-        Err((status, message)) => error(status, &message),
+    let value = match result {
+        Ok(v) => v,
+        Err((status, message)) => return error(status, &message),
+    };
+    match stored("circles", committed).await {
+        Ok(()) => (StatusCode::CREATED, Json(value)).into_response(),
+        Err(failed) => failed,
     }
 }
 
@@ -130,6 +139,7 @@ async fn create_user(State(c): State<CirclesContext>, body: Option<Json<NewUser>
             Ok(json!({"id": user.id, "email": user.email, "token": token}))
         },
     )
+    .await
 }
 
 #[derive(Deserialize, Default)]
@@ -147,6 +157,7 @@ async fn create_circle(State(c): State<CirclesContext>, body: Option<Json<NewCir
         |core| core.create_circle(body.name.unwrap_or_else(|| "circle".into()), body.members),
         |_, circle| Ok(json!(circle)),
     )
+    .await
 }
 
 async fn get_circle(State(c): State<CirclesContext>, Path(id): Path<u64>) -> Response {
@@ -168,28 +179,28 @@ async fn update_circle(
     body: Option<Json<Rename>>,
 ) -> Response {
     let name = body.and_then(|Json(b)| b.name);
-    action(&c, |core| core.update_circle(id, name))
+    action(&c, |core| core.update_circle(id, name)).await
 }
 
 async fn invite_to_circle(
     State(c): State<CirclesContext>,
     Path((id, user)): Path<(u64, u64)>,
 ) -> Response {
-    action(&c, |core| core.invite_to_circle(id, user))
+    action(&c, |core| core.invite_to_circle(id, user)).await
 }
 
 async fn join_circle(
     State(c): State<CirclesContext>,
     Path((id, user)): Path<(u64, u64)>,
 ) -> Response {
-    action(&c, |core| core.join_circle_admin(id, user))
+    action(&c, |core| core.join_circle_admin(id, user)).await
 }
 
 async fn quit_circle(
     State(c): State<CirclesContext>,
     Path((id, user)): Path<(u64, u64)>,
 ) -> Response {
-    action(&c, |core| core.remove_from_circle(id, user, None))
+    action(&c, |core| core.remove_from_circle(id, user, None)).await
 }
 
 #[derive(Deserialize)]
@@ -207,6 +218,7 @@ async fn kick_from_circle(
     action(&c, |core| {
         core.remove_from_circle(id, body.user_id, Some(body.by))
     })
+    .await
 }
 
 #[derive(Deserialize)]
@@ -226,7 +238,7 @@ async fn create_device(State(c): State<CirclesContext>, Json(body): Json<NewDevi
                 json!({"id": device.id, "circle_id": device.circle_id, "name": device.name, "token": token}),
             )
         },
-    )
+    ).await
 }
 
 async fn update_device(
@@ -235,7 +247,7 @@ async fn update_device(
     body: Option<Json<Rename>>,
 ) -> Response {
     let name = body.and_then(|Json(b)| b.name);
-    action(&c, |core| core.update_device(id, name))
+    action(&c, |core| core.update_device(id, name)).await
 }
 
 #[derive(Deserialize)]
@@ -262,6 +274,7 @@ async fn create_conversation(
         },
         |_, conversation| Ok(json!(conversation)),
     )
+    .await
 }
 
 async fn get_conversation(State(c): State<CirclesContext>, Path(id): Path<u64>) -> Response {
@@ -277,25 +290,25 @@ async fn update_conversation(
     body: Option<Json<Rename>>,
 ) -> Response {
     let name = body.and_then(|Json(b)| b.name);
-    action(&c, |core| core.update_conversation(id, name))
+    action(&c, |core| core.update_conversation(id, name)).await
 }
 
 async fn invite_to_conversation(
     State(c): State<CirclesContext>,
     Path((id, user)): Path<(u64, u64)>,
 ) -> Response {
-    action(&c, |core| core.invite_to_conversation(id, user))
+    action(&c, |core| core.invite_to_conversation(id, user)).await
 }
 
 async fn quit_conversation(
     State(c): State<CirclesContext>,
     Path((id, user)): Path<(u64, u64)>,
 ) -> Response {
-    action(&c, |core| core.remove_from_conversation(id, user, None))
+    action(&c, |core| core.remove_from_conversation(id, user, None)).await
 }
 
 async fn promote(State(c): State<CirclesContext>, Path((id, user)): Path<(u64, u64)>) -> Response {
-    action(&c, |core| core.promote(id, user))
+    action(&c, |core| core.promote(id, user)).await
 }
 
 async fn kick_from_conversation(
@@ -306,20 +319,21 @@ async fn kick_from_conversation(
     action(&c, |core| {
         core.remove_from_conversation(id, body.user_id, Some(body.by))
     })
+    .await
 }
 
 async fn add_device(
     State(c): State<CirclesContext>,
     Path((id, device)): Path<(u64, u64)>,
 ) -> Response {
-    action(&c, |core| core.conversation_device(id, device, true))
+    action(&c, |core| core.conversation_device(id, device, true)).await
 }
 
 async fn remove_device(
     State(c): State<CirclesContext>,
     Path((id, device)): Path<(u64, u64)>,
 ) -> Response {
-    action(&c, |core| core.conversation_device(id, device, false))
+    action(&c, |core| core.conversation_device(id, device, false)).await
 }
 
 async fn get_message(State(c): State<CirclesContext>, Path(id): Path<u64>) -> Response {
@@ -341,9 +355,9 @@ async fn update_message(
     body: Option<Json<EditMessage>>,
 ) -> Response {
     let text = body.and_then(|Json(b)| b.text);
-    action(&c, |core| core.change_message(id, Some(text)))
+    action(&c, |core| core.change_message(id, Some(text))).await
 }
 
 async fn delete_message(State(c): State<CirclesContext>, Path(id): Path<u64>) -> Response {
-    action(&c, |core| core.change_message(id, None))
+    action(&c, |core| core.change_message(id, None)).await
 }

@@ -1,5 +1,12 @@
 //! The Circles app's state and rules, without IO: users, devices, circles, conversations and messages, every listened channel's answer and every admin action's events as a list of [`Out`]s the driver applies.
 //!
+//! What must survive a restart (users, devices, circles, conversations and
+//! their membership, messages, the id counter) is read back from a
+//! [`Snapshot`] by [`Core::restore`]; every change marks the record it
+//! touched, and [`Core::take_writes`] hands the driver the storage writes of
+//! the marked records. Sessions (who is authenticated on which socket) and
+//! `writing` notices stay in memory.
+//!
 //! Rooms (Socket.IO rooms of the `/` namespace): `circle:<id>` and
 //! `conversation:<id>` are joined with `join_circle` / `join_conversation`;
 //! `user:<id>` and `device:<id>` are joined on `authenticate` and carry
@@ -8,11 +15,32 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 use super::{CirclesConfig, CirclesFault};
+use crate::services::storage::{Snapshot, StorageError, Write};
 use crate::services::tokens::{TokenError, Tokens};
+
+/// The storage spaces of the records (key: the id; value: the JSON form).
+const USERS: &str = "circles.user";
+const DEVICES: &str = "circles.device";
+const CIRCLES: &str = "circles.circle";
+const CONVERSATIONS: &str = "circles.conversation";
+const MESSAGES: &str = "circles.message";
+/// The id counter (one record, key [`NEXT_ID`]).
+const COUNTER: &str = "circles.counter";
+const NEXT_ID: &str = "next_id";
+
+/// A record that changed since the last [`Core::take_writes`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Key {
+    User(u64),
+    Device(u64),
+    Circle(u64),
+    Conversation(u64),
+    Message(u64),
+}
 
 /// Who an authenticated socket speaks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -34,7 +62,7 @@ impl Identity {
 }
 
 /// A user.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct User {
     /// Its id.
     pub id: u64,
@@ -43,7 +71,7 @@ pub struct User {
 }
 
 /// A device: it belongs to one circle.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Device {
     /// Its id.
     pub id: u64,
@@ -54,7 +82,7 @@ pub struct Device {
 }
 
 /// A circle: its members and the users invited to it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Circle {
     /// Its id.
     pub id: u64,
@@ -67,7 +95,7 @@ pub struct Circle {
 }
 
 /// A conversation of a circle: member users (some of them admins) and devices.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Conversation {
     /// Its id.
     pub id: u64,
@@ -82,7 +110,7 @@ pub struct Conversation {
 }
 
 /// A message of a conversation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredMessage {
     /// Its id.
     pub id: u64,
@@ -179,6 +207,10 @@ pub struct Core {
     messages: BTreeMap<u64, StoredMessage>,
     next_id: u64,
     sessions: HashMap<String, Identity>,
+    /// The records changed since the last [`Core::take_writes`].
+    dirty: BTreeSet<Key>,
+    /// The `next_id` storage holds (or will, once the queued writes commit).
+    stored_next_id: u64,
 }
 
 /// The argument of a request, as an object (`None`: not an object).
@@ -213,7 +245,75 @@ impl Core {
             messages: BTreeMap::new(),
             next_id: 1,
             sessions: HashMap::new(),
+            dirty: BTreeSet::new(),
+            stored_next_id: 1,
         }
+    }
+
+    /// The state `snapshot` holds (what storage read back), nobody authenticated.
+    pub fn restore(
+        config: CirclesConfig,
+        faults: Vec<CirclesFault>,
+        tokens: Tokens,
+        snapshot: &Snapshot,
+    ) -> Result<Core, StorageError> {
+        let mut core = Core::new(config, faults, tokens);
+        let mut highest = 0;
+        for r in snapshot.records(USERS) {
+            let user: User = r.decode()?;
+            highest = highest.max(user.id);
+            core.users.insert(user.id, user);
+        }
+        for r in snapshot.records(DEVICES) {
+            let device: Device = r.decode()?;
+            highest = highest.max(device.id);
+            core.devices.insert(device.id, device);
+        }
+        for r in snapshot.records(CIRCLES) {
+            let circle: Circle = r.decode()?;
+            highest = highest.max(circle.id);
+            core.circles.insert(circle.id, circle);
+        }
+        for r in snapshot.records(CONVERSATIONS) {
+            let conversation: Conversation = r.decode()?;
+            highest = highest.max(conversation.id);
+            core.conversations.insert(conversation.id, conversation);
+        }
+        for r in snapshot.records(MESSAGES) {
+            let message: StoredMessage = r.decode()?;
+            let medias = message.medias.iter().map(|(id, _)| *id);
+            highest = medias.fold(highest.max(message.id), u64::max);
+            core.messages.insert(message.id, message);
+        }
+        let mut stored = 1;
+        for r in snapshot.records(COUNTER).filter(|r| r.key == NEXT_ID) {
+            stored = r.decode()?;
+        }
+        // The counter is written with the records it numbered; the ids
+        // themselves are the floor, should it lag behind them.
+        core.next_id = stored.max(highest.saturating_add(1));
+        core.stored_next_id = stored;
+        Ok(core)
+    }
+
+    /// The storage writes of every record changed since the last call (a
+    /// record gone is deleted), and of the id counter when it moved.
+    pub fn take_writes(&mut self) -> Result<Vec<Write>, StorageError> {
+        let mut writes = Vec::new();
+        for key in std::mem::take(&mut self.dirty) {
+            writes.push(match key {
+                Key::User(id) => put(USERS, id, self.users.get(&id))?,
+                Key::Device(id) => put(DEVICES, id, self.devices.get(&id))?,
+                Key::Circle(id) => put(CIRCLES, id, self.circles.get(&id))?,
+                Key::Conversation(id) => put(CONVERSATIONS, id, self.conversations.get(&id))?,
+                Key::Message(id) => put(MESSAGES, id, self.messages.get(&id))?,
+            });
+        }
+        if self.next_id != self.stored_next_id {
+            writes.push(Write::put(COUNTER, NEXT_ID, &self.next_id)?);
+            self.stored_next_id = self.next_id;
+        }
+        Ok(writes)
     }
 
     /// The tokens the app verifies (and the admin API mints).
@@ -330,10 +430,13 @@ impl Core {
         };
         let who = match &claims.device {
             None => {
-                self.users.entry(user).or_insert_with(|| User {
-                    id: user,
-                    email: default_email(user),
-                });
+                if let std::collections::btree_map::Entry::Vacant(entry) = self.users.entry(user) {
+                    entry.insert(User {
+                        id: user,
+                        email: default_email(user),
+                    });
+                    self.dirty.insert(Key::User(user));
+                }
                 Identity::User(user)
             }
             Some(device) => match device
@@ -591,6 +694,7 @@ impl Core {
             ));
         }
         self.messages.insert(id, stored);
+        self.dirty.insert(Key::Message(id));
         Ok(out)
     }
 
@@ -747,6 +851,7 @@ impl Core {
         }
         let user = User { id, email };
         self.users.insert(id, user.clone());
+        self.dirty.insert(Key::User(id));
         Ok(user)
     }
 
@@ -768,6 +873,7 @@ impl Core {
             invited: BTreeSet::new(),
         };
         self.circles.insert(id, circle.clone());
+        self.dirty.insert(Key::Circle(id));
         Ok(circle)
     }
 
@@ -791,6 +897,7 @@ impl Core {
             )));
         }
         circle.invited.insert(user);
+        self.dirty.insert(Key::Circle(id));
         let to = if self.has(CirclesFault::EventsToEveryone) {
             To::Everyone
         } else {
@@ -813,6 +920,7 @@ impl Core {
             )));
         }
         circle.invited.remove(&user);
+        self.dirty.insert(Key::Circle(id));
         Ok(vec![emit(
             self.room_or_everyone(circle_room(id)),
             "circle",
@@ -838,6 +946,7 @@ impl Core {
         if !circle.members.remove(&user) {
             return Err(AdminError::NotFound("member"));
         }
+        self.dirty.insert(Key::Circle(id));
         let payload = match from {
             Some(from) => json!({"event": "kick", "user": email, "from": from, "circle_id": id}),
             None => json!({"event": "quit", "user": email, "circle_id": id}),
@@ -853,6 +962,8 @@ impl Core {
             .filter(|c| c.circle_id == id)
             .filter_map(|c| c.members.remove(&user).map(|_| c.id))
             .collect();
+        self.dirty
+            .extend(conversations.iter().map(|c| Key::Conversation(*c)));
         if !self.has(CirclesFault::RemovedKeepsRooms) {
             for sid in self.sids_of(Identity::User(user)) {
                 out.push(Out::Leave(sid.clone(), circle_room(id)));
@@ -870,6 +981,7 @@ impl Core {
         if let Some(name) = name {
             circle.name = name;
         }
+        self.dirty.insert(Key::Circle(id));
         Ok(vec![emit(
             self.room_or_everyone(circle_room(id)),
             "circle",
@@ -891,6 +1003,7 @@ impl Core {
             name: name.unwrap_or_else(|| format!("device{id}")),
         };
         self.devices.insert(id, device.clone());
+        self.dirty.insert(Key::Device(id));
         Ok(device)
     }
 
@@ -904,6 +1017,7 @@ impl Core {
             device.name = name;
         }
         let circle = device.circle_id;
+        self.dirty.insert(Key::Device(id));
         Ok(vec![emit(
             self.room_or_everyone(circle_room(circle)),
             "circle",
@@ -941,6 +1055,7 @@ impl Core {
             devices: BTreeSet::new(),
         };
         self.conversations.insert(id, conversation.clone());
+        self.dirty.insert(Key::Conversation(id));
         Ok(conversation)
     }
 
@@ -976,6 +1091,7 @@ impl Core {
         if let Some(name) = name {
             c.name = name;
         }
+        self.dirty.insert(Key::Conversation(id));
         Ok(vec![self.conversation_event(
             id,
             Core::fields(&[("event", json!("update"))]),
@@ -997,11 +1113,13 @@ impl Core {
             )));
         }
         let c = self.conversation_mut(id)?;
-        if c.members.insert(user, false).is_some() {
+        if c.members.contains_key(&user) {
             return Err(AdminError::Conflict(format!(
                 "user {user} is a member of conversation {id}"
             )));
         }
+        c.members.insert(user, false);
+        self.dirty.insert(Key::Conversation(id));
         Ok(vec![self.conversation_event(
             id,
             Core::fields(&[("event", json!("invite")), ("user", json!(email))]),
@@ -1017,6 +1135,7 @@ impl Core {
             .get_mut(&user)
             .ok_or(AdminError::NotFound("member"))?;
         *admin = true;
+        self.dirty.insert(Key::Conversation(id));
         Ok(vec![self.conversation_event(
             id,
             Core::fields(&[("event", json!("promoted")), ("user", json!(email))]),
@@ -1041,6 +1160,7 @@ impl Core {
         if c.members.remove(&user).is_none() {
             return Err(AdminError::NotFound("member"));
         }
+        self.dirty.insert(Key::Conversation(id));
         let fields = match from {
             Some(from) => Core::fields(&[
                 ("event", json!("kick")),
@@ -1088,6 +1208,7 @@ impl Core {
                 if add { "already in" } else { "not in" }
             )));
         }
+        self.dirty.insert(Key::Conversation(id));
         let mut out = vec![self.conversation_event(
             id,
             Core::fields(&[
@@ -1135,6 +1256,7 @@ impl Core {
                 m.conversation_id
             }
         };
+        self.dirty.insert(Key::Message(id));
         Ok(vec![emit(
             self.room_or_everyone(conversation_room(conversation_id)),
             "message",
@@ -1147,6 +1269,14 @@ impl Core {
         let mut sids: Vec<String> = self.sessions.keys().cloned().collect();
         sids.sort();
         sids
+    }
+}
+
+/// The write that stores `value` under `space`/`id`, or deletes it when gone.
+fn put<T: Serialize>(space: &str, id: u64, value: Option<&T>) -> Result<Write, StorageError> {
+    match value {
+        Some(v) => Write::put(space, id, v),
+        None => Ok(Write::delete(space, id)),
     }
 }
 
@@ -1278,6 +1408,87 @@ mod tests {
         login(&mut c, "a", 1);
         login(&mut c, "o", 3);
         (c, circle, conv)
+    }
+
+    /// Commits `c`'s writes into `store` and restores a core from what it reads back.
+    fn reload(c: &mut Core, store: &mut crate::services::storage::SqliteStore) -> Core {
+        use crate::services::storage::Store;
+        store
+            .commit(&c.take_writes().expect("writes"))
+            .expect("commit");
+        let snapshot = store.load().expect("load");
+        Core::restore(
+            CirclesConfig::default(),
+            vec![],
+            Tokens::new(b"test"),
+            &snapshot,
+        )
+        .expect("restore")
+    }
+
+    #[test]
+    fn what_storage_reads_back_is_the_state_without_its_sessions() {
+        let mut store = crate::services::storage::SqliteStore::in_memory().expect("store");
+        let (mut c, circle, conv) = world(vec![]);
+        let device = c.create_device(circle, None).expect("device").id;
+        c.conversation_device(conv, device, true)
+            .expect("device in");
+        c.promote(conv, 2).expect("promote");
+        c.join_conversation(
+            "a",
+            Identity::User(1),
+            Some(&json!({"conversation_id": conv})),
+            true,
+        )
+        .expect("join");
+        let message = |c: &mut Core, text: &str| {
+            let payload =
+                json!({"conversation_id": conv, "text_message": text, "files": ["f.png"]});
+            let outs = c.on_event("a", "message", Some(&payload), NOW_MS);
+            let success = outs.iter().find_map(|o| match o {
+                Out::Emit {
+                    event: "success",
+                    payload,
+                    ..
+                } => payload["message_id"].as_u64(),
+                _ => None,
+            });
+            success.expect("a message id")
+        };
+        let (kept, gone) = (message(&mut c, "kept"), message(&mut c, "gone"));
+        c.change_message(kept, Some(Some("edited".into())))
+            .expect("edit");
+        c.change_message(gone, None).expect("delete");
+        c.invite_to_circle(circle, 3).expect("invite");
+        let back = reload(&mut c, &mut store);
+        assert_eq!(back.users, c.users);
+        assert_eq!(back.devices, c.devices);
+        assert_eq!(back.circles, c.circles);
+        assert_eq!(back.conversations, c.conversations);
+        assert_eq!(back.messages, c.messages);
+        assert_eq!(
+            back.message_of(kept).and_then(|m| m.text),
+            Some("edited".into())
+        );
+        assert_eq!(back.next_id, c.next_id);
+        assert!(back.sessions.is_empty(), "sessions are not stored");
+        // A member removed from the circle leaves its conversations too, in storage as well.
+        c.remove_from_circle(circle, 2, None).expect("quit");
+        let mut back = reload(&mut c, &mut store);
+        assert!(!back.conversations[&conv].members.contains_key(&2));
+        assert!(!back.circles[&circle].members.contains(&2));
+        // Reading and talking change nothing stored.
+        let outs = back.on_event("b", "webrtc_stun_info", None, NOW_MS);
+        assert!(!outs.is_empty());
+        assert_eq!(back.take_writes(), Ok(vec![]));
+        login(&mut back, "b", 1);
+        assert_eq!(
+            back.take_writes(),
+            Ok(vec![]),
+            "a known user is not written again"
+        );
+        login(&mut back, "n", 99);
+        assert_eq!(back.take_writes().map(|w| w.len()), Ok(1), "a new user is");
     }
 
     /// Whether the behaviour `fault` breaks is broken in `c`.

@@ -3,8 +3,14 @@
 //! [`core`] holds the state and the rules (no IO); this module drives it:
 //! [`CirclesApp`] turns Socket.IO events into core calls and applies what
 //! the core answers through the handler's socket, the admin routes
-//! ([`admin`]) through the transport's [`Hub`]. The state lives in memory:
-//! the admin API provisions it, and a restart starts empty.
+//! ([`admin`]) through the transport's [`Hub`]. The admin API provisions
+//! the state; what must survive a restart is kept in the server's storage:
+//! read back at start ([`Core::restore`]), and after every core call the
+//! writes of what it changed are queued to the storage writer while the
+//! core is still locked (so they reach the store in the order of the
+//! changes). The admin routes answer once their writes are committed; a
+//! socket's `message` is answered at once, its write queued before the
+//! answer leaves (the document promises no more).
 
 pub mod admin;
 pub mod core;
@@ -18,6 +24,7 @@ use serde_json::Value;
 
 use self::core::{Core, Out, To};
 use crate::config::Profile;
+use crate::services::storage::{Committed, Snapshot, Storage, StorageError};
 use crate::services::tokens::Tokens;
 use crate::socketio::{lock, App, Event, Hub, Socket};
 
@@ -131,18 +138,33 @@ impl CirclesFault {
 pub struct CirclesContext {
     core: Arc<Mutex<Core>>,
     hub: Arc<OnceLock<Hub>>,
+    storage: Storage,
 }
 
 /// The namespace the app serves.
 const NAMESPACE: &str = "/";
 
 impl CirclesContext {
-    /// A fresh state with `config`, `faults` and the server's `tokens`.
-    pub fn new(config: CirclesConfig, faults: Vec<CirclesFault>, tokens: Tokens) -> Self {
-        CirclesContext {
-            core: Arc::new(Mutex::new(Core::new(config, faults, tokens))),
+    /// The state `snapshot` holds, kept in `storage`, with `config`,
+    /// `faults` and the server's `tokens`.
+    pub fn new(
+        config: CirclesConfig,
+        faults: Vec<CirclesFault>,
+        tokens: Tokens,
+        storage: Storage,
+        snapshot: &Snapshot,
+    ) -> Result<Self, StorageError> {
+        let core = Core::restore(config, faults, tokens, snapshot)?;
+        Ok(CirclesContext {
+            core: Arc::new(Mutex::new(core)),
             hub: Arc::new(OnceLock::new()),
-        }
+            storage,
+        })
+    }
+
+    /// Queues the writes of what the core changed; called with it locked.
+    fn persist(&self, core: &mut Core) -> Result<Committed, StorageError> {
+        Ok(self.storage.submit(core.take_writes()?))
     }
 
     /// Sets the hub of the listener's transport (once; later calls are ignored).
@@ -151,12 +173,18 @@ impl CirclesContext {
     }
 
     /// Runs `f` on the core and applies the [`Out`]s it returns through
-    /// the hub (nothing is emitted before the listener serves).
-    pub fn act<T>(&self, f: impl FnOnce(&mut Core) -> (T, Vec<Out>)) -> T {
-        let (value, outs, everyone) = {
+    /// the hub (nothing is emitted before the listener serves); what it
+    /// changed is queued for storage, and the returned [`Committed`]
+    /// resolves once it is stored.
+    pub fn act<T>(
+        &self,
+        f: impl FnOnce(&mut Core) -> (T, Vec<Out>),
+    ) -> (T, Result<Committed, StorageError>) {
+        let (value, outs, everyone, committed) = {
             let mut core = lock(&self.core);
             let (value, outs) = f(&mut core);
-            (value, outs, core.authenticated())
+            let committed = self.persist(&mut core);
+            (value, outs, core.authenticated(), committed)
         };
         if let Some(hub) = self.hub.get() {
             for out in outs {
@@ -189,7 +217,7 @@ impl CirclesContext {
                 }
             }
         }
-        value
+        (value, committed)
     }
 
     /// Reads the core.
@@ -243,6 +271,13 @@ impl App for CirclesApp {
         let (outs, everyone) = {
             let mut core = lock(&self.context.core);
             let outs = core.on_event(&sid, &event.name, payload.as_ref(), now_ms());
+            if let Err(e) = self.context.persist(&mut core) {
+                tracing::error!(
+                    sid,
+                    "circles: a change of {:?} is not stored: {e}",
+                    event.name
+                );
+            }
             (outs, core.authenticated())
         };
         for out in outs {
@@ -293,7 +328,8 @@ impl App for CirclesApp {
     fn on_disconnect(&self, socket: &mut Socket<'_>) {
         if socket.namespace() == NAMESPACE {
             let sid = socket.sid();
-            self.context.act(|core| ((), core.on_disconnect(sid)));
+            // A disconnect changes nothing stored: there is nothing to wait for.
+            let _ = self.context.act(|core| ((), core.on_disconnect(sid)));
         }
     }
 }

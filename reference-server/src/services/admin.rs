@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 use tokio::sync::watch;
 
 use crate::assa::AssaContext;
-use crate::services::storage::{Member, Room, User};
+use crate::services::storage::{Committed, Member, Room, StorageError, User};
 use crate::services::tokens::Claims;
 
 /// The admin secret used when none is configured (the server then binds loopback only).
@@ -64,6 +64,28 @@ impl AdminConfig {
 #[derive(Clone)]
 struct AppState {
     assa: AssaContext,
+}
+
+/// Waits until a change's storage writes are committed (`committed`: what
+/// queueing them gave); a failure is answered 500. The apps' admin routes
+/// answer a change through it, so a success means the change is stored.
+pub(crate) async fn stored(
+    app: &str,
+    committed: Result<Committed, StorageError>,
+) -> Result<(), Response> {
+    let result = match committed {
+        Ok(committed) => committed.wait().await,
+        Err(e) => Err(e),
+    };
+    result.map_err(|e| {
+        tracing::error!("{app}: the change is not stored: {e}");
+        let message = format!("the change is not stored: {e}");
+        (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Json(json!({ "error": message })),
+        )
+            .into_response()
+    })
 }
 
 /// The admin API of the services `services` opened, guarded by `secret`:

@@ -1,6 +1,7 @@
-//! Services the protocol listeners share: storage (users, rooms, channels and
-//! messages, embedded by default), auth tokens (HS256 JWTs with the
-//! configured secret) and the admin HTTP API (provisioning and triggers).
+//! Services the protocol listeners share: storage (opened once: ASSA's
+//! users, rooms and messages, Chatpot's and Circles' records; SQLite by
+//! default), auth tokens (HS256 JWTs with the configured secret) and the
+//! admin HTTP API (provisioning and triggers).
 
 pub mod admin;
 pub mod storage;
@@ -12,13 +13,14 @@ use crate::{
     circles::{CirclesContext, CirclesFault},
     config::{Config, ListenerName},
     fault::Fault,
-    services::storage::StorageConfig,
+    services::storage::{Storage, StorageConfig},
 };
 
 /// The services of one running server, opened once by `start` and handed to
 /// every listener.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Services {
+    storage: Option<Storage>,
     assa: Option<AssaContext>,
     chatpot: Option<ChatpotContext>,
     circles: Option<CirclesContext>,
@@ -26,14 +28,32 @@ pub struct Services {
 }
 
 impl Services {
-    /// Opens storage (reading back what is stored), loads the token secret
-    /// and applies the `assa:`, `chatpot:` and `circles:` faults of `config.faults`;
-    /// nothing is opened when no enabled listener needs it.
+    /// Opens storage once (reading back what is stored) for every listener
+    /// that keeps state, loads the token secret and applies the `assa:`,
+    /// `chatpot:` and `circles:` faults of `config.faults`; nothing is
+    /// opened when no enabled listener needs it.
     pub fn open(config: &Config) -> anyhow::Result<Services> {
         let enabled =
             |names: &[ListenerName]| names.iter().any(|name| config.listeners.get(*name).enabled);
-        let chatpot = enabled(&[ListenerName::Chatpot, ListenerName::Admin])
-            .then(|| ChatpotContext::new(&config.faults));
+        let stateful = [
+            ListenerName::Assa,
+            ListenerName::AssaLimits,
+            ListenerName::Chatpot,
+            ListenerName::Circles,
+            ListenerName::Admin,
+        ];
+        if !enabled(&stateful) {
+            return Ok(Services::default());
+        }
+        let (storage, snapshot) = Storage::open(&config.storage)?;
+        let chatpot = match enabled(&[ListenerName::Chatpot, ListenerName::Admin]) {
+            true => Some(ChatpotContext::new(
+                &config.faults,
+                storage.clone(),
+                &snapshot,
+            )?),
+            false => None,
+        };
         let circles = if enabled(&[ListenerName::Circles, ListenerName::Admin]) {
             let faults: Vec<CirclesFault> = config
                 .faults
@@ -44,7 +64,13 @@ impl Services {
                 })
                 .collect();
             let tokens = tokens::Tokens::from_config(&config.auth)?;
-            Some(CirclesContext::new(config.circles.clone(), faults, tokens))
+            Some(CirclesContext::new(
+                config.circles.clone(),
+                faults,
+                tokens,
+                storage.clone(),
+                &snapshot,
+            )?)
         } else {
             None
         };
@@ -54,10 +80,10 @@ impl Services {
             ListenerName::Admin,
         ]) {
             return Ok(Services {
-                assa: None,
-                assa_limits: None,
+                storage: Some(storage),
                 chatpot,
                 circles,
+                ..Services::default()
             });
         }
         let mut config = config.clone();
@@ -68,7 +94,7 @@ impl Services {
                 }
             }
         }
-        let assa = AssaContext::from_config(&config)?;
+        let assa = AssaContext::from_config(&config, &storage, snapshot)?;
         // The assa-limits server: its own sessions and rooms, in memory.
         let assa_limits = match config.listeners.get(ListenerName::AssaLimits).enabled {
             true => Some(AssaContext::with_tokens(
@@ -79,6 +105,7 @@ impl Services {
             false => None,
         };
         Ok(Services {
+            storage: Some(storage),
             assa: Some(assa),
             assa_limits,
             chatpot,
@@ -120,10 +147,17 @@ impl Services {
         })
     }
 
+    /// The server's storage, opened when a listener that keeps state is enabled.
+    pub fn storage(&self) -> std::io::Result<Storage> {
+        self.storage.clone().ok_or_else(|| {
+            std::io::Error::other("storage was not opened: no listener that keeps state is on")
+        })
+    }
+
     /// Waits until everything submitted to storage is committed.
     pub fn flush(&self) -> anyhow::Result<()> {
-        match &self.assa {
-            Some(assa) => Ok(assa.flush()?),
+        match &self.storage {
+            Some(storage) => Ok(storage.flush()?),
             None => Ok(()),
         }
     }

@@ -1,4 +1,4 @@
-//! Durable storage behind a small trait: users, rooms, membership, invites, messages and receipts, committed in batches by one writer thread.
+//! Durable storage behind a small trait: users, rooms, membership, invites, messages and receipts (ASSA's tables), the other listeners' records, committed in batches by one writer thread.
 //!
 //! The listeners keep their working state in memory and write through a
 //! [`Writer`]: every [`Write`] goes to one thread that takes everything queued,
@@ -8,8 +8,14 @@
 //! sends its answer from the completion. At start a listener reads the whole
 //! state back with [`Store::load`].
 //!
+//! ASSA's state has tables of its own; the other listeners keep theirs as
+//! [`Record`]s: JSON documents by space and key (`chatpot.member`, the
+//! member's token), each replaced whole when it changes.
+//!
 //! The trait takes batches and hands back a snapshot, nothing SQLite-specific,
 //! so a networked store for several nodes can be put behind it later.
+//! [`Storage`] is the handle the server opens once and hands to every
+//! listener ([`crate::services::Services`]).
 
 pub mod sqlite;
 
@@ -88,6 +94,28 @@ pub struct StoredMessage {
     pub created_at_ms: i64,
 }
 
+/// A listener's document: a JSON value under a space and a key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    /// What kind of document, prefixed with the listener (`circles.message`).
+    pub space: String,
+    /// Its key within the space (an id or a token).
+    pub key: String,
+    /// The document, JSON text.
+    pub value: String,
+}
+
+impl Record {
+    /// The document decoded as a `T`.
+    pub fn decode<T: serde::de::DeserializeOwned>(&self) -> Result<T, StorageError> {
+        serde_json::from_str(&self.value).map_err(|e| StorageError::Corrupt {
+            space: self.space.clone(),
+            key: self.key.clone(),
+            message: e.to_string(),
+        })
+    }
+}
+
 /// One change to the stored state.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Write {
@@ -120,6 +148,44 @@ pub enum Write {
         /// The messages.
         message_ids: Vec<u64>,
     },
+    /// Creates or replaces a record.
+    Put(Record),
+    /// Removes a record, if there is one.
+    Delete {
+        /// Its space.
+        space: String,
+        /// Its key.
+        key: String,
+    },
+}
+
+impl Write {
+    /// Creates or replaces the record `space`/`key` with `value` as JSON.
+    pub fn put(
+        space: &str,
+        key: impl ToString,
+        value: &impl Serialize,
+    ) -> Result<Write, StorageError> {
+        let key = key.to_string();
+        let value = serde_json::to_string(value).map_err(|e| StorageError::Corrupt {
+            space: space.to_owned(),
+            key: key.clone(),
+            message: e.to_string(),
+        })?;
+        Ok(Write::Put(Record {
+            space: space.to_owned(),
+            key,
+            value,
+        }))
+    }
+
+    /// Removes the record `space`/`key`.
+    pub fn delete(space: &str, key: impl ToString) -> Write {
+        Write::Delete {
+            space: space.to_owned(),
+            key: key.to_string(),
+        }
+    }
 }
 
 /// Everything stored, as read back at start.
@@ -137,6 +203,15 @@ pub struct Snapshot {
     pub messages: Vec<StoredMessage>,
     /// Every receipt, `(user_id, message_id)`.
     pub receipts: Vec<(u64, u64)>,
+    /// Every record of the other listeners, by space and key.
+    pub records: Vec<Record>,
+}
+
+impl Snapshot {
+    /// The records of `space`, in key order.
+    pub fn records<'a>(&'a self, space: &'a str) -> impl Iterator<Item = &'a Record> + 'a {
+        self.records.iter().filter(move |r| r.space == space)
+    }
 }
 
 /// Why storage failed.
@@ -156,6 +231,16 @@ pub enum StorageError {
     /// The writer thread is gone.
     #[error("the storage writer has stopped")]
     WriterStopped,
+    /// A record cannot be encoded or read back.
+    #[error("record {space}/{key}: {message}")]
+    Corrupt {
+        /// Its space.
+        space: String,
+        /// Its key.
+        key: String,
+        /// What serde said.
+        message: String,
+    },
 }
 
 /// A durable store: reads everything back, commits batches atomically.
@@ -308,6 +393,66 @@ impl Writer {
     }
 }
 
+/// The server's storage: the writer over the configured store. Opened once
+/// and shared by every listener; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Storage {
+    writer: Writer,
+}
+
+/// The commit of one [`Storage::submit`]: await [`Committed::wait`] to know
+/// the writes are durable.
+#[derive(Debug)]
+pub struct Committed(tokio::sync::oneshot::Receiver<Result<(), StorageError>>);
+
+impl Committed {
+    /// Resolves once the writes are committed (or failed).
+    pub async fn wait(self) -> Result<(), StorageError> {
+        self.0.await.map_err(|_| StorageError::WriterStopped)?
+    }
+}
+
+impl Storage {
+    /// Opens the configured store, reads everything back and starts the writer.
+    pub fn open(config: &StorageConfig) -> Result<(Storage, Snapshot), StorageError> {
+        let mut store = config.open()?;
+        let snapshot = store.load()?;
+        let writer = Writer::spawn(store, config.batch_max);
+        Ok((Storage { writer }, snapshot))
+    }
+
+    /// The writer thread (for completions that run on it).
+    pub fn writer(&self) -> &Writer {
+        &self.writer
+    }
+
+    /// Queues `writes` (in the order of the calls); the returned
+    /// [`Committed`] resolves once they are committed. Call it while holding
+    /// the lock of the state the writes describe, so that two changes of
+    /// one record reach the store in the order they were made.
+    /// No writes: resolved at once, without a trip to the writer.
+    pub fn submit(&self, writes: Vec<Write>) -> Committed {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        if writes.is_empty() {
+            let _ = tx.send(Ok(()));
+            return Committed(rx);
+        }
+        self.writer.submit(
+            writes,
+            Some(Box::new(move |result| {
+                // Nobody waiting for the commit is fine: the writes were queued anyway.
+                let _ = tx.send(result);
+            })),
+        );
+        Committed(rx)
+    }
+
+    /// Waits until everything queued before this call is committed.
+    pub fn flush(&self) -> Result<(), StorageError> {
+        self.writer.flush()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -363,5 +508,38 @@ mod tests {
             Some(Box::new(move |r| tx.send(r).expect("send"))),
         );
         assert_eq!(rx.recv().expect("completion"), Ok(()));
+    }
+
+    #[test]
+    fn a_submit_resolves_once_committed_and_a_record_decodes() {
+        let (storage, snapshot) = Storage::open(&StorageConfig::memory()).expect("open");
+        assert!(snapshot.records.is_empty());
+        let committed = storage.submit(vec![
+            Write::put("t.a", 1, &serde_json::json!({"x": 1})).expect("encode"),
+            Write::put("t.b", "k", &"v").expect("encode"),
+            Write::delete("t.a", 1),
+        ]);
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        assert_eq!(runtime.block_on(committed.wait()), Ok(()));
+        assert_eq!(runtime.block_on(storage.submit(vec![]).wait()), Ok(()));
+        let record = Record {
+            space: "t.a".into(),
+            key: "1".into(),
+            value: "{\"x\":1}".into(),
+        };
+        assert_eq!(
+            record.decode::<serde_json::Value>(),
+            Ok(serde_json::json!({"x": 1}))
+        );
+        let bad = Record {
+            value: "{".into(),
+            ..record
+        };
+        assert!(matches!(
+            bad.decode::<serde_json::Value>(),
+            Err(StorageError::Corrupt { .. })
+        ));
     }
 }

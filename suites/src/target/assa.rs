@@ -331,6 +331,7 @@ mod tests {
             ],
             jwt_secret: "jwt".to_owned(),
             admin_secret: "admin".to_owned(),
+            ..Reference::default()
         };
         let t = AssaTarget::embedded(&reference).unwrap();
         assert_eq!(t.url, "tcp://127.0.0.1:1");

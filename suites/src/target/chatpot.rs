@@ -190,6 +190,7 @@ mod tests {
             ],
             jwt_secret: "j".into(),
             admin_secret: "a".into(),
+            ..Reference::default()
         })
         .unwrap();
         let t = ChatpotTarget::from_url("http://node:80/io", Some(&file)).unwrap();

@@ -177,9 +177,6 @@ impl CirclesTriggers {
 /// The reference server's circles listener and its admin API.
 const CIRCLES_LISTENER: &str = "circles";
 const ADMIN_LISTENER: &str = "admin";
-/// The reference server's default TURN secret (public on purpose: its
-/// embedded runs keep the default).
-const DEV_TURN_SECRET: &str = "chatspec-development-turn-secret";
 
 fn default_path() -> String {
     "/socket.io/".into()
@@ -238,7 +235,7 @@ impl SectionType for CirclesTarget {
             url: format!("http://{addr}"),
             path: default_path(),
             engineio: default_engineio_versions(),
-            turn_secret: Some(DEV_TURN_SECRET.to_owned()),
+            turn_secret: Some(reference.turn_secret.clone()).filter(|s| !s.is_empty()),
             triggers,
         })
     }
@@ -257,9 +254,15 @@ mod tests {
             ],
             jwt_secret: "j".into(),
             admin_secret: "a".into(),
+            turn_secret: "t".into(),
         };
         let t = CirclesTarget::embedded(&reference).unwrap();
         assert_eq!(t.url, "http://127.0.0.1:1");
+        assert_eq!(
+            t.turn_secret.as_deref(),
+            Some("t"),
+            "the server's own secret"
+        );
         assert_eq!(t.triggers.all().count(), 19);
         assert!(t.validate().is_ok());
         let bare = CirclesTarget::from_url("http://h:4003", None).unwrap();

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::{Member, Room, Snapshot, StorageError, Store, StoredMessage, User, Write};
+use super::{Member, Record, Room, Snapshot, StorageError, Store, StoredMessage, User, Write};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS users (
@@ -49,6 +49,12 @@ CREATE TABLE IF NOT EXISTS receipts (
     user_id INTEGER NOT NULL,
     message_id INTEGER NOT NULL,
     PRIMARY KEY (user_id, message_id)
+);
+CREATE TABLE IF NOT EXISTS records (
+    space TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (space, key)
 );
 ";
 
@@ -184,6 +190,18 @@ impl SqliteStore {
                 }
                 0
             }
+            Write::Put(r) => tx
+                .execute(
+                    "INSERT OR REPLACE INTO records (space, key, value) VALUES (?1, ?2, ?3)",
+                    params![r.space, r.key, r.value],
+                )
+                .map_err(db)?,
+            Write::Delete { space, key } => tx
+                .execute(
+                    "DELETE FROM records WHERE space = ?1 AND key = ?2",
+                    params![space, key],
+                )
+                .map_err(db)?,
         };
         Ok(())
     }
@@ -290,6 +308,19 @@ impl Store for SqliteStore {
             .map_err(db)?
             .collect::<Result<_, _>>()
             .map_err(db)?;
+        let records = c
+            .prepare("SELECT space, key, value FROM records ORDER BY space, key")
+            .map_err(db)?
+            .query_map([], |r| {
+                Ok(Record {
+                    space: r.get(0)?,
+                    key: r.get(1)?,
+                    value: r.get(2)?,
+                })
+            })
+            .map_err(db)?
+            .collect::<Result<_, _>>()
+            .map_err(db)?;
         Ok(Snapshot {
             users,
             rooms,
@@ -297,6 +328,7 @@ impl Store for SqliteStore {
             invites,
             messages,
             receipts,
+            records,
         })
     }
 
@@ -383,6 +415,31 @@ mod tests {
             }])
             .expect("commit");
         assert!(store.load().expect("load").members.is_empty());
+    }
+
+    #[test]
+    fn a_record_is_replaced_whole_and_deleted() {
+        let mut store = SqliteStore::in_memory().expect("open");
+        let put = |value: &str| Write::put("circles.user", 7, &value).expect("encode");
+        store
+            .commit(&[
+                put("a"),
+                put("b"),
+                Write::put("other", 7, &1).expect("encode"),
+            ])
+            .expect("commit");
+        let snapshot = store.load().expect("load");
+        let users: Vec<String> = snapshot
+            .records("circles.user")
+            .map(|r| r.decode().expect("decode"))
+            .collect();
+        assert_eq!(users, vec!["b".to_owned()]);
+        store
+            .commit(&[Write::delete("circles.user", 7)])
+            .expect("commit");
+        let snapshot = store.load().expect("load");
+        assert_eq!(snapshot.records("circles.user").count(), 0);
+        assert_eq!(snapshot.records("other").count(), 1);
     }
 
     #[test]

@@ -1,96 +1,18 @@
-//! `chatspec serve` killed with SIGKILL in the middle of ASSA traffic, then
+//! ASSA: `chatspec serve` killed with SIGKILL in the middle of the traffic, then
 //! restarted on the same data directory: every message acknowledged to its
 //! sender is still there, and none is stored twice.
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
 
+use reference_server::ListenerName;
 use serde_json::{json, Value};
+
+use super::{scratch, serve, token, write_config, WAIT};
 
 /// Messages sent in one burst; the server is killed after the 100th acknowledgement.
 const TOTAL: usize = 2_000;
 const KILL_AFTER: usize = 100;
-/// How long the test waits for the server to listen, or for one answer.
-const WAIT: Duration = Duration::from_secs(20);
-
-fn scratch() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("chatspec-durability-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// A server configuration with only the `assa` listener, on a free port,
-/// storing into `dir/data`.
-fn write_config(dir: &Path) -> PathBuf {
-    let config = dir.join("server.toml");
-    let mut text = format!(
-        "[auth]\nsecret = \"durability-test-secret\"\n\
-         [storage]\ndata_dir = {:?}\n\
-         [assa]\nrecent_messages = 10000\n",
-        dir.join("data")
-    );
-    for name in [
-        "chatpot",
-        "sockets",
-        "circles",
-        "socketcluster",
-        "echo",
-        "admin",
-    ] {
-        text.push_str(&format!("[listeners.{name}]\nport = 0\nenabled = false\n"));
-    }
-    text.push_str("[listeners.assa]\nport = 0\n");
-    std::fs::write(&config, text).unwrap();
-    config
-}
-
-/// `chatspec token` with the configuration's secret.
-fn token(config: &Path, user: u64) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_chatspec"))
-        .args(["token", "--user", &user.to_string(), "--config"])
-        .arg(config)
-        .output()
-        .expect("chatspec token runs");
-    assert!(out.status.success(), "{out:?}");
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
-}
-
-/// Starts `chatspec serve --config FILE` and returns it with the ASSA
-/// address it logged.
-fn serve(config: &Path) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_chatspec"))
-        .args(["serve", "--config"])
-        .arg(config)
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("chatspec serve starts");
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        // Keeps reading, so the server never writes to a closed pipe.
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if line.contains("listening") && line.contains("listener=assa") {
-                let addr = line
-                    .split_whitespace()
-                    .find_map(|w| w.strip_prefix("addr="))
-                    .map(str::to_owned);
-                let _ = tx.send(addr);
-            }
-        }
-    });
-    let addr = rx
-        .recv_timeout(WAIT)
-        .expect("the server logs its assa listener in time")
-        .expect("the log line names the address");
-    (child, addr)
-}
 
 /// One ASSA request as a line of the JSON stream.
 fn request(action: &str, seq: usize, data: Value) -> Vec<u8> {
@@ -144,12 +66,16 @@ fn next_answer(reader: &mut BufReader<TcpStream>, action: &str) -> Option<Value>
 
 #[test]
 fn every_acknowledged_message_survives_sigkill_of_chatspec_serve() {
-    let dir = scratch();
-    let config = write_config(&dir);
+    let dir = scratch("assa");
+    let config = write_config(
+        &dir,
+        &[ListenerName::Assa],
+        "[assa]\nrecent_messages = 10000\n",
+    );
     let token = token(&config, 1);
 
-    let (mut child, addr) = serve(&config);
-    let (mut reader, mut writer) = login(&addr, &token);
+    let mut served = serve(&config, &[ListenerName::Assa]);
+    let (mut reader, mut writer) = login(served.addr(ListenerName::Assa), &token);
     writer
         .write_all(&request("CREATE_ROOM", 1, json!({ "name": "durable" })))
         .unwrap();
@@ -175,11 +101,11 @@ fn every_acknowledged_message_survives_sigkill_of_chatspec_serve() {
         if answer["success"] == true {
             acked.push(answer["data"]["content"].as_str().unwrap().to_owned());
             if acked.len() == KILL_AFTER {
-                child.kill().expect("SIGKILL");
+                served.child.kill().expect("SIGKILL");
             }
         }
     }
-    let _ = child.wait();
+    let _ = served.child.wait();
     let _ = sender.join();
     assert!(
         (KILL_AFTER..TOTAL).contains(&acked.len()),
@@ -187,8 +113,8 @@ fn every_acknowledged_message_survives_sigkill_of_chatspec_serve() {
         acked.len()
     );
 
-    let (mut child, addr) = serve(&config);
-    let (mut reader, mut writer) = login(&addr, &token);
+    let served = serve(&config, &[ListenerName::Assa]);
+    let (mut reader, mut writer) = login(served.addr(ListenerName::Assa), &token);
     writer
         .write_all(&request("JOIN_ROOM", 2, json!({ "room_id": room })))
         .unwrap();
@@ -221,7 +147,6 @@ fn every_acknowledged_message_survives_sigkill_of_chatspec_serve() {
         json!([]),
         "{receipts}"
     );
-    let _ = child.kill();
-    let _ = child.wait();
+    served.kill();
     let _ = std::fs::remove_dir_all(&dir);
 }
