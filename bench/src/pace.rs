@@ -56,9 +56,9 @@ pub struct Pacer {
     next: Instant,
 }
 
-/// No sender waits longer than this between sends, whatever the rate
-/// (a rate near zero at a ramp's start would otherwise stall it).
-const LONGEST_GAP: Duration = Duration::from_secs(1);
+/// A ramp's rate is integrated in steps of at most this long, so that a
+/// send due after a slow start comes as soon as the rising rate owes it.
+const STEP: f64 = 0.01;
 
 impl Pacer {
     /// The schedule of sender `index` of `senders` under `load`, starting
@@ -90,18 +90,31 @@ impl Pacer {
         Some(pacer)
     }
 
-    /// The time between two sends of this sender at `at`.
-    fn gap(&self, at: Instant) -> Duration {
-        let t = if at >= self.measure_at {
+    /// Seconds into the measured window at `at` (negative: the warm-up).
+    fn seconds(&self, at: Instant) -> f64 {
+        if at >= self.measure_at {
             (at - self.measure_at).as_secs_f64()
         } else {
             -(self.measure_at - at).as_secs_f64()
-        };
-        let per_sender = self.ramp.rate_at(t) / self.senders;
-        if per_sender <= 0.0 || !per_sender.is_finite() {
-            return LONGEST_GAP;
         }
-        Duration::from_secs_f64(1.0 / per_sender).min(LONGEST_GAP)
+    }
+
+    /// The time from a send at `at` to this sender's next: one send's worth
+    /// of the per-sender rate, integrated from `at`.
+    fn gap(&self, at: Instant) -> Duration {
+        let per_sender = |t: f64| (self.ramp.rate_at(t) / self.senders).max(f64::MIN_POSITIVE);
+        let start = self.seconds(at);
+        if self.ramp.from == self.ramp.to {
+            return Duration::from_secs_f64((1.0 / per_sender(start)).min(1e9));
+        }
+        let (mut t, mut owed) = (start, 1.0f64);
+        while owed > 1e-9 {
+            let rate = per_sender(t);
+            let step = (owed / rate).min(STEP);
+            t += step;
+            owed -= rate * step;
+        }
+        Duration::from_secs_f64((t - start).min(1e9))
     }
 
     /// The intended time of the next send.
@@ -186,6 +199,23 @@ mod tests {
             "{sends} sends in the first second"
         );
         assert!(Pacer::new(Load::Closed, 1, 0, Duration::ZERO).is_none());
+        // A low fixed rate is kept, however long its gaps.
+        let mut slow = Pacer::new(Load::Open { rate: 10.0 }, 100, 0, Duration::ZERO).unwrap();
+        let first = slow.next();
+        slow.advance();
+        assert_eq!(slow.next() - first, Duration::from_secs(10));
+        // A ramp from a crawl: the second send comes once the rising rate owes it, not 100 s later.
+        let crawl = Ramp {
+            from: 0.01,
+            to: 1000.0,
+            over: Duration::from_secs(1),
+            steps: None,
+        };
+        let mut p = Pacer::new(Load::Ramp(crawl), 1, 0, Duration::ZERO).unwrap();
+        let first = p.next();
+        p.advance();
+        let gap = p.next() - first;
+        assert!(gap < Duration::from_millis(100), "{gap:?}");
     }
 
     #[test]
