@@ -46,11 +46,15 @@ say() { echo "bench: $*" >&2; }
 
 [ -x "$chatspec" ] || { say "$chatspec not found: cargo build --release"; exit 2; }
 scripts/install-peers.sh socketio-node socketcluster-node >&2
-say "socketioxide peer: cargo build --release"
-CARGO_TARGET_DIR=$root/target/peers cargo build --quiet --release --locked \
-    --manifest-path peers/socketioxide/Cargo.toml
 socketioxide=$root/target/peers/release/socketioxide-echo-peer
-if [ ! -x reports/bench/artillery/node_modules/.bin/artillery ]; then
+case " ${SERVERS-socketioxide} " in
+    *" socketioxide "*)
+        say "socketioxide peer: cargo build --release"
+        CARGO_TARGET_DIR=$root/target/peers cargo build --quiet --release --locked \
+            --manifest-path peers/socketioxide/Cargo.toml
+        ;;
+esac
+if [ "${GENERATORS:-1}" = 1 ] && [ ! -x reports/bench/artillery/node_modules/.bin/artillery ]; then
     say "artillery: npm ci --ignore-scripts"
     (cd reports/bench/artillery && npm ci --ignore-scripts --no-audit --no-fund >&2)
 fi

@@ -9,10 +9,34 @@ import sys
 out = sys.argv[1]
 
 
+def latest_run():
+    """When the last (possibly partial) run of run.sh started, from commands.txt."""
+    import datetime
+    path = os.path.join(out, "commands.txt")
+    latest = None
+    if os.path.exists(path):
+        with open(path) as f:
+            for line in f:
+                stamp = line[2:22] if line.startswith("# 20") else None
+                if stamp:
+                    try:
+                        t = datetime.datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ")
+                        latest = t.replace(tzinfo=datetime.timezone.utc).timestamp()
+                    except ValueError:
+                        pass
+    return latest
+
+
+LATEST = latest_run()
+STALE = set()
+
+
 def load(name):
     path = os.path.join(out, name, "results.json")
     if not os.path.exists(path):
         return None
+    if LATEST and os.path.getmtime(path) < LATEST:
+        STALE.add(name)
     with open(path) as f:
         return json.load(f)
 
@@ -302,4 +326,10 @@ w("\n## Codecs\n")
 w("`cargo bench -p chatspec-protocols --bench codecs` measures decode and encode of")
 w("every codec's typical and 64 KiB messages beside serde_json on the same bytes")
 w("(criterion's own report lands in `target/criterion/`; not run by this script).")
+if STALE:
+    w("\n## Runs kept from an earlier run\n")
+    w("The last run of the script was partial; these folders are from an earlier")
+    w("one (see `commands.txt`), so their rows were not measured beside the others:\n")
+    for name in sorted(STALE):
+        w(f"- `{name}`")
 print("\n".join(lines))
