@@ -73,11 +73,13 @@ wait_port() {
 }
 
 server_pid=
+# The servers' logs and the generated configurations of this run.
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/chatspec-bench.XXXXXX")
 # start NAME PORT COMMAND...: the server, pinned to the server core.
 start() {
     local name=$1 port=$2
     shift 2
-    taskset -c "$server_core" "$@" >"/tmp/chatspec-bench-$name.log" 2>&1 &
+    taskset -c "$server_core" "$@" >"$tmp/$name.log" 2>&1 &
     server_pid=$!
     wait_port "$port"
     sleep 0.5
@@ -90,7 +92,7 @@ stop() {
         server_pid=
     fi
 }
-trap stop EXIT
+trap 'stop; rm -rf "$tmp"' EXIT
 
 # bench NAME SCENARIO ARGS...: chatspec's generator, pinned to its core.
 bench() {
@@ -111,15 +113,16 @@ with_server() {
             local sc assa
             sc=$(free_port)
             assa=$(free_port)
+            # Every other listener on a free port (0): a fixed one may be taken.
             start reference "$port" "$chatspec" serve --port "echo=$port" --port "socketcluster=$sc" \
-                --port "assa=$assa" --port admin=0
+                --port "assa=$assa" --port admin=0 --port chatpot=0 --port sockets=0 --port circles=0
             target="--target socketio=http://127.0.0.1:$port"
             sc_target="--target socketcluster=ws://127.0.0.1:$sc/socketcluster/"
             # The generator mints a user per client with the server's secret
             # (the development secret of a server started without one).
             printf '[assa]\nurl = "tcp://127.0.0.1:%s"\n[assa.users]\njwt_secret = "%s"\n' \
-                "$assa" chatspec-development-secret-do-not-use-in-production >/tmp/chatspec-bench-assa.toml
-            assa_target="--config /tmp/chatspec-bench-assa.toml"
+                "$assa" chatspec-development-secret-do-not-use-in-production >"$tmp/assa.toml"
+            assa_target="--config $tmp/assa.toml"
             ;;
         node)
             start node "$port" node peers/socketio-node/server.js "$port"
@@ -223,16 +226,16 @@ with_server node
 port=${target##*:}
 seconds=${duration%s}
 sed -e "s/@PORT@/$port/" -e "s/@COUNT@/$((seconds * 40))/" reports/bench/artillery/echo.yml \
-    >/tmp/chatspec-bench-artillery.yml
+    >"$tmp/artillery.yml"
 say "artillery"
 echo "taskset -c $generator_core artillery run reports/bench/artillery/echo.yml (port and duration filled in)" >>"$out/commands.txt"
 mkdir -p "$out/artillery-echo"
-taskset -c "$generator_core" python3 - "$out/artillery-echo" <<'EOF' >&2
+taskset -c "$generator_core" python3 - "$out/artillery-echo" "$tmp/artillery.yml" <<'EOF' >&2
 import json, resource, subprocess, sys, time
 out = sys.argv[1]
 start = time.time()
 subprocess.run(["reports/bench/artillery/node_modules/.bin/artillery", "run", "--quiet",
-                "--output", out + "/report.json", "/tmp/chatspec-bench-artillery.yml"],
+                "--output", out + "/report.json", sys.argv[2]],
                check=True, stdout=subprocess.DEVNULL)
 wall = time.time() - start
 ru = resource.getrusage(resource.RUSAGE_CHILDREN)
