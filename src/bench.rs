@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
-use bench::{Dialect, Load, Plan, Results, Scenario, Shard, Watch};
+use bench::{Dialect, Load, Plan, Ramp, Results, Scenario, Shard, Watch};
 use clap::{Args, Subcommand};
 use protocols::Protocol;
 use suites::target::Targets;
@@ -41,7 +41,7 @@ pub enum BenchCommand {
 
 #[derive(Debug, Args)]
 pub struct LoadArgs {
-    /// The protocol: socketio (the echo app) or socketcluster.
+    /// The protocol: socketio (the echo app), socketcluster or assa (room messages over TCP).
     #[arg(long, short, default_value = "socketio")]
     protocol: Protocol,
     /// A target as PROTOCOL=URL, as for `run` (repeatable). Without any, the embedded reference server.
@@ -62,10 +62,22 @@ pub struct LoadArgs {
     /// Fan-out: senders (clients 0 to K-1), each publishing to its room.
     #[arg(long, default_value_t = 1)]
     senders: usize,
-    /// Open loop: sends (or connects) per second over all senders and shards.
-    /// Without it, closed loop: every sender keeps --window in flight.
+    /// Open loop: sends (or connects) per second over all senders and shards,
+    /// or a ramp `A..B` (see --ramp). Without it, closed loop: every sender
+    /// keeps --window in flight.
+    #[arg(long, value_name = "R|A..B", value_parser = bench::pace::parse_rate)]
+    rate: Option<(f64, Option<f64>)>,
+    /// With --rate A..B: how long the ramp from A to B takes, from the start
+    /// of the measured window (default: the whole window).
+    #[arg(long, value_parser = parse_duration)]
+    ramp: Option<Duration>,
+    /// With --rate A..B: in this many equal steps instead of a straight line.
     #[arg(long)]
-    rate: Option<f64>,
+    steps: Option<u32>,
+    /// Echo: the loopback baseline, a plain TCP echo the bench starts itself
+    /// (the ceiling of the machine and the generator), instead of a server.
+    #[arg(long, conflicts_with_all = ["targets", "config"])]
+    baseline: bool,
     /// Closed loop: requests in flight per sender.
     #[arg(long, default_value_t = 1)]
     window: usize,
@@ -91,8 +103,8 @@ pub struct LoadArgs {
     #[arg(long, default_value = "500ms", value_parser = parse_duration)]
     settle: Duration,
     /// Connections opening at once while connecting.
-    #[arg(long, default_value_t = 256)]
-    ramp: usize,
+    #[arg(long = "connecting", default_value_t = 256)]
+    connecting: usize,
     /// Run shard K of N (K from 0): the clients i with i mod N = K.
     #[arg(long, value_name = "K/N")]
     shard: Option<Shard>,
@@ -117,7 +129,16 @@ impl LoadArgs {
             Some(m) if scenario == Scenario::Fanout => m * self.rooms.max(1),
             _ => self.clients,
         };
-        plan.load = self.rate.map_or(Load::Closed, |rate| Load::Open { rate });
+        plan.load = match self.rate {
+            None => Load::Closed,
+            Some((rate, None)) => Load::Open { rate },
+            Some((from, Some(to))) => Load::Ramp(Ramp {
+                from,
+                to,
+                over: self.ramp.unwrap_or(self.duration),
+                steps: self.steps,
+            }),
+        };
         plan.window = self.window.max(1);
         plan.rooms = self.rooms.max(1);
         plan.senders = self.senders;
@@ -127,7 +148,7 @@ impl LoadArgs {
         plan.messages = self.messages;
         plan.wait = self.wait;
         plan.settle = self.settle;
-        plan.ramp = self.ramp;
+        plan.ramp = self.connecting;
         plan.shard = self.shard.unwrap_or_default();
         plan.progress = !self.quiet && std::io::stderr().is_terminal();
         plan
@@ -166,14 +187,33 @@ fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("starting the generator's runtime")?;
-    let embedded = args.targets.is_empty() && args.config.is_none();
-    let (targets, server) = if embedded {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
+    let server_runtime = || {
+        tokio::runtime::Builder::new_multi_thread()
             .worker_threads(args.server_threads.max(1))
             .thread_name(SERVER_THREADS)
             .enable_all()
             .build()
-            .context("starting the embedded server's runtime")?;
+            .context("starting the embedded server's runtime")
+    };
+    if args.baseline {
+        // The loopback echo on a runtime of its own, watched like the embedded server.
+        let runtime = server_runtime()?;
+        let (listener, addr) = runtime
+            .block_on(bench::baseline::bind())
+            .context("binding the loopback echo")?;
+        runtime.spawn(bench::baseline::serve(listener));
+        let dialect = Dialect::Tcp(bench::tcp::TcpDialect::Baseline {
+            addr: addr.to_string(),
+        });
+        let watch = Watch::Threads(SERVER_THREADS.to_owned());
+        let outcome = generator.block_on(bench::run(plan, dialect, Some(watch)));
+        runtime.shutdown_background();
+        finish(&outcome?, &args.out)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let embedded = args.targets.is_empty() && args.config.is_none();
+    let (targets, server) = if embedded {
+        let runtime = server_runtime()?;
         let running = runtime
             .block_on(reference_server::start(reference_server::Config::embedded()))
             .context("starting the embedded reference server")?;

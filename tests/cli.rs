@@ -686,3 +686,41 @@ fn bench_writes_its_reports_and_merge_refuses_a_shard_twice() {
     assert_eq!(o.status.code(), Some(2), "the echo app has no rooms");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `bench echo --baseline` with an open-loop ramp, and ASSA room messages
+/// against the embedded server: both run and lose nothing.
+#[test]
+fn bench_runs_the_baseline_with_a_ramp_and_assa_room_messages() {
+    let dir = std::env::temp_dir().join(format!("chatspec-cli-bench-tcp-{}", std::process::id()));
+    let short = ["--warmup", "0s", "--duration", "1s", "--quiet"];
+    let baseline = dir.join("baseline");
+    let mut args = vec!["bench", "echo", "--baseline", "--clients", "4"];
+    args.extend(["--rate", "200..800", "--steps", "2", "--out"]);
+    args.push(baseline.to_str().unwrap());
+    args.extend(short);
+    let o = chatspec(&args);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(stdout(&o).contains("baseline echo:"), "{}", stdout(&o));
+    assert!(stdout(&o).contains("lost 0"), "{}", stdout(&o));
+    let report = std::fs::read_to_string(baseline.join("report.md")).unwrap();
+    assert!(report.contains("a ramp from 200/s to 800/s"), "{report}");
+    let assa = dir.join("assa");
+    let mut args = vec![
+        "bench",
+        "fanout",
+        "-p",
+        "assa",
+        "--rooms",
+        "2",
+        "--members",
+        "3",
+    ];
+    args.extend(["--senders", "2", "--window", "4", "--out"]);
+    args.push(assa.to_str().unwrap());
+    args.extend(short);
+    let o = chatspec(&args);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(stdout(&o).contains("assa fanout:"), "{}", stdout(&o));
+    assert!(stdout(&o).contains("lost 0, errors {}"), "{}", stdout(&o));
+    let _ = std::fs::remove_dir_all(&dir);
+}

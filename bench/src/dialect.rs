@@ -30,7 +30,7 @@ pub enum Incoming {
 }
 
 /// The protocol a run speaks, with what it needs to know of the target.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Dialect {
     /// Engine.IO 4 / Socket.IO 5 over WebSocket, against the echo app
     /// (`message-with-ack` is acknowledged with its arguments).
@@ -45,6 +45,8 @@ pub enum Dialect {
         /// The target's name of the echo procedure.
         echo: String,
     },
+    /// A protocol over plain TCP (ASSA, the loopback baseline): its own connection loop.
+    Tcp(crate::tcp::TcpDialect),
 }
 
 /// Why a connection could not be used.
@@ -57,7 +59,7 @@ pub struct ConnError {
 }
 
 impl ConnError {
-    fn new(kind: &'static str, detail: impl std::fmt::Display) -> ConnError {
+    pub(crate) fn new(kind: &'static str, detail: impl std::fmt::Display) -> ConnError {
         ConnError {
             kind,
             detail: detail.to_string(),
@@ -66,7 +68,7 @@ impl ConnError {
 }
 
 /// The marker before the send time in a fan-out payload.
-const STAMP: &str = "~T";
+pub(crate) const STAMP: &str = "~T";
 
 impl Dialect {
     /// The dialect of `protocol` at its target in `targets` (the target
@@ -108,8 +110,24 @@ impl Dialect {
                     echo: t.procedures.echo.clone().unwrap_or_else(|| "echo".into()),
                 })
             }
+            protocols::Protocol::Assa => {
+                let t = targets
+                    .get::<suites::target::AssaTarget>()
+                    .ok_or_else(|| anyhow::anyhow!("no assa target given"))?;
+                anyhow::ensure!(
+                    t.users.jwt_secret.is_some() || !t.users.tokens.is_empty(),
+                    "the generator needs the assa target's users.jwt_secret (it mints a user per \
+                     client) or users.tokens (one per client); it does not provision users"
+                );
+                Ok(Dialect::Tcp(crate::tcp::TcpDialect::Assa(Box::new(
+                    crate::tcp::AssaBench {
+                        first_user: t.first_fresh_user_id(),
+                        target: t.clone(),
+                    },
+                ))))
+            }
             other => anyhow::bail!(
-                "no bench for {} yet (benches exist for: socketio, socketcluster)",
+                "no bench for {} yet (benches exist for: socketio, socketcluster, assa)",
                 other.id()
             ),
         }
@@ -120,6 +138,7 @@ impl Dialect {
         match self {
             Dialect::Socketio { .. } => "socketio",
             Dialect::Socketcluster { .. } => "socketcluster",
+            Dialect::Tcp(t) => t.protocol(),
         }
     }
 
@@ -127,18 +146,28 @@ impl Dialect {
     pub fn url(&self) -> &str {
         match self {
             Dialect::Socketio { url } | Dialect::Socketcluster { url, .. } => url,
+            Dialect::Tcp(t) => t.url(),
         }
     }
 
     /// Whether it has rooms the generator can fan out to.
     pub fn has_rooms(&self) -> bool {
-        matches!(self, Dialect::Socketcluster { .. })
+        match self {
+            Dialect::Tcp(t) => t.has_rooms(),
+            _ => matches!(self, Dialect::Socketcluster { .. }),
+        }
     }
 
     /// Opens a connection and completes the handshake (Socket.IO: the
     /// Engine.IO open and the CONNECT of `/`; SocketCluster: `#handshake`)
     /// within `wait`.
     pub async fn connect(&self, wait: Duration) -> Result<Ws, ConnError> {
+        if let Dialect::Tcp(t) = self {
+            return Err(ConnError::new(
+                "connect-failed",
+                format!("{} speaks plain TCP, not WebSocket", t.protocol()),
+            ));
+        }
         // Small buffers: ten thousand idle connections stay cheap for the generator.
         let config = WebSocketConfig::default()
             .read_buffer_size(16 * 1024)
@@ -175,6 +204,7 @@ impl Dialect {
                     }
                     Ok(())
                 }
+                Dialect::Tcp(_) => Ok(()),
             }
         };
         tokio::time::timeout(wait, handshake).await.map_err(|_| {
@@ -186,7 +216,7 @@ impl Dialect {
     /// The first request id after the handshake (SocketCluster's handshake used cid 1).
     pub fn first_id(&self) -> u64 {
         match self {
-            Dialect::Socketio { .. } => 0,
+            Dialect::Socketio { .. } | Dialect::Tcp(_) => 0,
             Dialect::Socketcluster { .. } => 2,
         }
     }
@@ -201,6 +231,8 @@ impl Dialect {
             Dialect::Socketcluster { echo, .. } => {
                 write!(out, r#"{{"event":"{echo}","data":"{payload}","cid":{id}}}"#)
             }
+            // Its requests are written by its own loop.
+            Dialect::Tcp(_) => Ok(()),
         };
     }
 
@@ -210,7 +242,7 @@ impl Dialect {
             Dialect::Socketcluster { .. } => {
                 format!(r##"{{"event":"#subscribe","data":{{"channel":"{room}"}},"cid":{id}}}"##)
             }
-            Dialect::Socketio { .. } => String::new(),
+            Dialect::Socketio { .. } | Dialect::Tcp(_) => String::new(),
         }
     }
 
@@ -262,11 +294,12 @@ impl Dialect {
                     Incoming::Other
                 }
             }
+            Dialect::Tcp(_) => Incoming::Other,
         }
     }
 }
 
-fn digits(mut n: u64) -> usize {
+pub(crate) fn digits(mut n: u64) -> usize {
     let mut d = 1;
     while n >= 10 {
         n /= 10;
@@ -276,7 +309,7 @@ fn digits(mut n: u64) -> usize {
 }
 
 /// The decimal number `text` starts with.
-fn leading_number(text: &str) -> Option<u64> {
+pub(crate) fn leading_number(text: &str) -> Option<u64> {
     let end = text
         .bytes()
         .position(|b| !b.is_ascii_digit())

@@ -6,12 +6,15 @@
 //! The CLI builds a [`Plan`] and a [`Dialect`] from its flags and the target
 //! configuration of `run`, and calls [`run`]; it never sees a connection.
 
+pub mod baseline;
 pub mod dialect;
+pub mod pace;
 pub mod report;
 pub mod results;
 pub mod scenario;
 pub mod stats;
 pub mod sys;
+pub mod tcp;
 
 use std::collections::BTreeMap;
 use std::str::FromStr;
@@ -24,6 +27,7 @@ use tokio::sync::{watch, Semaphore};
 use tokio::time::Instant;
 
 pub use dialect::Dialect;
+pub use pace::Ramp;
 pub use results::{Results, Summary};
 use scenario::{Phase, Shared};
 use stats::Recorder;
@@ -73,6 +77,9 @@ pub enum Load {
         /// Sends (or connects) per second.
         rate: f64,
     },
+    /// Open loop at a rate that ramps (or steps) up or down; latency counts
+    /// from the intended send time.
+    Ramp(Ramp),
 }
 
 /// Shard `index` of `count`: the clients `i` with `i % count == index`.
@@ -212,6 +219,16 @@ impl Plan {
         match self.load {
             Load::Closed => put("load", format!("closed loop, {} in flight", self.window)),
             Load::Open { rate } => put("load", format!("open loop, {rate}/s")),
+            Load::Ramp(r) => put(
+                "load",
+                format!(
+                    "open loop, a ramp from {}/s to {}/s over {:?}{}",
+                    r.from,
+                    r.to,
+                    r.over,
+                    r.steps.map_or(String::new(), |k| format!(" in {k} steps"))
+                ),
+            ),
         }
         put("payload", format!("{} B", self.payload));
         put("warmup", format!("{:?}", self.warmup));
@@ -237,6 +254,9 @@ pub async fn run(plan: Plan, dialect: Dialect, watch: Option<Watch>) -> anyhow::
         dialect.protocol()
     );
     anyhow::ensure!(plan.clients > 0, "--clients must be at least 1");
+    if let Dialect::Tcp(t) = &dialect {
+        t.supports(plan.scenario)?;
+    }
     let started = Instant::now();
     let cpu_before = sys::process_cpu_seconds();
     let server_cpu = |w: &Watch| w.cpu_seconds().unwrap_or(0.0);
@@ -250,6 +270,7 @@ pub async fn run(plan: Plan, dialect: Dialect, watch: Option<Watch>) -> anyhow::
         phase: phase_rx,
         ready: Default::default(),
         failed: Default::default(),
+        rooms: watch::channel(BTreeMap::new()).0,
     });
     let progress = progress_bar(&plan);
     progress.set_message("connecting");

@@ -216,7 +216,8 @@ fn percentile_plot(results: &Results, path: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Delivered per second and p99 per second over the measured window.
+/// Sent and delivered per second (the offered rate shows a ramp) and p50
+/// and p99 per second over the measured window.
 fn timeline_plot(results: &Results, path: &Path) -> anyhow::Result<()> {
     let series = &results.series;
     let end = series.iter().map(|p| p.t).fold(1.0, f64::max);
@@ -235,7 +236,7 @@ fn timeline_plot(results: &Results, path: &Path) -> anyhow::Result<()> {
     let mut chart = ChartBuilder::on(&root)
         .caption(
             format!(
-                "{} {}: rate and p99 over time",
+                "{} {}: rate and latency over time",
                 results.protocol, results.scenario
             ),
             ("sans-serif", 20),
@@ -255,7 +256,7 @@ fn timeline_plot(results: &Results, path: &Path) -> anyhow::Result<()> {
         .map_err(plot_error)?;
     chart
         .configure_secondary_axes()
-        .y_desc("p99 (ms)")
+        .y_desc("latency (ms)")
         .draw()
         .map_err(plot_error)?;
     chart
@@ -266,6 +267,22 @@ fn timeline_plot(results: &Results, path: &Path) -> anyhow::Result<()> {
         .map_err(plot_error)?
         .label("delivered/s")
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE));
+    chart
+        .draw_series(LineSeries::new(
+            series.iter().map(|p| (p.t, p.sent_per_s)),
+            &GREEN,
+        ))
+        .map_err(plot_error)?
+        .label("sent/s")
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], GREEN));
+    chart
+        .draw_secondary_series(LineSeries::new(
+            series.iter().map(|p| (p.t, p.p50_us as f64 / 1e3)),
+            &MAGENTA,
+        ))
+        .map_err(plot_error)?
+        .label("p50 (ms)")
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], MAGENTA));
     chart
         .draw_secondary_series(LineSeries::new(
             series.iter().map(|p| (p.t, p.p99_us as f64 / 1e3)),

@@ -3,7 +3,7 @@
 //! idle (connections held open, heartbeats answered). Each loop answers what
 //! one read burst owes in one flush and records a burst's latencies at once.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -14,8 +14,9 @@ use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::dialect::{Dialect, Incoming, Ws};
+use crate::pace::Pacer;
 use crate::stats::{micros, Recorder};
-use crate::{Load, Plan};
+use crate::Plan;
 
 /// The phases every connection follows, set by the run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,10 +41,12 @@ pub struct Shared {
     pub ready: AtomicUsize,
     /// Connections that failed to get ready.
     pub failed: AtomicUsize,
+    /// ASSA: the room ids of this shard's rooms, by room index, as their hosts create them.
+    pub rooms: watch::Sender<BTreeMap<usize, u64>>,
 }
 
 /// Microseconds since the Unix epoch (fan-out latencies cross processes).
-fn wall_micros() -> u64 {
+pub(crate) fn wall_micros() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
@@ -57,6 +60,9 @@ pub async fn connection(
     global: usize,
     permit: Option<OwnedSemaphorePermit>,
 ) {
+    if let Dialect::Tcp(_) = shared.dialect {
+        return crate::tcp::connection(&shared, local, global, permit).await;
+    }
     match shared.plan.scenario {
         crate::Scenario::Connect => {
             drop(permit);
@@ -124,18 +130,11 @@ async fn run_connected(
     }
     let room_size = plan.room_size(global) as u64;
     let mut quota = plan.messages.unwrap_or(u64::MAX);
-    let period = match plan.load {
-        Load::Open { rate } if sender => {
-            let per_conn = rate / plan.senders_total() as f64;
-            Some(Duration::from_secs_f64(1.0 / per_conn.max(1e-6)))
-        }
-        _ => None,
+    let mut pacer = if sender {
+        Pacer::new(plan.load, plan.senders_total(), global, plan.warmup)
+    } else {
+        None
     };
-    // Spread the open-loop schedules of the connections over one period.
-    let mut intended = Instant::now()
-        + period.map_or(Duration::ZERO, |p| {
-            p.mul_f64((global % plan.senders_total().max(1)) as f64 / plan.senders_total() as f64)
-        });
     let mut frame = String::new();
     let mut latencies: Vec<u64> = Vec::new();
     let mut owed = 0usize;
@@ -152,10 +151,13 @@ async fn run_connected(
                 if quota == 0 {
                     break;
                 }
-                let at = match period {
+                let at = match &pacer {
                     None if pending.len() < plan.window => now,
-                    Some(_) if intended <= now => intended,
-                    _ => break,
+                    Some(p) => match p.due(now) {
+                        Some(at) => at,
+                        None => break,
+                    },
+                    None => break,
                 };
                 let id = next_id;
                 next_id += 1;
@@ -179,8 +181,8 @@ async fn run_connected(
                 pending.insert(id, at);
                 quota -= 1;
                 fed = true;
-                if let Some(p) = period {
-                    intended += p;
+                if let Some(p) = &mut pacer {
+                    p.advance();
                 }
             }
         }
@@ -197,8 +199,8 @@ async fn run_connected(
         {
             break;
         }
-        let wake = match period {
-            Some(_) if now_phase == Phase::Go && quota > 0 => Some(intended),
+        let wake = match &pacer {
+            Some(p) if now_phase == Phase::Go && quota > 0 => Some(p.next()),
             _ => None,
         };
         let msg = tokio::select! {
@@ -326,26 +328,21 @@ async fn connect_loop(shared: &Shared, local: usize, global: usize) {
             return;
         }
     }
-    let period = match plan.load {
-        Load::Open { rate } => Some(Duration::from_secs_f64(
-            plan.clients as f64 / rate.max(1e-6),
-        )),
-        Load::Closed => None,
-    };
-    let mut intended = Instant::now()
-        + period.map_or(Duration::ZERO, |p| {
-            p.mul_f64((global % plan.clients.max(1)) as f64 / plan.clients as f64)
-        });
+    let mut pacer = Pacer::new(plan.load, plan.clients, global, plan.warmup);
     let mut quota = plan.messages.unwrap_or(u64::MAX);
     while *phase.borrow() == Phase::Go && quota > 0 {
-        if let Some(p) = period {
-            tokio::time::sleep_until(intended).await;
-            if *phase.borrow() != Phase::Go {
-                break;
+        let started = match &mut pacer {
+            Some(p) => {
+                let at = p.next();
+                tokio::time::sleep_until(at).await;
+                if *phase.borrow() != Phase::Go {
+                    break;
+                }
+                p.advance();
+                at
             }
-            intended += p;
-        }
-        let started = period.map_or_else(Instant::now, |p| intended - p);
+            None => Instant::now(),
+        };
         shared.recorder.sent(1);
         shared.recorder.expect(1);
         quota -= 1;

@@ -76,6 +76,71 @@ async fn socketcluster_fanout() {
 }
 
 #[tokio::test]
+async fn assa_room_messages_closed_loop() {
+    smoke(Protocol::Assa, Scenario::Fanout, Load::Closed).await;
+}
+
+#[tokio::test]
+async fn assa_room_messages_open_loop_ramp() {
+    let ramp = bench::Ramp {
+        from: 100.0,
+        to: 400.0,
+        over: std::time::Duration::from_millis(800),
+        steps: Some(4),
+    };
+    smoke(Protocol::Assa, Scenario::Fanout, Load::Ramp(ramp)).await;
+}
+
+#[tokio::test]
+async fn assa_connect() {
+    smoke(Protocol::Assa, Scenario::Connect, Load::Closed).await;
+}
+
+#[tokio::test]
+async fn assa_idle() {
+    smoke(Protocol::Assa, Scenario::Idle, Load::Closed).await;
+}
+
+#[tokio::test]
+async fn assa_has_no_echo() {
+    let server = server().await;
+    let err = bench::run(
+        short(Scenario::Echo),
+        dialect(&server, Protocol::Assa),
+        None,
+    )
+    .await
+    .expect_err("ASSA has no echo request");
+    assert!(err.to_string().contains("no echo"), "{err}");
+    server.shutdown().await;
+}
+
+/// The loopback baseline: the bench's own TCP echo, closed and open loop.
+#[tokio::test]
+async fn baseline_echo() {
+    let (listener, addr) = bench::baseline::bind().await.expect("a loopback port");
+    let echo = tokio::spawn(bench::baseline::serve(listener));
+    let dialect = bench::Dialect::Tcp(bench::tcp::TcpDialect::Baseline {
+        addr: addr.to_string(),
+    });
+    for load in [Load::Closed, Load::Open { rate: 400.0 }] {
+        let mut plan = short(Scenario::Echo);
+        plan.load = load;
+        plan.clients = 4;
+        plan.window = 16;
+        let results = bench::run(plan, dialect.clone(), None)
+            .await
+            .expect("the run");
+        assert!(results.delivered > 0, "nothing answered: {results:?}");
+        assert_eq!(results.delivered, results.sent);
+        assert_eq!(results.lost(), 0, "{:?}", results.errors);
+        assert!(results.errors.is_empty(), "{:?}", results.errors);
+        assert_eq!(results.protocol, "baseline");
+    }
+    echo.abort();
+}
+
+#[tokio::test]
 async fn socketio_has_no_rooms_to_fan_out_to() {
     let server = server().await;
     let err = bench::run(

@@ -2,12 +2,16 @@
 # Regenerates the side-by-side bench report (reports/bench/README.md and one
 # folder of results per run): the reference server against Node socket.io
 # 4.8, socketioxide 0.15.2 and socketcluster-server 20 (protocolVersion 1)
-# under the same chatspec load, and chatspec's generator against Artillery
-# 2's Socket.IO engine driving the same server.
+# under the same chatspec load, ASSA room messages on the reference server,
+# the loopback baseline (a plain TCP echo the bench starts itself: the
+# ceiling of the machine and the generator), open-loop ramps, and chatspec's
+# generator against Artillery 2's Socket.IO engine driving the same server.
 #
 # Every server runs pinned to core 0 (taskset), every generator to core 1,
 # one after the other, on loopback. The servers run their test profiles
-# (pingInterval 300 ms, pingTimeout 200 ms for Socket.IO).
+# (pingInterval 300 ms, pingTimeout 200 ms for Socket.IO). The baseline's
+# echo runs inside the bench process on a thread of its own: that process
+# gets both cores.
 #
 # Needs: a release build of chatspec (cargo build --release), the Node peers
 # (scripts/install-peers.sh socketio-node socketcluster-node), the
@@ -21,6 +25,8 @@
 #   OUT        where the results go (default: reports/bench)
 #   SERVERS    the Socket.IO servers to run (default: reference node socketioxide)
 #   SC_SERVERS the SocketCluster servers to run (default: reference socketcluster)
+#   ASSA_SERVERS the ASSA servers to run (default: reference; there is no ASSA peer)
+#   BASELINE   0 to skip the loopback baseline (default: 1)
 #   GENERATORS 0 to skip the Artillery comparison (default: 1); a partial run
 #              adds to commands.txt instead of starting it anew
 #
@@ -40,11 +46,15 @@ say() { echo "bench: $*" >&2; }
 
 [ -x "$chatspec" ] || { say "$chatspec not found: cargo build --release"; exit 2; }
 scripts/install-peers.sh socketio-node socketcluster-node >&2
-say "socketioxide peer: cargo build --release"
-CARGO_TARGET_DIR=$root/target/peers cargo build --quiet --release --locked \
-    --manifest-path peers/socketioxide/Cargo.toml
 socketioxide=$root/target/peers/release/socketioxide-echo-peer
-if [ ! -x reports/bench/artillery/node_modules/.bin/artillery ]; then
+case " ${SERVERS-socketioxide} " in
+    *" socketioxide "*)
+        say "socketioxide peer: cargo build --release"
+        CARGO_TARGET_DIR=$root/target/peers cargo build --quiet --release --locked \
+            --manifest-path peers/socketioxide/Cargo.toml
+        ;;
+esac
+if [ "${GENERATORS:-1}" = 1 ] && [ ! -x reports/bench/artillery/node_modules/.bin/artillery ]; then
     say "artillery: npm ci --ignore-scripts"
     (cd reports/bench/artillery && npm ci --ignore-scripts --no-audit --no-fund >&2)
 fi
@@ -63,11 +73,13 @@ wait_port() {
 }
 
 server_pid=
+# The servers' logs and the generated configurations of this run.
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/chatspec-bench.XXXXXX")
 # start NAME PORT COMMAND...: the server, pinned to the server core.
 start() {
     local name=$1 port=$2
     shift 2
-    taskset -c "$server_core" "$@" >"/tmp/chatspec-bench-$name.log" 2>&1 &
+    taskset -c "$server_core" "$@" >"$tmp/$name.log" 2>&1 &
     server_pid=$!
     wait_port "$port"
     sleep 0.5
@@ -80,7 +92,7 @@ stop() {
         server_pid=
     fi
 }
-trap stop EXIT
+trap 'stop; rm -rf "$tmp"' EXIT
 
 # bench NAME SCENARIO ARGS...: chatspec's generator, pinned to its core.
 bench() {
@@ -98,12 +110,19 @@ with_server() {
     port=$(free_port)
     case "$1" in
         reference)
-            local sc
+            local sc assa
             sc=$(free_port)
+            assa=$(free_port)
+            # Every other listener on a free port (0): a fixed one may be taken.
             start reference "$port" "$chatspec" serve --port "echo=$port" --port "socketcluster=$sc" \
-                --port assa=0 --port admin=0
+                --port "assa=$assa" --port admin=0 --port chatpot=0 --port sockets=0 --port circles=0
             target="--target socketio=http://127.0.0.1:$port"
             sc_target="--target socketcluster=ws://127.0.0.1:$sc/socketcluster/"
+            # The generator mints a user per client with the server's secret
+            # (the development secret of a server started without one).
+            printf '[assa]\nurl = "tcp://127.0.0.1:%s"\n[assa.users]\njwt_secret = "%s"\n' \
+                "$assa" chatspec-development-secret-do-not-use-in-production >"$tmp/assa.toml"
+            assa_target="--config $tmp/assa.toml"
             ;;
         node)
             start node "$port" node peers/socketio-node/server.js "$port"
@@ -120,14 +139,17 @@ with_server() {
     esac
 }
 
-servers=${SERVERS:-reference node socketioxide}
-sc_servers=${SC_SERVERS:-reference socketcluster}
+servers=${SERVERS-reference node socketioxide}
+sc_servers=${SC_SERVERS-reference socketcluster}
+assa_servers=${ASSA_SERVERS-reference}
+baseline=${BASELINE:-1}
 generators=${GENERATORS:-1}
 mkdir -p "$out"
-if [ -z "${SERVERS:-}${SC_SERVERS:-}${GENERATORS:-}" ]; then
+if [ -z "${SERVERS+x}${SC_SERVERS+x}${ASSA_SERVERS+x}${BASELINE:-}${GENERATORS:-}" ]; then
     : >"$out/commands.txt"
 else
-    echo "# a partial rerun: SERVERS='$servers' SC_SERVERS='$sc_servers' GENERATORS=$generators" >>"$out/commands.txt"
+    echo "# a partial rerun: SERVERS='$servers' SC_SERVERS='$sc_servers' ASSA_SERVERS='$assa_servers'" \
+        "BASELINE=$baseline GENERATORS=$generators" >>"$out/commands.txt"
 fi
 {
     echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(nproc) cores ($(uname -m)), $(node --version)"
@@ -144,6 +166,9 @@ for server in $servers; do
     # Windows larger than any per-socket buffer: where silent drops hide.
     # shellcheck disable=SC2086
     bench "$server-echo-window256" echo $target --clients 10 --window 256
+    # An open-loop ramp: where the server stops keeping up, and its latency on the way.
+    # shellcheck disable=SC2086
+    bench "$server-echo-ramp" echo $target --clients 100 --rate 10000..160000 --steps 5
     # shellcheck disable=SC2086
     bench "$server-connect" connect $target --clients 20
     # shellcheck disable=SC2086
@@ -160,12 +185,39 @@ for server in $sc_servers; do
     with_server "$server"
     # shellcheck disable=SC2086
     bench "sc-$server-echo-closed" echo -p socketcluster $sc_target --clients 100 --window 8
+    # A window of 64 publications per sender: the server, not the
+    # generator's closed loop, bounds the deliveries.
     # shellcheck disable=SC2086
-    bench "sc-$server-fanout" fanout -p socketcluster $sc_target --rooms 10 --members 20 --senders 10 --window 8
+    bench "sc-$server-fanout" fanout -p socketcluster $sc_target --rooms 10 --members 20 --senders 10 --window 64
     # shellcheck disable=SC2086
     bench "sc-$server-idle-1000" idle -p socketcluster $sc_target --clients 1000 --warmup 2s
     stop
 done
+
+# ASSA room messages: 10 rooms x 20 members over the TCP listener, one sender
+# per room, closed loop and an open-loop ramp.
+for server in $assa_servers; do
+    with_server "$server"
+    # shellcheck disable=SC2086
+    bench "assa-$server-fanout" fanout -p assa $assa_target --rooms 10 --members 20 --senders 10 --window 64
+    # shellcheck disable=SC2086
+    bench "assa-$server-fanout-ramp" fanout -p assa $assa_target --rooms 10 --members 20 --senders 10 \
+        --rate 1000..16000 --steps 4
+    stop
+done
+
+# The loopback baseline: the same echo loads against a plain TCP echo.
+if [ "$baseline" = 1 ]; then
+    for run in "closed:--clients 100 --window 8" "window256:--clients 10 --window 256" \
+        "ramp:--clients 100 --rate 10000..160000 --steps 5"; do
+        name=baseline-echo-${run%%:*}
+        say "$name"
+        echo "taskset -c $server_core,$generator_core chatspec bench echo --baseline ${run#*:} --out $out/$name" >>"$out/commands.txt"
+        # shellcheck disable=SC2086
+        taskset -c "$server_core,$generator_core" "$chatspec" bench echo --baseline ${run#*:} --quiet \
+            --duration "$duration" --out "$out/$name" >/dev/null
+    done
+fi
 
 # The generators side by side: Artillery's Socket.IO engine and chatspec's,
 # the same emit with acknowledgement against the same server (Node socket.io).
@@ -174,16 +226,16 @@ with_server node
 port=${target##*:}
 seconds=${duration%s}
 sed -e "s/@PORT@/$port/" -e "s/@COUNT@/$((seconds * 40))/" reports/bench/artillery/echo.yml \
-    >/tmp/chatspec-bench-artillery.yml
+    >"$tmp/artillery.yml"
 say "artillery"
 echo "taskset -c $generator_core artillery run reports/bench/artillery/echo.yml (port and duration filled in)" >>"$out/commands.txt"
 mkdir -p "$out/artillery-echo"
-taskset -c "$generator_core" python3 - "$out/artillery-echo" <<'EOF' >&2
+taskset -c "$generator_core" python3 - "$out/artillery-echo" "$tmp/artillery.yml" <<'EOF' >&2
 import json, resource, subprocess, sys, time
 out = sys.argv[1]
 start = time.time()
 subprocess.run(["reports/bench/artillery/node_modules/.bin/artillery", "run", "--quiet",
-                "--output", out + "/report.json", "/tmp/chatspec-bench-artillery.yml"],
+                "--output", out + "/report.json", sys.argv[2]],
                check=True, stdout=subprocess.DEVNULL)
 wall = time.time() - start
 ru = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -196,6 +248,9 @@ json.dump({"cpu_seconds": ru.ru_utime + ru.ru_stime, "wall_seconds": wall,
 EOF
 # shellcheck disable=SC2086
 bench "generator-echo" echo $target --clients 100 --window 1
+# The same emits with 8 in flight per connection: Node, not the window, bounds the rate.
+# shellcheck disable=SC2086
+bench "generator-echo-window8" echo $target --clients 100 --window 8
 stop
 fi
 

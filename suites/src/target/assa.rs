@@ -190,6 +190,48 @@ impl AssaTarget {
         self.limits.pong_timeout_ms.unwrap_or(self.pong_timeout_ms)
     }
 
+    /// An HS256 token for user `id` signed with `secret`, with the target's
+    /// `users.claims` (`{id}` filled in), `sub`, `iat` and an `exp`
+    /// `exp_offset` seconds from now (negative: already expired). The suite's
+    /// cases and the bench generator mint their users' tokens with it.
+    pub fn mint_token(&self, secret: &str, id: u64, exp_offset: i64) -> Result<String, String> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        let mut claims = serde_json::Map::new();
+        for (k, v) in &self.users.claims {
+            let v = serde_json::to_value(v).map_err(|e| e.to_string())?;
+            let v = match v {
+                serde_json::Value::String(s) => {
+                    serde_json::Value::String(HttpTemplate::fill(&s, &[("id", &id.to_string())]))
+                }
+                other => other,
+            };
+            claims.insert(k.clone(), v);
+        }
+        claims.insert("sub".into(), serde_json::json!(id.to_string()));
+        claims.insert("iat".into(), serde_json::json!(now));
+        claims.insert("exp".into(), serde_json::json!(now + exp_offset));
+        jsonwebtoken::encode(
+            &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+            &claims,
+            &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
+        )
+        .map_err(|e| format!("minting a token: {e}"))
+    }
+
+    /// The first id of fresh users: `users.first_user_id`, or one derived
+    /// from the clock so that runs against one server do not meet each
+    /// other's users.
+    pub fn first_fresh_user_id(&self) -> u64 {
+        self.users.first_user_id.unwrap_or_else(|| {
+            let secs = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            1_000_000 + (secs % 1_000_000) * 10_000
+        })
+    }
+
     /// A section for `tcp://host:port` with the document's values.
     fn at(url: String) -> AssaTarget {
         AssaTarget {

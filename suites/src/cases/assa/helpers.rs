@@ -52,15 +52,7 @@ static NEXT_READY: AtomicUsize = AtomicUsize::new(0);
 
 fn fresh_id(t: &AssaTarget) -> u64 {
     NEXT_USER
-        .get_or_init(|| {
-            let base = t.users.first_user_id.unwrap_or_else(|| {
-                let secs = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0, |d| d.as_secs());
-                1_000_000 + (secs % 1_000_000) * 10_000
-            });
-            AtomicU64::new(base)
-        })
+        .get_or_init(|| AtomicU64::new(t.first_fresh_user_id()))
         .fetch_add(1, Ordering::Relaxed)
 }
 
@@ -71,27 +63,8 @@ pub(super) fn mint(
     id: u64,
     exp_offset: i64,
 ) -> Result<String, Failure> {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
-    let mut claims = serde_json::Map::new();
-    for (k, v) in &t.users.claims {
-        let v = serde_json::to_value(v).map_err(|e| Failure::Harness(e.to_string()))?;
-        let v = match v {
-            Value::String(s) => Value::String(HttpTemplate::fill(&s, &[("id", &id.to_string())])),
-            other => other,
-        };
-        claims.insert(k.clone(), v);
-    }
-    claims.insert("sub".into(), json!(id.to_string()));
-    claims.insert("iat".into(), json!(now));
-    claims.insert("exp".into(), json!(now + exp_offset));
-    jsonwebtoken::encode(
-        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
-        &claims,
-        &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
-    )
-    .map_err(|e| Failure::Harness(format!("minting a token: {e}")))
+    t.mint_token(secret, id, exp_offset)
+        .map_err(Failure::Harness)
 }
 
 /// `n` users for this case alone (ready tokens are shared round-robin).
