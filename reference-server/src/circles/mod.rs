@@ -385,7 +385,9 @@ mod tests {
     /// The app over a held store with users 1 and 2 in a conversation,
     /// user 1 authenticated as socket `a`; the conversation's id and the
     /// sender that lets one commit through.
-    fn held_app(faults: Vec<CirclesFault>) -> (CirclesApp, u64, mpsc::Sender<()>, SharedRooms) {
+    async fn held_app(
+        faults: Vec<CirclesFault>,
+    ) -> (CirclesApp, u64, mpsc::Sender<()>, SharedRooms) {
         let (release, held) = mpsc::channel();
         let store = Box::new(Held(Mutex::new(held)));
         let (storage, snapshot) = Storage::over(store, 64).expect("storage");
@@ -393,7 +395,7 @@ mod tests {
         let context =
             CirclesContext::new(CirclesConfig::default(), faults, tokens, storage, &snapshot)
                 .expect("context");
-        let (conversation, _) = context.act(|core| {
+        let (conversation, provisioned) = context.act(|core| {
             for user in [1, 2] {
                 core.create_user(Some(user), None).expect("user");
             }
@@ -414,6 +416,12 @@ mod tests {
             .expect("mint");
         // The provisioning's commit, then authenticate (nothing to store: user 1 exists).
         release.send(()).expect("release");
+        // Committed alone: the message is not batched with it.
+        provisioned
+            .expect("writes")
+            .wait()
+            .await
+            .expect("committed");
         let mut socket = Socket::new("a", NAMESPACE, &rooms);
         let args = vec![Data::from(serde_json::json!({ "token": token }))];
         app.on_event(
@@ -454,7 +462,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_message_is_told_only_once_committed_unless_the_fault_is_on() {
-        let (app, conversation, release, rooms) = held_app(vec![]);
+        let (app, conversation, release, rooms) = held_app(vec![]).await;
         let (gate, sent) = send(&app, &rooms, conversation);
         assert!(sent >= 2, "the success and the notice: {sent}");
         let mut gate = gate.expect("the answers of a message are held");
@@ -463,7 +471,8 @@ mod tests {
         release.send(()).expect("release");
         assert!(gate.await, "a committed message is told");
 
-        let (app, conversation, _release, rooms) = held_app(vec![CirclesFault::AnswerBeforeCommit]);
+        let (app, conversation, _release, rooms) =
+            held_app(vec![CirclesFault::AnswerBeforeCommit]).await;
         let (gate, sent) = send(&app, &rooms, conversation);
         assert!(sent >= 2, "the success and the notice: {sent}");
         assert!(
