@@ -34,7 +34,8 @@ async fn every_fault_is_tested_here() {
     tested.extend(SocketsFault::ALL.map(Fault::Sockets));
     // The `chatpot:` faults are tested in `chatpot.rs`, each against the clean listener's scenario.
     tested.extend(reference_server::chatpot::ChatpotFault::ALL.map(Fault::Chatpot));
-    // The `circles:` faults are tested beside the Circles core (`src/circles/core.rs`).
+    // The `circles:` faults are tested beside the Circles core (`src/circles/core.rs`),
+    // `circles:answer-before-commit` beside the app (`src/circles/mod.rs`).
     tested.extend(CirclesFault::ALL.map(Fault::Circles));
     let mut all = Fault::all();
     all.sort();

@@ -76,10 +76,14 @@ async fn errors_are_answered_as_node_with_a_numeric_code() {
 
 /// A chat-like app: `join` a room, `say` to it (others), `shout` to it
 /// (everyone), `dm` a client by sid, `whoami` (acked with the sid),
-/// `flood` the sender, `relay` to a room through the hub (everyone).
+/// `flood` the sender, `relay` to a room through the hub (everyone),
+/// `hold`: `held` to the sender and `shouted` to the room, held until the
+/// app's next gate opens.
 #[derive(Default)]
 struct Chat {
     hub: std::sync::OnceLock<Hub>,
+    /// What the answers of the next `hold` wait for.
+    gates: std::sync::Mutex<Vec<tokio::sync::oneshot::Receiver<bool>>>,
 }
 
 impl App for Chat {
@@ -113,6 +117,14 @@ impl App for Chat {
                     socket.ack(id, vec![Data::String(sid)]);
                 }
             }
+            "hold" => {
+                socket.emit("held", event.args.clone());
+                socket.to_room(&room, "shouted", event.args);
+                let gate = self.gates.lock().expect("gates").pop();
+                if let Some(gate) = gate {
+                    socket.hold_until(async move { gate.await.unwrap_or(false) });
+                }
+            }
             "flood" => {
                 for _ in 0..1000 {
                     socket.emit("flood", vec![Data::String("x".repeat(1000))]);
@@ -130,7 +142,11 @@ async fn chat_server() -> SocketAddr {
 
 /// Serves `Chat` on a free port with small queues, and its hub.
 async fn chat_server_with_hub() -> (SocketAddr, Hub) {
-    let chat = Arc::new(Chat::default());
+    serve_chat(Arc::new(Chat::default())).await
+}
+
+/// Serves `chat` on a free port with small queues, and its hub.
+async fn serve_chat(chat: Arc<Chat>) -> (SocketAddr, Hub) {
     let transport = Transport::socketio(
         chat.clone(),
         Options {
@@ -255,6 +271,38 @@ async fn chat_client(addr: SocketAddr, room: Option<&str>) -> Ws {
         assert_eq!(ws.recv_text().await, format!(r#"431["{room}"]"#));
     }
     ws
+}
+
+#[tokio::test]
+async fn held_answers_wait_for_their_gate_and_later_answers_queue_behind() {
+    let chat = Arc::new(Chat::default());
+    let (open, gate) = tokio::sync::oneshot::channel();
+    let (drop_it, dropped) = tokio::sync::oneshot::channel();
+    // Popped from the end: the first `hold` waits for `gate`.
+    chat.gates.lock().expect("gates").extend([dropped, gate]);
+    let (addr, _hub) = serve_chat(chat).await;
+    let mut a = chat_client(addr, Some("r")).await;
+    let mut b = chat_client(addr, Some("r")).await;
+    a.send(r#"42["hold","r","one"]"#).await;
+    a.send(r#"429["whoami","-"]"#).await;
+    a.expect_quiet(Duration::from_millis(100)).await;
+    b.expect_quiet(Duration::from_millis(100)).await;
+    open.send(true).expect("the gate is awaited");
+    assert_eq!(a.recv_text().await, r#"42["held","r","one"]"#);
+    assert!(
+        a.recv_text().await.starts_with("439[\""),
+        "the later ack follows"
+    );
+    assert_eq!(a.recv_text().await, r#"42["shouted","r","one"]"#);
+    assert_eq!(b.recv_text().await, r#"42["shouted","r","one"]"#);
+
+    // A gate that says no drops its answers; what follows goes on.
+    a.send(r#"42["hold","r","two"]"#).await;
+    a.send(r#"42["say","r","three"]"#).await;
+    b.expect_quiet(Duration::from_millis(100)).await;
+    drop_it.send(false).expect("the gate is awaited");
+    assert_eq!(b.recv_text().await, r#"42["said","r","three"]"#);
+    a.expect_quiet(Duration::from_millis(100)).await;
 }
 
 #[tokio::test]

@@ -1,7 +1,9 @@
 //! Circles: users, devices, circles, conversations and their membership provisioned through the admin API, and a message sent over the socket, survive a SIGKILL of `chatspec serve`; after the restart the users and the device authenticate and join again, and the message from before is there to be updated.
 //!
 //! The protocol has no history channel, so the message is found again by
-//! its update event (and the admin API's `GET /messages/{id}`).
+//! its update event (and the admin API's `GET /messages/{id}`). The server
+//! is killed the moment the message's `success` arrives: nothing else waits
+//! for its commit.
 
 use reference_server::ListenerName;
 use reqwest::Method;
@@ -88,16 +90,6 @@ async fn provisioned_state_and_messages_survive_sigkill() {
     for path in &paths {
         admin.call(Method::PUT, path, None).await;
     }
-    let url = format!("http://{}", served.addr(ListenerName::Circles));
-    let in_conversation = [("join_conversation", "conversation_id", conversation)];
-    let mut sa = joined(&url, &token_of(&a), &in_conversation).await;
-    let text = json!({ "conversation_id": conversation, "text_message": "before the restart" });
-    let sent = sa.request("message", text, "success").await;
-    let message = sent["message_id"]
-        .as_u64()
-        .unwrap_or_else(|| panic!("no message_id in {sent}"));
-    // An admin action is answered after its commit, and storage commits in
-    // order: once the rename is answered, the message queued before it is stored.
     let rename = json!({ "name": "renamed" });
     admin
         .call(
@@ -106,8 +98,18 @@ async fn provisioned_state_and_messages_survive_sigkill() {
             Some(rename),
         )
         .await;
-    sa.close().await;
+    let url = format!("http://{}", served.addr(ListenerName::Circles));
+    let in_conversation = [("join_conversation", "conversation_id", conversation)];
+    let mut sa = joined(&url, &token_of(&a), &in_conversation).await;
+    let text = json!({ "conversation_id": conversation, "text_message": "before the restart" });
+    let sent = sa.request("message", text, "success").await;
+    let message = sent["message_id"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no message_id in {sent}"));
+    // Killed as soon as the success arrives: a message is answered only once
+    // it is stored (`circles:answer-before-commit` opens the gap this closes).
     served.kill();
+    sa.close().await;
 
     let served = serve(&config, &LISTENERS);
     let admin = Admin::new(served.addr(ListenerName::Admin), "/circles");

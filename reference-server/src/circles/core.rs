@@ -321,7 +321,7 @@ impl Core {
         &self.tokens
     }
 
-    fn has(&self, fault: CirclesFault) -> bool {
+    pub(crate) fn has(&self, fault: CirclesFault) -> bool {
         self.faults.contains(&fault)
     }
 
@@ -1560,12 +1560,17 @@ mod tests {
                     _ => expiry * 1000 <= NOW_MS,
                 }
             }
+            // The app's, not the core's: its test is beside the app.
+            CirclesFault::AnswerBeforeCommit => false,
         }
     }
 
     #[test]
     fn each_fault_breaks_its_behaviour_and_only_with_it() {
-        for fault in CirclesFault::ALL {
+        let of_the_core = CirclesFault::ALL
+            .into_iter()
+            .filter(|f| *f != CirclesFault::AnswerBeforeCommit);
+        for fault in of_the_core {
             assert!(
                 !broken(fault, world(vec![])),
                 "{} without the fault",

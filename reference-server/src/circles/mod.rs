@@ -8,9 +8,12 @@
 //! read back at start ([`Core::restore`]), and after every core call the
 //! writes of what it changed are queued to the storage writer while the
 //! core is still locked (so they reach the store in the order of the
-//! changes). The admin routes answer once their writes are committed; a
-//! socket's `message` is answered at once, its write queued before the
-//! answer leaves (the document promises no more).
+//! changes). The admin routes answer once their writes are committed, and
+//! so does a socket event that changed stored state (a `message`, the
+//! first `authenticate` of a user): its handler holds what it sends with
+//! [`Socket::hold_until`] until the commit, the answer to the sender and
+//! the notices to the other members alike, so nobody hears of a message a
+//! crash could still lose; the socket's later answers wait behind it.
 
 pub mod admin;
 pub mod core;
@@ -100,11 +103,13 @@ pub enum CirclesFault {
     TurnWrongSecret,
     /// TURN credentials expired a minute ago.
     ExpiredCredentials,
+    /// A socket event's answers go out before its writes are committed.
+    AnswerBeforeCommit,
 }
 
 impl CirclesFault {
     /// Every fault switch of the circles listener.
-    pub const ALL: [CirclesFault; 9] = [
+    pub const ALL: [CirclesFault; 10] = [
         CirclesFault::AcceptAnySignature,
         CirclesFault::JoinAnything,
         CirclesFault::MessageToEveryone,
@@ -114,6 +119,7 @@ impl CirclesFault {
         CirclesFault::RemovedKeepsRooms,
         CirclesFault::TurnWrongSecret,
         CirclesFault::ExpiredCredentials,
+        CirclesFault::AnswerBeforeCommit,
     ];
 
     /// The name used with `--fault` and in `faults = [...]`.
@@ -128,6 +134,7 @@ impl CirclesFault {
             CirclesFault::RemovedKeepsRooms => "circles:removed-keeps-rooms",
             CirclesFault::TurnWrongSecret => "circles:turn-wrong-secret",
             CirclesFault::ExpiredCredentials => "circles:expired-credentials",
+            CirclesFault::AnswerBeforeCommit => "circles:answer-before-commit",
         }
     }
 }
@@ -268,18 +275,36 @@ impl App for CirclesApp {
             },
         };
         let sid = socket.sid().to_owned();
-        let (outs, everyone) = {
+        let (outs, everyone, committed, answer_at_once) = {
             let mut core = lock(&self.context.core);
             let outs = core.on_event(&sid, &event.name, payload.as_ref(), now_ms());
-            if let Err(e) = self.context.persist(&mut core) {
-                tracing::error!(
-                    sid,
-                    "circles: a change of {:?} is not stored: {e}",
-                    event.name
-                );
-            }
-            (outs, core.authenticated())
+            let committed = match core.take_writes() {
+                Ok(writes) if writes.is_empty() => None,
+                Ok(writes) => Some(Ok(self.context.storage.submit(writes))),
+                Err(e) => Some(Err(e)),
+            };
+            let at_once = core.has(CirclesFault::AnswerBeforeCommit);
+            (outs, core.authenticated(), committed, at_once)
         };
+        match committed {
+            Some(committed) if !answer_at_once => {
+                let hub = self.context.hub.clone();
+                let (sid, name) = (sid.clone(), event.name.clone());
+                socket.hold_until(async move {
+                    let Err(e) = async { committed?.wait().await }.await else {
+                        return true;
+                    };
+                    // Nothing of it is told but this.
+                    tracing::error!(sid, "circles: a change of {name:?} is not stored: {e}");
+                    if let Some(hub) = hub.get() {
+                        let reason = format!("`{name}` could not be stored: {e}");
+                        hub.emit_to(&sid, NAMESPACE, "error", vec![Data::String(reason)]);
+                    }
+                    false
+                });
+            }
+            _ => {}
+        }
         for out in outs {
             match out {
                 Out::Emit { to, event, payload } => {
@@ -331,5 +356,128 @@ impl App for CirclesApp {
             // A disconnect changes nothing stored: there is nothing to wait for.
             let _ = self.context.act(|core| ((), core.on_disconnect(sid)));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::services::storage::{Store, Write};
+    use crate::services::tokens::Claims;
+    use crate::socketio::SharedRooms;
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    /// A store whose every commit waits for a word on its channel.
+    struct Held(Mutex<mpsc::Receiver<()>>);
+
+    impl Store for Held {
+        fn load(&mut self) -> Result<Snapshot, StorageError> {
+            Ok(Snapshot::default())
+        }
+        fn commit(&mut self, _batch: &[Write]) -> Result<(), StorageError> {
+            lock(&self.0)
+                .recv()
+                .map_err(|_| StorageError::WriterStopped)
+        }
+    }
+
+    /// The app over a held store with users 1 and 2 in a conversation,
+    /// user 1 authenticated as socket `a`; the conversation's id and the
+    /// sender that lets one commit through.
+    async fn held_app(
+        faults: Vec<CirclesFault>,
+    ) -> (CirclesApp, u64, mpsc::Sender<()>, SharedRooms) {
+        let (release, held) = mpsc::channel();
+        let store = Box::new(Held(Mutex::new(held)));
+        let (storage, snapshot) = Storage::over(store, 64).expect("storage");
+        let tokens = Tokens::new(b"test");
+        let context =
+            CirclesContext::new(CirclesConfig::default(), faults, tokens, storage, &snapshot)
+                .expect("context");
+        let (conversation, provisioned) = context.act(|core| {
+            for user in [1, 2] {
+                core.create_user(Some(user), None).expect("user");
+            }
+            let circle = core.create_circle("c".into(), vec![1, 2]).expect("circle");
+            let conversation = core
+                .create_conversation(circle.id, "v".into(), vec![1, 2])
+                .expect("conversation");
+            (conversation.id, Vec::new())
+        });
+        let app = CirclesApp::new(context);
+        let rooms = SharedRooms::default();
+        let token = app
+            .context
+            .read(|core| {
+                core.tokens()
+                    .mint(&Claims::new(1, now_ms().unsigned_abs() / 1000, 3600))
+            })
+            .expect("mint");
+        // The provisioning's commit, then authenticate (nothing to store: user 1 exists).
+        release.send(()).expect("release");
+        // Committed alone: the message is not batched with it.
+        provisioned
+            .expect("writes")
+            .wait()
+            .await
+            .expect("committed");
+        let mut socket = Socket::new("a", NAMESPACE, &rooms);
+        let args = vec![Data::from(serde_json::json!({ "token": token }))];
+        app.on_event(
+            &mut socket,
+            Event {
+                name: "authenticate".into(),
+                args,
+                ack: None,
+            },
+        );
+        assert!(
+            socket.hold.is_none(),
+            "authenticate of a known user is held"
+        );
+        (app, conversation, release, rooms)
+    }
+
+    /// Sends a `message` as `a`; its socket's held gate, if any, and how
+    /// many packets it sends.
+    fn send(
+        app: &CirclesApp,
+        rooms: &SharedRooms,
+        conversation: u64,
+    ) -> (Option<crate::socketio::Gate>, usize) {
+        let mut socket = Socket::new("a", NAMESPACE, rooms);
+        let m = serde_json::json!({ "conversation_id": conversation, "text_message": "hi" });
+        let args = vec![Data::from(m)];
+        app.on_event(
+            &mut socket,
+            Event {
+                name: "message".into(),
+                args,
+                ack: None,
+            },
+        );
+        (socket.hold, socket.outbox.len() + socket.broadcasts.len())
+    }
+
+    #[tokio::test]
+    async fn a_message_is_told_only_once_committed_unless_the_fault_is_on() {
+        let (app, conversation, release, rooms) = held_app(vec![]).await;
+        let (gate, sent) = send(&app, &rooms, conversation);
+        assert!(sent >= 2, "the success and the notice: {sent}");
+        let mut gate = gate.expect("the answers of a message are held");
+        let early = tokio::time::timeout(Duration::from_millis(50), &mut gate).await;
+        assert!(early.is_err(), "the answers went before the commit");
+        release.send(()).expect("release");
+        assert!(gate.await, "a committed message is told");
+
+        let (app, conversation, _release, rooms) =
+            held_app(vec![CirclesFault::AnswerBeforeCommit]).await;
+        let (gate, sent) = send(&app, &rooms, conversation);
+        assert!(sent >= 2, "the success and the notice: {sent}");
+        assert!(
+            gate.is_none(),
+            "the fault holds nothing: the commit is still held"
+        );
     }
 }

@@ -415,9 +415,18 @@ impl Committed {
 impl Storage {
     /// Opens the configured store, reads everything back and starts the writer.
     pub fn open(config: &StorageConfig) -> Result<(Storage, Snapshot), StorageError> {
-        let mut store = config.open()?;
+        Storage::over(config.open()?, config.batch_max)
+    }
+
+    /// Reads everything back from `store` and starts the writer over it, at
+    /// most `batch_max` jobs per transaction (tests give a store of their
+    /// own, e.g. one that holds its commits).
+    pub fn over(
+        mut store: Box<dyn Store>,
+        batch_max: usize,
+    ) -> Result<(Storage, Snapshot), StorageError> {
         let snapshot = store.load()?;
-        let writer = Writer::spawn(store, config.batch_max);
+        let writer = Writer::spawn(store, batch_max);
         Ok((Storage { writer }, snapshot))
     }
 

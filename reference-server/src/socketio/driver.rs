@@ -13,8 +13,15 @@
 //! that session with a logged reason. The heartbeat counts `pingTimeout`
 //! from when a ping actually left, so a busy server does not time out a
 //! client whose pong it has not read yet.
+//!
+//! What a handler held ([`Socket::hold_until`]) waits in its session's
+//! ordered queue of answers: a small task awaits the handler's future and
+//! wakes the session, which then sends the queue's head and everything
+//! behind it that waits for nothing more. A session that ends with answers
+//! still held hands their broadcasts to a task that delivers them, in
+//! order, as their futures allow.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -38,7 +45,7 @@ use tokio::sync::{mpsc, oneshot, Notify};
 use tokio_tungstenite::tungstenite::{self, protocol::Role, Message};
 use tokio_tungstenite::WebSocketStream;
 
-use super::{lock, App, Broadcast, Event, Recipients, SharedRooms, Socket};
+use super::{lock, App, Broadcast, Event, Gate, Recipients, SharedRooms, Socket};
 
 /// What a transport announces and enforces.
 #[derive(Debug, Clone)]
@@ -85,7 +92,7 @@ type Sink = SplitSink<WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>, Messag
 struct Session {
     sid: String,
     state: Mutex<State>,
-    wake: Notify,
+    wake: Arc<Notify>,
     /// The write half of a WebSocket for the session's task.
     attach: mpsc::Sender<Sink>,
 }
@@ -106,6 +113,8 @@ enum Machine {
         conn: ServerConnection,
         app: Arc<dyn App>,
         joined: BTreeSet<String>,
+        /// The answers of handlers, in order, from the first that is held.
+        held: VecDeque<Held>,
     },
     Engine {
         session: ServerSession,
@@ -309,6 +318,7 @@ impl Transport {
                 conn: ServerConnection::new(now, engine, inner.options.socketio),
                 app: app.clone(),
                 joined: BTreeSet::new(),
+                held: VecDeque::new(),
             },
             Application::Engine(handler) => Machine::Engine {
                 session: engine,
@@ -326,7 +336,7 @@ impl Transport {
                     _ => None,
                 },
             }),
-            wake: Notify::new(),
+            wake: Arc::new(Notify::new()),
             attach,
         });
         lock(&inner.sessions).insert(sid.clone(), session.clone());
@@ -412,7 +422,7 @@ impl Transport {
                 if due {
                     state.machine.handle_timeout(now);
                 }
-                state.pump(now, &session.sid, &inner.rooms)
+                state.pump(now, &session.sid, &inner.rooms, &session.wake)
             };
             for b in broadcasts {
                 self.deliver(b);
@@ -456,6 +466,13 @@ impl Transport {
             }
         }
         lock(&inner.sessions).remove(&session.sid);
+        let held = match &mut lock(&session.state).machine {
+            Machine::Socketio { held, .. } => std::mem::take(held),
+            Machine::Engine { .. } => VecDeque::new(),
+        };
+        if !held.is_empty() {
+            tokio::spawn(deliver_after(self.inner.clone(), held));
+        }
         if let Some(mut s) = sink {
             let _ = s.close().await;
         }
@@ -639,12 +656,13 @@ impl State {
         now: Duration,
         sid: &str,
         rooms: &SharedRooms,
+        wake: &Arc<Notify>,
     ) -> (Vec<WsFrame>, bool, Vec<Broadcast>, bool) {
         let mut frames = Vec::new();
         let mut close_ws = false;
         let mut broadcasts = Vec::new();
         loop {
-            broadcasts.extend(self.machine.run_app(now, sid, rooms));
+            broadcasts.extend(self.machine.run_app(now, sid, rooms, wake));
             let mut any = false;
             while let Some(t) = self.machine.poll_transmit(now) {
                 any = true;
@@ -723,8 +741,15 @@ impl Machine {
         }
     }
 
-    /// Hands what happened to the app; returns the broadcasts it asked for.
-    fn run_app(&mut self, now: Duration, sid: &str, rooms: &SharedRooms) -> Vec<Broadcast> {
+    /// Hands what happened to the app; returns the broadcasts it asked for
+    /// (and those of held answers whose wait is over).
+    fn run_app(
+        &mut self,
+        now: Duration,
+        sid: &str,
+        rooms: &SharedRooms,
+        wake: &Arc<Notify>,
+    ) -> Vec<Broadcast> {
         match self {
             Machine::Engine { session, handler } => {
                 while let Some(event) = session.poll_event() {
@@ -744,23 +769,41 @@ impl Machine {
                 }
                 Vec::new()
             }
-            Machine::Socketio { conn, app, joined } => {
-                let mut broadcasts = Vec::new();
+            Machine::Socketio {
+                conn,
+                app,
+                joined,
+                held,
+            } => {
+                let mut broadcasts = release(conn, held, sid);
+                let mut answer = |conn: &mut ServerConnection, socket: Socket<'_>, deferred| {
+                    let mut out = socket.broadcasts;
+                    out.extend(deferred);
+                    let entry = Held {
+                        ready: socket.hold.map(|gate| spawn_gate(gate, wake.clone())),
+                        outbox: socket.outbox,
+                        broadcasts: out,
+                    };
+                    if entry.ready.is_none() && held.is_empty() {
+                        send_all(conn, sid, &entry.outbox);
+                        entry.broadcasts
+                    } else {
+                        held.push_back(entry);
+                        release(conn, held, sid)
+                    }
+                };
                 while let Some(event) = conn.poll_event(now) {
                     match event {
                         ServerSioEvent::Connect { namespace, auth } => {
                             let mut socket = Socket::new(sid, &namespace, rooms);
                             let (verdict, deferred) =
                                 in_handler(|| app.on_connect(&mut socket, auth.as_ref()));
-                            let (outbox, out_broadcasts) = (socket.outbox, socket.broadcasts);
                             match verdict {
                                 Ok(()) => {
                                     let socket_id = sid_for(sid, &namespace);
                                     conn.accept(&namespace, &socket_id);
-                                    joined.insert(namespace);
-                                    send_all(conn, sid, &outbox);
-                                    broadcasts.extend(out_broadcasts);
-                                    broadcasts.extend(deferred);
+                                    joined.insert(namespace.clone());
+                                    broadcasts.extend(answer(conn, socket, deferred));
                                 }
                                 Err(message) => conn.reject(&namespace, &message, None),
                             }
@@ -774,9 +817,7 @@ impl Machine {
                             let mut socket = Socket::new(sid, &namespace, rooms);
                             let ((), deferred) =
                                 in_handler(|| app.on_event(&mut socket, Event { name, args, ack }));
-                            send_all(conn, sid, &socket.outbox);
-                            broadcasts.extend(socket.broadcasts);
-                            broadcasts.extend(deferred);
+                            broadcasts.extend(answer(conn, socket, deferred));
                         }
                         ServerSioEvent::Ack { namespace, id, .. } => {
                             tracing::debug!(%sid, %namespace, id, "an ack nothing waits for");
@@ -784,18 +825,17 @@ impl Machine {
                         ServerSioEvent::Disconnect { namespace } => {
                             leave(rooms, sid, &namespace);
                             joined.remove(&namespace);
-                            broadcasts.extend(disconnected(app.as_ref(), sid, &namespace, rooms));
+                            let (socket, deferred) =
+                                disconnected(app.as_ref(), sid, &namespace, rooms);
+                            broadcasts.extend(answer(conn, socket, deferred));
                         }
                         ServerSioEvent::Closed(reason) => {
                             log_closed(sid, &reason);
                             for namespace in std::mem::take(joined) {
                                 leave(rooms, sid, &namespace);
-                                broadcasts.extend(disconnected(
-                                    app.as_ref(),
-                                    sid,
-                                    &namespace,
-                                    rooms,
-                                ));
+                                let (socket, deferred) =
+                                    disconnected(app.as_ref(), sid, &namespace, rooms);
+                                broadcasts.extend(answer(conn, socket, deferred));
                             }
                             lock(rooms).leave_all(&sid.to_owned());
                         }
@@ -807,14 +847,77 @@ impl Machine {
     }
 }
 
-/// Tells the app the client left `namespace`; returns what it broadcast
-/// (what it emitted to the departed client is dropped).
-fn disconnected(app: &dyn App, sid: &str, namespace: &str, rooms: &SharedRooms) -> Vec<Broadcast> {
+/// Tells the app the client left `namespace`; returns its socket (what it
+/// emitted to the departed client is dropped) and what a [`Hub`] was asked
+/// for meanwhile.
+fn disconnected<'a>(
+    app: &dyn App,
+    sid: &'a str,
+    namespace: &'a str,
+    rooms: &'a SharedRooms,
+) -> (Socket<'a>, Vec<Broadcast>) {
     let mut socket = Socket::new(sid, namespace, rooms);
     let ((), deferred) = in_handler(|| app.on_disconnect(&mut socket));
-    let mut broadcasts = socket.broadcasts;
-    broadcasts.extend(deferred);
+    socket.outbox.clear();
+    (socket, deferred)
+}
+
+/// The answers of one handler in a session's ordered queue.
+struct Held {
+    /// Resolves to whether they may go; `None`: as soon as those before them went.
+    ready: Option<oneshot::Receiver<bool>>,
+    outbox: Vec<Encoded>,
+    broadcasts: Vec<Broadcast>,
+}
+
+/// Awaits `gate` in a task that wakes the session when it resolved.
+fn spawn_gate(gate: Gate, wake: Arc<Notify>) -> oneshot::Receiver<bool> {
+    let (tx, rx) = oneshot::channel();
+    tokio::spawn(async move {
+        let ready = gate.await;
+        let _ = tx.send(ready);
+        wake.notify_one();
+    });
+    rx
+}
+
+/// Sends the queue's answers from its head while they wait for nothing
+/// more; returns their broadcasts. A gate that said `false` (or whose task
+/// is gone) drops its answers.
+fn release(conn: &mut ServerConnection, held: &mut VecDeque<Held>, sid: &str) -> Vec<Broadcast> {
+    let mut broadcasts = Vec::new();
+    while let Some(head) = held.front_mut() {
+        let go = match head.ready.as_mut().map(oneshot::Receiver::try_recv) {
+            None => true,
+            Some(Ok(go)) => go,
+            Some(Err(oneshot::error::TryRecvError::Empty)) => break,
+            Some(Err(oneshot::error::TryRecvError::Closed)) => false,
+        };
+        let Some(head) = held.pop_front() else { break };
+        if go {
+            send_all(conn, sid, &head.outbox);
+            broadcasts.extend(head.broadcasts);
+        } else {
+            tracing::debug!(%sid, "held answers dropped: their wait failed");
+        }
+    }
     broadcasts
+}
+
+/// Delivers the broadcasts of a departed session's held answers, in order,
+/// each once its wait allows it.
+async fn deliver_after(inner: Arc<Inner>, held: VecDeque<Held>) {
+    for entry in held {
+        let go = match entry.ready {
+            None => true,
+            Some(rx) => rx.await.unwrap_or(false),
+        };
+        if go {
+            for b in entry.broadcasts {
+                inner.deliver(b);
+            }
+        }
+    }
 }
 
 /// The socket id a namespace's CONNECT answer carries (v5 `{sid}`).

@@ -8,11 +8,18 @@
 //! recipient's queue. A recipient whose queue is full is disconnected with
 //! a logged reason: nothing is dropped without a word.
 //!
+//! A handler whose effect must be stored before it is told holds its
+//! answers with [`Socket::hold_until`]: what it sends waits for the future
+//! it gives (a storage commit), and the answers of the client's later
+//! events queue behind it, so they go out in the order of the events.
+//!
 //! [`Transport`] serves the app over HTTP long-polling and WebSocket,
 //! Engine.IO 3 and 4 side by side (see `driver`).
 
 mod driver;
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
 use protocols::session::socketio::{Encoded, Rooms};
@@ -51,6 +58,10 @@ pub struct Event {
     pub ack: Option<u64>,
 }
 
+/// What a handler's answers wait for ([`Socket::hold_until`]): `true` lets
+/// them go, `false` drops them.
+pub(crate) type Gate = Pin<Box<dyn Future<Output = bool> + Send>>;
+
 /// Room membership of every connection of a transport, by Engine.IO sid.
 pub(crate) type SharedRooms = Arc<Mutex<Rooms<String>>>;
 
@@ -81,6 +92,7 @@ pub struct Socket<'a> {
     rooms: &'a SharedRooms,
     pub(crate) outbox: Vec<Encoded>,
     pub(crate) broadcasts: Vec<Broadcast>,
+    pub(crate) hold: Option<Gate>,
 }
 
 impl<'a> Socket<'a> {
@@ -91,6 +103,7 @@ impl<'a> Socket<'a> {
             rooms,
             outbox: Vec::new(),
             broadcasts: Vec::new(),
+            hold: None,
         }
     }
 
@@ -171,6 +184,20 @@ impl<'a> Socket<'a> {
             to: Recipients::Sid(sid.to_owned()),
             encoded: Encoded::event(self.namespace, name, args, None),
         });
+    }
+
+    /// Holds everything this handler sends (emits, acks, broadcasts, and
+    /// what a [`Hub`] was asked for meanwhile) until `ready` resolves: `true`
+    /// sends it, `false` drops it (the future says why, e.g. with a
+    /// [`Hub::emit_to`], which is not held). Until then the client's later
+    /// events are still handled at once, but what their handlers send
+    /// queues behind, so this client's answers keep the order of its
+    /// events. For an answer that must wait for a storage commit; a second
+    /// call in one handler replaces the first. Room joins and leaves are
+    /// not held. If the client leaves meanwhile, the held broadcasts still
+    /// go out once `ready` is `true`.
+    pub fn hold_until(&mut self, ready: impl Future<Output = bool> + Send + 'static) {
+        self.hold = Some(Box::pin(ready));
     }
 
     /// The Engine.IO sids of the members of `room` of this namespace.
