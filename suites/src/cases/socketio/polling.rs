@@ -306,55 +306,134 @@ case! {
 }
 async fn concurrent_polls(ctx: Ctx, v: EioVersion) -> Outcome {
     let ep = endpoint(&ctx, v)?;
-    let client = EioClient::polling(&ctx, ep.clone(), no_auto()).await?;
+    let mut client = EioClient::polling(&ctx, ep.clone(), no_auto()).await?;
     let url = ep.url(&ep.query("polling", Some(client.sid())));
-    // The first poll must still be pending when the second starts: a poll
-    // that returns at once (queued packets, a ping) is answered and retried.
-    let mut tries = 0;
-    let first = loop {
-        let first = {
-            let ctx = ctx.clone();
-            let url = url.clone();
-            tokio::spawn(async move { raw(&ctx, reqwest::Method::GET, &url, None).await })
-        };
+    if v == V3 {
+        // A v3 session lives pingInterval + pingTimeout past the client's
+        // last ping: one now, so that its timeout does not end the polls
+        // below. Its pong drains with whatever else is queued.
+        client.send(EioPacket::empty(EioType::Ping)).await?;
+    }
+    // Whether the server holds a poll cannot be seen from here, nor in which
+    // order it reads two GETs sent at once: a poll still unanswered 30 ms
+    // after it went out is only probably held. So the answers decide: the
+    // one of two concurrent polls the server read second is refused, and the
+    // one it held ends with `close`, in whichever order they come back. A
+    // poll answered like a lone one (a ping, packets queued before it) was
+    // not held when the other came: the other is the pending one then.
+    let mut first = spawn_poll(&ctx, &url);
+    let mut answered_alone = 0;
+    loop {
         tokio::time::sleep(Duration::from_millis(30)).await;
-        if !first.is_finished() {
-            break first;
-        }
-        tries += 1;
+        let (packets, pending) = if first.is_finished() {
+            (lone_answer(v, joined(first).await?)?, None)
+        } else {
+            let mut second = spawn_poll(&ctx, &format!("{url}&t=burst"));
+            let (reply, other) = tokio::select! {
+                biased;
+                reply = &mut first => (reply, second),
+                reply = &mut second => (reply, first),
+            };
+            match poll_kind(v, joined_result(reply)?)? {
+                PollKind::Refused(_) => {
+                    let other = poll_kind(v, joined(other).await?)?;
+                    ensure!(
+                        other == PollKind::Closed,
+                        "a concurrent poll was refused, but the poll pending beside it did not end with a close packet: {other:?}"
+                    );
+                    break;
+                }
+                PollKind::Closed => {
+                    let other = poll_kind(v, joined(other).await?)?;
+                    match other {
+                        PollKind::Refused(_) => break,
+                        PollKind::Closed => return Err(broken!(
+                            "both concurrent polls were answered 200 with a close packet; the second was not refused"
+                        )),
+                        PollKind::Packets(_) => return Err(broken!(
+                            "the second concurrent poll was answered 200"
+                        )),
+                    }
+                }
+                PollKind::Packets(packets) => (packets, Some(other)),
+            }
+        };
+        answered_alone += 1;
         ensure!(
-            tries < 5,
-            "every poll returned at once; no poll stayed pending"
+            answered_alone < 5,
+            "every poll was answered as a lone one (a ping or queued packets); no two polls were ever pending at once"
         );
-        let done = first.await.map_err(|e| Failure::Harness(e.to_string()))??;
-        if Payload::decode(v, &done.body)
-            .is_ok_and(|p| p.packets.iter().any(|p| p.packet_type == EioType::Ping))
-        {
-            let pong = if v == V4 { "3" } else { "1:3" };
-            raw(&ctx, reqwest::Method::POST, &url, Some(pong)).await?;
+        if packets.iter().any(|p| p.packet_type == EioType::Ping) && v == V4 {
+            client.send(EioPacket::empty(EioType::Pong)).await?;
         }
-    };
-    let second = raw(&ctx, reqwest::Method::GET, &format!("{url}&t=burst"), None).await?;
-    ensure!(
-        matches!(second.status, 400 | 500),
-        "the second concurrent poll was answered {}",
-        second.status
-    );
-    let first = first.await.map_err(|e| Failure::Harness(e.to_string()))??;
-    ensure_eq!(first.status, 200, "the first poll's status");
-    let payload =
-        Payload::decode(v, &first.body).map_err(|e| broken!("the first poll's body: {e}"))?;
-    ensure!(
-        payload
-            .packets
-            .iter()
-            .any(|p| p.packet_type == EioType::Close),
-        "the first poll did not end with a close packet: {:?}",
-        first.text()
-    );
+        first = match pending {
+            Some(other) => other,
+            None => spawn_poll(&ctx, &url),
+        };
+    }
     let after = raw(&ctx, reqwest::Method::GET, &url, None).await?;
     ensure_eq!(after.status, 400, "a poll after the session was closed");
     Ok(())
+}
+
+/// A poll in flight: one GET on its own transcript connection, in its own task.
+type PollTask = tokio::task::JoinHandle<Result<HttpReply, Failure>>;
+
+fn spawn_poll(ctx: &Ctx, url: &str) -> PollTask {
+    let (ctx, url) = (ctx.clone(), url.to_owned());
+    tokio::spawn(async move { raw(&ctx, reqwest::Method::GET, &url, None).await })
+}
+
+async fn joined(poll: PollTask) -> Result<HttpReply, Failure> {
+    joined_result(poll.await)
+}
+
+fn joined_result(
+    reply: Result<Result<HttpReply, Failure>, tokio::task::JoinError>,
+) -> Result<HttpReply, Failure> {
+    reply.map_err(|e| Failure::Harness(e.to_string()))?
+}
+
+/// What a poll's answer says about polls running at once.
+#[derive(Debug, PartialEq)]
+enum PollKind {
+    /// 400 or 500: refused.
+    Refused(u16),
+    /// 200 with a close packet: the session ended on it.
+    Closed,
+    /// 200 with other packets: answered like a lone poll.
+    Packets(Vec<EioPacket>),
+}
+
+fn poll_kind(v: EioVersion, reply: HttpReply) -> Result<PollKind, Failure> {
+    match reply.status {
+        400 | 500 => Ok(PollKind::Refused(reply.status)),
+        200 => {
+            let payload = Payload::decode(v, &reply.body)
+                .map_err(|e| broken!("a poll's body: {e}: {:?}", reply.text()))?;
+            Ok(
+                match payload
+                    .packets
+                    .iter()
+                    .any(|p| p.packet_type == EioType::Close)
+                {
+                    true => PollKind::Closed,
+                    false => PollKind::Packets(payload.packets),
+                },
+            )
+        }
+        status => Err(broken!("a concurrent poll was answered {status}")),
+    }
+}
+
+/// The packets of a poll that came back before a second one was sent.
+fn lone_answer(v: EioVersion, reply: HttpReply) -> Result<Vec<EioPacket>, Failure> {
+    match poll_kind(v, reply)? {
+        PollKind::Packets(packets) => Ok(packets),
+        other => Err(broken!(
+            "a lone poll, before any second one, was answered {other:?}"
+        )),
+    }
 }
 
 // Neither document says what a server does with a POST that is not a
