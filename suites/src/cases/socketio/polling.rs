@@ -54,8 +54,12 @@ async fn payload_round(ctx: &Ctx, v: EioVersion, order: PollOrder) -> Outcome {
     let mut multi_packet_body = None;
     match order {
         PollOrder::Queued => {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            client.send_all(&post).await?;
+            let mut polled = Vec::new();
+            let ping = heartbeat(ctx, &mut client, &url, v, &mut polled).await?;
+            texts.extend(polled.iter().filter_map(message_text));
+            client
+                .send_all(&ping.into_iter().chain(post).collect::<Vec<_>>())
+                .await?;
             // Let the answers queue up, so that one poll carries several packets.
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -70,7 +74,7 @@ async fn payload_round(ctx: &Ctx, v: EioVersion, order: PollOrder) -> Outcome {
                 "the namespace was not joined over polling"
             );
             let poll = pending_poll(ctx, &mut client, &url, v, &mut packets).await?;
-            client.send_all(&post).await?;
+            client.send_all(&with_v3_ping(v, &post)).await?;
             let reply = poll.await.map_err(|e| Failure::Harness(e.to_string()))??;
             if Payload::decode(v, &reply.body).is_ok_and(|p| p.packets.len() > 1) {
                 multi_packet_body = Some(reply.body.clone());
@@ -207,15 +211,20 @@ async fn binary_round_trip(ctx: &Ctx, v: EioVersion, order: PollOrder) -> Outcom
         PollOrder::Pending => Some(pending_poll(ctx, &mut eio, &url, v, &mut packets).await?),
         PollOrder::Queued => None,
     };
+    let ping = match pending {
+        Some(_) => (v == V3).then(|| EioPacket::empty(EioType::Ping)),
+        None => heartbeat(ctx, &mut eio, &url, v, &mut packets).await?,
+    };
     let sent = [vec![1u8, 2, 3], vec![0xff, 0, 0x1e]];
-    eio.send_all(&[
+    let event = [
         EioPacket::message(
             r#"52-["message",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]"#,
         ),
         EioPacket::binary(sent[0].clone()),
         EioPacket::binary(sent[1].clone()),
-    ])
-    .await?;
+    ];
+    eio.send_all(&ping.into_iter().chain(event).collect::<Vec<_>>())
+        .await?;
     match pending {
         Some(poll) => {
             let reply = poll.await.map_err(|e| Failure::Harness(e.to_string()))??;
@@ -261,6 +270,47 @@ async fn binary_round_trip(ctx: &Ctx, v: EioVersion, order: PollOrder) -> Outcom
         "message-back with its attachments over polling, {order}"
     );
     Ok(())
+}
+
+/// Keeps the heartbeat before answers are left to queue up with no poll
+/// pending, as a client keeps it: v4 polls until the server's next ping and
+/// answers it (the one after is pingInterval away, its pong due pingTimeout
+/// later), what came meanwhile going to `packets`; v3 returns a ping for the
+/// POST to carry (the session lives pingInterval + pingTimeout from it).
+async fn heartbeat(
+    ctx: &Ctx,
+    eio: &mut EioClient,
+    url: &str,
+    v: EioVersion,
+    packets: &mut Vec<EioPacket>,
+) -> Result<Option<EioPacket>, Failure> {
+    if v == V3 {
+        return Ok(Some(EioPacket::empty(EioType::Ping)));
+    }
+    let deadline = tokio::time::Instant::now() + ctx.wait;
+    loop {
+        let polled = poll_once(ctx, eio, url, v).await?;
+        let pinged = polled.iter().any(|p| p.packet_type == EioType::Ping);
+        packets.extend(polled);
+        if pinged {
+            return Ok(None);
+        }
+        ensure!(
+            tokio::time::Instant::now() < deadline,
+            "no ping within {} ms over polling",
+            ctx.wait.as_millis()
+        );
+    }
+}
+
+/// `packets`, after a ping in v3 (the session lives pingInterval +
+/// pingTimeout from the client's last ping).
+fn with_v3_ping(v: EioVersion, packets: &[EioPacket]) -> Vec<EioPacket> {
+    (v == V3)
+        .then(|| EioPacket::empty(EioType::Ping))
+        .into_iter()
+        .chain(packets.iter().cloned())
+        .collect()
 }
 
 /// A poll the server holds: one still unanswered 30 ms after it was sent
