@@ -11,7 +11,6 @@ use tokio::time::Instant;
 
 use super::helpers::{channel, connect, error_of, ok_response, open, pubsub, subscribe, target};
 use crate::case::{Ctx, Failure, Outcome};
-use crate::driver::socketcluster::{Incoming, ScClient};
 use crate::{broken, ensure};
 
 case! {
@@ -76,7 +75,6 @@ async fn connections(ctx: Ctx) -> Outcome {
     // Other clients may hold connections too: the refusal may come before the cap's own count.
     let mut held = Vec::with_capacity(cap + 1);
     for n in 1..=cap + 1 {
-        keep_alive(&mut held).await?;
         let mut client = open(&ctx).await?;
         if client.handshake(None).await.is_ok() {
             held.push(client);
@@ -93,23 +91,6 @@ async fn connections(ctx: Ctx) -> Outcome {
         "{} connections stay open with a cap of {cap}",
         cap + 1
     ))
-}
-
-/// Answers the pings that came to the held connections meanwhile, as live
-/// clients do: the server closes a silent connection for inactivity (4001),
-/// and a connection closed so frees its place under the cap.
-async fn keep_alive(held: &mut [ScClient]) -> Outcome {
-    for (n, client) in held.iter_mut().enumerate() {
-        while let Some(incoming) = client.next(Duration::ZERO).await? {
-            if let Incoming::Closed(code) = incoming {
-                return Err(broken!(
-                    "connection {} closed (close {code:?}) while it was held under the cap",
-                    n + 1
-                ));
-            }
-        }
-    }
-    Ok(())
 }
 
 case! {
