@@ -54,7 +54,17 @@ fn embedded_uses_free_ports() {
     assert!(ListenerName::ALL
         .iter()
         .all(|&n| config.listeners.get(n).port == 0 && config.listeners.get(n).enabled));
+    // The transport suite checks the echo app's heartbeat at the test
+    // profile's timings; the chat apps' suites do not check theirs.
     assert_eq!(config.echo.profile, Profile::test());
+    for profile in [
+        config.chatpot.profile,
+        config.circles.profile,
+        config.sockets.profile,
+    ] {
+        assert_eq!(profile, Profile::test_patient());
+        assert_eq!(profile.ping_interval_ms, Profile::test().ping_interval_ms);
+    }
 }
 
 #[test]

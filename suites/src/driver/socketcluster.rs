@@ -54,6 +54,10 @@ pub struct ScClient {
     next_cid: u64,
     backlog: VecDeque<Incoming>,
     closed: Option<Option<u16>>,
+    /// An automatic pong that could not be written: the server had already
+    /// cut the connection, whose last frames (its close among them) are
+    /// still to be read. Reported if no close follows.
+    lost_pong: Option<DriverError>,
     wait: Duration,
 }
 
@@ -77,6 +81,7 @@ impl ScClient {
             next_cid: 1,
             backlog: VecDeque::new(),
             closed: None,
+            lost_pong: None,
             wait: link.wait,
         })
     }
@@ -249,7 +254,7 @@ impl ScClient {
                 return Ok(Some(Incoming::Closed(code)));
             }
             let event = match tokio::time::timeout_at(deadline, self.rx.recv()).await {
-                Err(_) => return Ok(None),
+                Err(_) => return self.lost_pong.take().map_or(Ok(None), Err),
                 Ok(event) => event,
             };
             let text = match event {
@@ -266,7 +271,12 @@ impl ScClient {
             self.texts.push(text.clone());
             if text == self.version.ping() {
                 if self.auto_pong {
-                    self.send_text(self.version.pong()).await?;
+                    // A client that stopped reading meets the pings it missed
+                    // only after the server cut it off: the write fails, and
+                    // what follows in the stream says how it ended.
+                    if let Err(e) = self.send_text(self.version.pong()).await {
+                        self.lost_pong.get_or_insert(e);
+                    }
                     continue;
                 }
                 return Ok(Some(Incoming::Ping));

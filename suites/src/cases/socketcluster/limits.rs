@@ -76,11 +76,23 @@ async fn connections(ctx: Ctx) -> Outcome {
         .ok_or_else(|| Failure::Unimplemented("the target names no max_connections".into()))?;
     let url = t.limits_url.as_deref().unwrap_or(&t.url);
     // Other clients may hold connections too: the refusal may come before the cap's own count.
-    let mut held = Vec::with_capacity(cap + 1);
+    // The held connections answer their pings meanwhile, each in a task of
+    // its own, as live clients do: one left unread is closed for inactivity
+    // (4001) while the others open on a loaded machine, and frees its place.
+    let mut held = tokio::task::JoinSet::new();
     for n in 1..=cap + 1 {
+        if let Some(ended) = held.try_join_next() {
+            let code = ended.map_err(|e| Failure::Harness(e.to_string()))??;
+            return Err(broken!(
+                "a held connection closed (close {code:?}) before connection {n} was opened"
+            ));
+        }
         let mut client = ScClient::open(&ctx, url, t.version()).await?;
         if client.handshake(None).await.is_ok() {
-            held.push(client);
+            held.spawn(async move {
+                let ended = client.closed_within(HELD).await?;
+                Ok::<_, Failure>(ended.flatten())
+            });
             continue;
         }
         return match client.closed_within(client.wait()).await? {
@@ -95,6 +107,10 @@ async fn connections(ctx: Ctx) -> Outcome {
         cap + 1
     ))
 }
+
+/// Longer than any case: a held connection is read until it closes or the
+/// case ends (its task is dropped with the case).
+const HELD: Duration = Duration::from_secs(3600);
 
 case! {
     suite: socketcluster,

@@ -54,8 +54,12 @@ async fn payload_round(ctx: &Ctx, v: EioVersion, order: PollOrder) -> Outcome {
     let mut multi_packet_body = None;
     match order {
         PollOrder::Queued => {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            client.send_all(&post).await?;
+            let mut polled = Vec::new();
+            let ping = heartbeat(ctx, &mut client, &url, v, &mut polled).await?;
+            texts.extend(polled.iter().filter_map(message_text));
+            client
+                .send_all(&ping.into_iter().chain(post).collect::<Vec<_>>())
+                .await?;
             // Let the answers queue up, so that one poll carries several packets.
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -70,7 +74,7 @@ async fn payload_round(ctx: &Ctx, v: EioVersion, order: PollOrder) -> Outcome {
                 "the namespace was not joined over polling"
             );
             let poll = pending_poll(ctx, &mut client, &url, v, &mut packets).await?;
-            client.send_all(&post).await?;
+            client.send_all(&with_v3_ping(v, &post)).await?;
             let reply = poll.await.map_err(|e| Failure::Harness(e.to_string()))??;
             if Payload::decode(v, &reply.body).is_ok_and(|p| p.packets.len() > 1) {
                 multi_packet_body = Some(reply.body.clone());
@@ -207,15 +211,20 @@ async fn binary_round_trip(ctx: &Ctx, v: EioVersion, order: PollOrder) -> Outcom
         PollOrder::Pending => Some(pending_poll(ctx, &mut eio, &url, v, &mut packets).await?),
         PollOrder::Queued => None,
     };
+    let ping = match pending {
+        Some(_) => (v == V3).then(|| EioPacket::empty(EioType::Ping)),
+        None => heartbeat(ctx, &mut eio, &url, v, &mut packets).await?,
+    };
     let sent = [vec![1u8, 2, 3], vec![0xff, 0, 0x1e]];
-    eio.send_all(&[
+    let event = [
         EioPacket::message(
             r#"52-["message",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]"#,
         ),
         EioPacket::binary(sent[0].clone()),
         EioPacket::binary(sent[1].clone()),
-    ])
-    .await?;
+    ];
+    eio.send_all(&ping.into_iter().chain(event).collect::<Vec<_>>())
+        .await?;
     match pending {
         Some(poll) => {
             let reply = poll.await.map_err(|e| Failure::Harness(e.to_string()))??;
@@ -263,6 +272,47 @@ async fn binary_round_trip(ctx: &Ctx, v: EioVersion, order: PollOrder) -> Outcom
     Ok(())
 }
 
+/// Keeps the heartbeat before answers are left to queue up with no poll
+/// pending, as a client keeps it: v4 polls until the server's next ping and
+/// answers it (the one after is pingInterval away, its pong due pingTimeout
+/// later), what came meanwhile going to `packets`; v3 returns a ping for the
+/// POST to carry (the session lives pingInterval + pingTimeout from it).
+async fn heartbeat(
+    ctx: &Ctx,
+    eio: &mut EioClient,
+    url: &str,
+    v: EioVersion,
+    packets: &mut Vec<EioPacket>,
+) -> Result<Option<EioPacket>, Failure> {
+    if v == V3 {
+        return Ok(Some(EioPacket::empty(EioType::Ping)));
+    }
+    let deadline = tokio::time::Instant::now() + ctx.wait;
+    loop {
+        let polled = poll_once(ctx, eio, url, v).await?;
+        let pinged = polled.iter().any(|p| p.packet_type == EioType::Ping);
+        packets.extend(polled);
+        if pinged {
+            return Ok(None);
+        }
+        ensure!(
+            tokio::time::Instant::now() < deadline,
+            "no ping within {} ms over polling",
+            ctx.wait.as_millis()
+        );
+    }
+}
+
+/// `packets`, after a ping in v3 (the session lives pingInterval +
+/// pingTimeout from the client's last ping).
+fn with_v3_ping(v: EioVersion, packets: &[EioPacket]) -> Vec<EioPacket> {
+    (v == V3)
+        .then(|| EioPacket::empty(EioType::Ping))
+        .into_iter()
+        .chain(packets.iter().cloned())
+        .collect()
+}
+
 /// A poll the server holds: one still unanswered 30 ms after it was sent
 /// (a poll answered at once, with a ping or queued packets, is retried;
 /// what it carried goes to `packets`).
@@ -306,55 +356,149 @@ case! {
 }
 async fn concurrent_polls(ctx: Ctx, v: EioVersion) -> Outcome {
     let ep = endpoint(&ctx, v)?;
-    let client = EioClient::polling(&ctx, ep.clone(), no_auto()).await?;
+    let mut client = EioClient::polling(&ctx, ep.clone(), no_auto()).await?;
     let url = ep.url(&ep.query("polling", Some(client.sid())));
-    // The first poll must still be pending when the second starts: a poll
-    // that returns at once (queued packets, a ping) is answered and retried.
-    let mut tries = 0;
-    let first = loop {
-        let first = {
-            let ctx = ctx.clone();
-            let url = url.clone();
-            tokio::spawn(async move { raw(&ctx, reqwest::Method::GET, &url, None).await })
+    if v == V3 {
+        // A v3 session lives pingInterval + pingTimeout past the client's
+        // last ping: one now, so that its timeout does not end the polls
+        // below. Its pong drains with whatever else is queued.
+        client.send(EioPacket::empty(EioType::Ping)).await?;
+    }
+    // Whether the server holds a poll cannot be seen from here, nor in which
+    // order it reads two GETs sent at once: a poll still unanswered 30 ms
+    // after it went out is only probably held. So the answers decide: the
+    // one of two concurrent polls the server read second is refused, and the
+    // one it held ends with `close`, in whichever order they come back. A
+    // poll answered like a lone one (a ping, packets queued before it) was
+    // not held when the other came: the other is the pending one then.
+    //
+    // In v4 the two polls go out right after a ping was answered: the next
+    // is pingInterval away, so a ping that answers one of them means the
+    // server held both until then (python-engineio does) rather than
+    // refusing the second as it came.
+    let mut first = spawn_poll(&ctx, &url);
+    let mut answered_alone = 0;
+    let mut pinged = v == V3;
+    loop {
+        if pinged {
+            tokio::time::sleep(Duration::from_millis(30)).await;
+        }
+        let (packets, pending) = if first.is_finished() || !pinged {
+            (lone_answer(v, joined(first).await?)?, None)
+        } else {
+            let mut second = spawn_poll(&ctx, &format!("{url}&t=burst"));
+            let (reply, other) = tokio::select! {
+                biased;
+                reply = &mut first => (reply, second),
+                reply = &mut second => (reply, first),
+            };
+            match poll_kind(v, joined_result(reply)?)? {
+                PollKind::Refused(_) => {
+                    let other = poll_kind(v, joined(other).await?)?;
+                    ensure!(
+                        other == PollKind::Closed,
+                        "a concurrent poll was refused, but the poll pending beside it did not end with a close packet: {other:?}"
+                    );
+                    break;
+                }
+                PollKind::Closed => {
+                    let other = poll_kind(v, joined(other).await?)?;
+                    match other {
+                        PollKind::Refused(_) => break,
+                        PollKind::Closed => return Err(broken!(
+                            "both concurrent polls were answered 200 with a close packet; the second was not refused"
+                        )),
+                        PollKind::Packets(_) => return Err(broken!(
+                            "the second concurrent poll was answered 200"
+                        )),
+                    }
+                }
+                PollKind::Packets(packets) => {
+                    ensure!(
+                        !packets.iter().any(|p| p.packet_type == EioType::Ping),
+                        "both concurrent polls were held until the server's next ping, which answered one of them; the second was not refused"
+                    );
+                    (packets, Some(other))
+                }
+            }
         };
-        tokio::time::sleep(Duration::from_millis(30)).await;
-        if !first.is_finished() {
-            break first;
-        }
-        tries += 1;
+        answered_alone += 1;
         ensure!(
-            tries < 5,
-            "every poll returned at once; no poll stayed pending"
+            answered_alone < 5,
+            "every poll was answered as a lone one (a ping or queued packets); no two polls were ever pending at once"
         );
-        let done = first.await.map_err(|e| Failure::Harness(e.to_string()))??;
-        if Payload::decode(v, &done.body)
-            .is_ok_and(|p| p.packets.iter().any(|p| p.packet_type == EioType::Ping))
-        {
-            let pong = if v == V4 { "3" } else { "1:3" };
-            raw(&ctx, reqwest::Method::POST, &url, Some(pong)).await?;
+        if packets.iter().any(|p| p.packet_type == EioType::Ping) && v == V4 {
+            client.send(EioPacket::empty(EioType::Pong)).await?;
+            pinged = true;
         }
-    };
-    let second = raw(&ctx, reqwest::Method::GET, &format!("{url}&t=burst"), None).await?;
-    ensure!(
-        matches!(second.status, 400 | 500),
-        "the second concurrent poll was answered {}",
-        second.status
-    );
-    let first = first.await.map_err(|e| Failure::Harness(e.to_string()))??;
-    ensure_eq!(first.status, 200, "the first poll's status");
-    let payload =
-        Payload::decode(v, &first.body).map_err(|e| broken!("the first poll's body: {e}"))?;
-    ensure!(
-        payload
-            .packets
-            .iter()
-            .any(|p| p.packet_type == EioType::Close),
-        "the first poll did not end with a close packet: {:?}",
-        first.text()
-    );
+        first = match pending {
+            Some(other) => other,
+            None => spawn_poll(&ctx, &url),
+        };
+    }
     let after = raw(&ctx, reqwest::Method::GET, &url, None).await?;
     ensure_eq!(after.status, 400, "a poll after the session was closed");
     Ok(())
+}
+
+/// A poll in flight: one GET on its own transcript connection, in its own task.
+type PollTask = tokio::task::JoinHandle<Result<HttpReply, Failure>>;
+
+fn spawn_poll(ctx: &Ctx, url: &str) -> PollTask {
+    let (ctx, url) = (ctx.clone(), url.to_owned());
+    tokio::spawn(async move { raw(&ctx, reqwest::Method::GET, &url, None).await })
+}
+
+async fn joined(poll: PollTask) -> Result<HttpReply, Failure> {
+    joined_result(poll.await)
+}
+
+fn joined_result(
+    reply: Result<Result<HttpReply, Failure>, tokio::task::JoinError>,
+) -> Result<HttpReply, Failure> {
+    reply.map_err(|e| Failure::Harness(e.to_string()))?
+}
+
+/// What a poll's answer says about polls running at once.
+#[derive(Debug, PartialEq)]
+enum PollKind {
+    /// 400 or 500: refused.
+    Refused(u16),
+    /// 200 with a close packet: the session ended on it.
+    Closed,
+    /// 200 with other packets: answered like a lone poll.
+    Packets(Vec<EioPacket>),
+}
+
+fn poll_kind(v: EioVersion, reply: HttpReply) -> Result<PollKind, Failure> {
+    match reply.status {
+        400 | 500 => Ok(PollKind::Refused(reply.status)),
+        200 => {
+            let payload = Payload::decode(v, &reply.body)
+                .map_err(|e| broken!("a poll's body: {e}: {:?}", reply.text()))?;
+            Ok(
+                match payload
+                    .packets
+                    .iter()
+                    .any(|p| p.packet_type == EioType::Close)
+                {
+                    true => PollKind::Closed,
+                    false => PollKind::Packets(payload.packets),
+                },
+            )
+        }
+        status => Err(broken!("a concurrent poll was answered {status}")),
+    }
+}
+
+/// The packets of a poll that came back before a second one was sent.
+fn lone_answer(v: EioVersion, reply: HttpReply) -> Result<Vec<EioPacket>, Failure> {
+    match poll_kind(v, reply)? {
+        PollKind::Packets(packets) => Ok(packets),
+        other => Err(broken!(
+            "a lone poll, before any second one, was answered {other:?}"
+        )),
+    }
 }
 
 // Neither document says what a server does with a POST that is not a

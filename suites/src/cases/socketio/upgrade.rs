@@ -91,6 +91,7 @@ async fn polling_refused_after_upgrade(ctx: Ctx, v: EioVersion) -> Outcome {
     let ep = endpoint(&ctx, v)?;
     let mut eio = EioClient::polling(&ctx, ep.clone(), Options::default()).await?;
     eio.upgrade().await?;
+    upgrade_read(&ctx, &mut eio, v).await?;
     let url = ep.url(&ep.query("polling", Some(eio.sid())));
     let reply = raw(&ctx, reqwest::Method::GET, &url, None).await?;
     ensure_eq!(reply.status, 400, "a poll after the upgrade");
@@ -112,10 +113,44 @@ async fn second_websocket_refused(ctx: Ctx, v: EioVersion) -> Outcome {
     let ep = endpoint(&ctx, v)?;
     let mut eio = EioClient::polling(&ctx, ep.clone(), Options::default()).await?;
     eio.upgrade().await?;
+    upgrade_read(&ctx, &mut eio, v).await?;
     expect_websocket_refused(
         &ctx,
         &ep.ws_url(Some(eio.sid())),
         "the second WebSocket with the same sid",
     )
     .await
+}
+
+/// Waits until the server has read the upgrade packet: `5` is written when
+/// the upgrade returns, but a request on another connection can reach the
+/// server before it is read. Frames on one WebSocket are read in order, so
+/// the answer to one sent after it over the WebSocket says it was: v4 the
+/// namespace CONNECT, v3 (the server joined `/` on its own) a `message`,
+/// which the echo app answers.
+async fn upgrade_read(ctx: &Ctx, eio: &mut EioClient, v: EioVersion) -> Outcome {
+    let after = match v {
+        V4 => "0",
+        _ => "2[\"message\",\"after the upgrade\"]",
+    };
+    eio.send(EioPacket::message(after)).await?;
+    let deadline = tokio::time::Instant::now() + ctx.wait;
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        match eio.next_event(left).await? {
+            Some(Event::Packet(Via::WebSocket, p)) if p.packet_type == EioType::Message => {
+                return Ok(())
+            }
+            Some(Event::Closed(_, why)) => {
+                return Err(broken!("the session ended after the upgrade: {why}"))
+            }
+            Some(_) => continue,
+            None => {
+                return Err(broken!(
+                    "no answer over the WebSocket to `{after}` sent after the upgrade within {} ms",
+                    ctx.wait.as_millis()
+                ))
+            }
+        }
+    }
 }
