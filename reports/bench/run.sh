@@ -21,6 +21,7 @@
 #   OUT        where the results go (default: reports/bench)
 #   SERVERS    the Socket.IO servers to run (default: reference node socketioxide)
 #   SC_SERVERS the SocketCluster servers to run (default: reference socketcluster)
+#   ROOM_SERVERS the Socket.IO servers of the room fan-out (default: reference node python)
 #   GENERATORS 0 to skip the Artillery comparison (default: 1); a partial run
 #              adds to commands.txt instead of starting it anew
 #
@@ -40,11 +41,16 @@ say() { echo "bench: $*" >&2; }
 
 [ -x "$chatspec" ] || { say "$chatspec not found: cargo build --release"; exit 2; }
 scripts/install-peers.sh socketio-node socketcluster-node >&2
-say "socketioxide peer: cargo build --release"
-CARGO_TARGET_DIR=$root/target/peers cargo build --quiet --release --locked \
-    --manifest-path peers/socketioxide/Cargo.toml
 socketioxide=$root/target/peers/release/socketioxide-echo-peer
-if [ ! -x reports/bench/artillery/node_modules/.bin/artillery ]; then
+# Built and installed only when a run needs them (a partial rerun may not).
+case " ${SERVERS:-reference node socketioxide} " in
+    *" socketioxide "*)
+        say "socketioxide peer: cargo build --release"
+        CARGO_TARGET_DIR=$root/target/peers cargo build --quiet --release --locked \
+            --manifest-path peers/socketioxide/Cargo.toml
+        ;;
+esac
+if [ "${GENERATORS:-1}" = 1 ] && [ ! -x reports/bench/artillery/node_modules/.bin/artillery ]; then
     say "artillery: npm ci --ignore-scripts"
     (cd reports/bench/artillery && npm ci --ignore-scripts --no-audit --no-fund >&2)
 fi
@@ -113,6 +119,14 @@ with_server() {
             PORT=$port start socketioxide "$port" "$socketioxide" "$port"
             target="--target socketio=http://127.0.0.1:$port"
             ;;
+        python)
+            scripts/install-peers.sh socketio-python >&2
+            start python "$port" peers/socketio-python/.venv/bin/python peers/socketio-python/server.py "$port"
+            target="--config /tmp/chatspec-bench-python.toml"
+            # python-socketio speaks Engine.IO 4 only.
+            printf '[socketio]\nurl = "http://127.0.0.1:%s"\nengineio = [4]\n' "$port" \
+                >/tmp/chatspec-bench-python.toml
+            ;;
         socketcluster)
             start socketcluster "$port" node peers/socketcluster-node/server.js "$port"
             sc_target="--target socketcluster=ws://127.0.0.1:$port/socketcluster/"
@@ -124,10 +138,10 @@ servers=${SERVERS:-reference node socketioxide}
 sc_servers=${SC_SERVERS:-reference socketcluster}
 generators=${GENERATORS:-1}
 mkdir -p "$out"
-if [ -z "${SERVERS:-}${SC_SERVERS:-}${GENERATORS:-}" ]; then
+if [ -z "${SERVERS:-}${SC_SERVERS:-}${GENERATORS:-}${ROOM_SERVERS:-}" ]; then
     : >"$out/commands.txt"
 else
-    echo "# a partial rerun: SERVERS='$servers' SC_SERVERS='$sc_servers' GENERATORS=$generators" >>"$out/commands.txt"
+    echo "# a partial rerun: SERVERS='$servers' SC_SERVERS='$sc_servers' GENERATORS=$generators ROOM_SERVERS='${ROOM_SERVERS:-reference node python}'" >>"$out/commands.txt"
 fi
 {
     echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(nproc) cores ($(uname -m)), $(node --version)"
@@ -164,6 +178,21 @@ for server in $sc_servers; do
     bench "sc-$server-fanout" fanout -p socketcluster $sc_target --rooms 10 --members 20 --senders 10 --window 8
     # shellcheck disable=SC2086
     bench "sc-$server-idle-1000" idle -p socketcluster $sc_target --clients 1000 --warmup 2s
+    stop
+done
+
+# Socket.IO room fan-out through the echo app's room events (join,
+# room-message to every member, the sender included): 10 rooms x 20
+# members, one sender per room; closed loop, open loop at a rate every
+# server sustains, and 256 in flight per sender.
+for server in ${ROOM_SERVERS:-reference node python}; do
+    with_server "$server"
+    # shellcheck disable=SC2086
+    bench "$server-rooms-closed" fanout $target --rooms 10 --members 20 --senders 10 --window 8
+    # shellcheck disable=SC2086
+    bench "$server-rooms-open" fanout $target --rooms 10 --members 20 --senders 10 --rate 2000
+    # shellcheck disable=SC2086
+    bench "$server-rooms-window256" fanout $target --rooms 10 --members 20 --senders 10 --window 256
     stop
 done
 
