@@ -33,7 +33,8 @@ pub enum Incoming {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Dialect {
     /// Engine.IO 4 / Socket.IO 5 over WebSocket, against the echo app
-    /// (`message-with-ack` is acknowledged with its arguments).
+    /// (`message-with-ack` is acknowledged with its arguments) and its room
+    /// events (`join`, `room-message` to every member, the sender included).
     Socketio {
         /// `ws://host:port/socket.io/?EIO=4&transport=websocket`.
         url: String,
@@ -150,14 +151,6 @@ impl Dialect {
         }
     }
 
-    /// Whether it has rooms the generator can fan out to.
-    pub fn has_rooms(&self) -> bool {
-        match self {
-            Dialect::Tcp(t) => t.has_rooms(),
-            _ => matches!(self, Dialect::Socketcluster { .. }),
-        }
-    }
-
     /// Opens a connection and completes the handshake (Socket.IO: the
     /// Engine.IO open and the CONNECT of `/`; SocketCluster: `#handshake`)
     /// within `wait`.
@@ -236,33 +229,45 @@ impl Dialect {
         };
     }
 
-    /// A subscription to `room`, answered with id `id`.
+    /// A subscription to `room` (Socket.IO: `join`), answered with id `id`.
     pub fn subscribe(&self, id: u64, room: &str) -> String {
         match self {
             Dialect::Socketcluster { .. } => {
                 format!(r##"{{"event":"#subscribe","data":{{"channel":"{room}"}},"cid":{id}}}"##)
             }
-            Dialect::Socketio { .. } | Dialect::Tcp(_) => String::new(),
+            Dialect::Socketio { .. } => format!(r#"42{id}["join","{room}"]"#),
+            Dialect::Tcp(_) => String::new(),
         }
     }
 
-    /// A publication to `room`, acknowledged with id `id`, whose payload
-    /// carries the send time (`sent_us` after the Unix epoch) and is padded to `size` bytes.
+    /// A publication to `room` (Socket.IO: `room-message`), acknowledged
+    /// with id `id`, whose payload carries the send time (`sent_us` after
+    /// the Unix epoch) and is padded to `size` bytes.
     pub fn publish(&self, out: &mut String, id: u64, room: &str, sent_us: u64, size: usize) {
         use std::fmt::Write;
         out.clear();
-        let Dialect::Socketcluster { .. } = self else {
-            return;
+        // Writing into a String cannot fail.
+        let _ = match self {
+            // The TCP dialects publish through their own connections (`tcp.rs`).
+            Dialect::Tcp(_) => return,
+            Dialect::Socketcluster { .. } => write!(
+                out,
+                r##"{{"event":"#publish","data":{{"channel":"{room}","data":"{STAMP}{sent_us}~"##
+            ),
+            Dialect::Socketio { .. } => write!(
+                out,
+                r#"42{id}["room-message",{{"room":"{room}","data":"{STAMP}{sent_us}~"#
+            ),
         };
-        let _ = write!(
-            out,
-            r##"{{"event":"#publish","data":{{"channel":"{room}","data":"{STAMP}{sent_us}~"##
-        );
         let stamp_len = STAMP.len() + digits(sent_us) + 1;
         for _ in stamp_len..size {
             out.push('x');
         }
-        let _ = write!(out, r#""}},"cid":{id}}}"#);
+        let _ = match self {
+            Dialect::Socketcluster { .. } => write!(out, r#""}},"cid":{id}}}"#),
+            Dialect::Socketio { .. } => write!(out, r#""}}]"#),
+            Dialect::Tcp(_) => Ok(()),
+        };
     }
 
     /// What a text frame from the server is.
@@ -271,6 +276,8 @@ impl Dialect {
             Dialect::Socketio { .. } => {
                 if text == "2" {
                     Incoming::Ping("3")
+                } else if text.starts_with(r#"42["room-message","#) {
+                    stamp(text)
                 } else if let Some(rest) = text.strip_prefix("43") {
                     leading_number(rest).map_or(Incoming::Other, Incoming::Answer)
                 } else if text == "1" || text.starts_with("41") {
@@ -283,9 +290,7 @@ impl Dialect {
                 if text == "#1" {
                     Incoming::Ping("#2")
                 } else if text.starts_with(r##"{"event":"#publish""##) {
-                    text.find(STAMP)
-                        .and_then(|at| leading_number(&text[at + STAMP.len()..]))
-                        .map_or(Incoming::Other, Incoming::Delivery)
+                    stamp(text)
                 } else if text.starts_with(r##"{"event":"#disconnect""##) {
                     Incoming::Closing
                 } else if let Some(at) = text.find(r#""rid":"#) {
@@ -297,6 +302,13 @@ impl Dialect {
             Dialect::Tcp(_) => Incoming::Other,
         }
     }
+}
+
+/// A fan-out delivery, by the send time stamped into its payload.
+fn stamp(text: &str) -> Incoming {
+    text.find(STAMP)
+        .and_then(|at| leading_number(&text[at + STAMP.len()..]))
+        .map_or(Incoming::Other, Incoming::Delivery)
 }
 
 pub(crate) fn digits(mut n: u64) -> usize {
@@ -382,6 +394,29 @@ mod tests {
         assert_eq!(sio().classify(r#"42["auth",{}]"#), Incoming::Other);
         assert_eq!(sio().classify("41"), Incoming::Closing);
         assert_eq!(sio().classify("43[]"), Incoming::Other);
+    }
+
+    #[test]
+    fn socketio_rooms_joins_messages_and_deliveries() {
+        assert_eq!(sio().subscribe(3, "r1"), r#"423["join","r1"]"#);
+        assert_eq!(sio().classify("433[true]"), Incoming::Answer(3));
+        let mut out = String::new();
+        sio().publish(&mut out, 9, "r0", 1234, 12);
+        assert_eq!(
+            out,
+            r#"429["room-message",{"room":"r0","data":"~T1234~xxxxx"}]"#
+        );
+        // The reference server sorts the keys, Node keeps their order.
+        for delivery in [
+            r#"42["room-message",{"data":"~T1234~xxxxx","room":"r0"}]"#,
+            r#"42["room-message",{"room":"r0","data":"~T1234~xxxxx"}]"#,
+        ] {
+            assert_eq!(sio().classify(delivery), Incoming::Delivery(1234));
+        }
+        assert_eq!(
+            sio().classify(r#"42["message-back","~T1234~"]"#),
+            Incoming::Other
+        );
     }
 
     #[test]

@@ -247,12 +247,6 @@ impl Plan {
 
 /// Runs `plan` against `dialect`'s target, watching the local server `watch` if any.
 pub async fn run(plan: Plan, dialect: Dialect, watch: Option<Watch>) -> anyhow::Result<Results> {
-    anyhow::ensure!(
-        plan.scenario != Scenario::Fanout || dialect.has_rooms(),
-        "the {} target has no rooms the generator can fan out to (the echo app has none): \
-         run fanout against socketcluster",
-        dialect.protocol()
-    );
     anyhow::ensure!(plan.clients > 0, "--clients must be at least 1");
     if let Dialect::Tcp(t) = &dialect {
         t.supports(plan.scenario)?;

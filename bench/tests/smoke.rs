@@ -141,15 +141,16 @@ async fn baseline_echo() {
 }
 
 #[tokio::test]
-async fn socketio_has_no_rooms_to_fan_out_to() {
-    let server = server().await;
-    let err = bench::run(
-        short(Scenario::Fanout),
-        dialect(&server, Protocol::Socketio),
-        None,
+async fn socketio_fanout_closed_loop() {
+    smoke(Protocol::Socketio, Scenario::Fanout, Load::Closed).await;
+}
+
+#[tokio::test]
+async fn socketio_fanout_open_loop() {
+    smoke(
+        Protocol::Socketio,
+        Scenario::Fanout,
+        Load::Open { rate: 200.0 },
     )
-    .await
-    .expect_err("the echo app has no rooms");
-    assert!(err.to_string().contains("no rooms"), "{err}");
-    server.shutdown().await;
+    .await;
 }

@@ -1,6 +1,8 @@
 // The Node socket.io 4.8 peer of the reference server's echo app: the same
 // behaviour, the same timings (the "test profile" Socket.IO's own protocol
-// test suites require), Engine.IO 3 clients accepted too.
+// test suites require), Engine.IO 3 clients accepted too; and the reference
+// server's room events (`join`, `leave`, `room-message`, see
+// reference-server/README.md), for the room fan-out bench.
 //
 // Usage: node server.js [PORT]   (or PORT=... node server.js; default 3000)
 "use strict";
@@ -33,6 +35,39 @@ function onConnection(socket) {
       ack(...args);
     }
   });
+
+  // Rooms: each event acknowledged with true, or false when its argument
+  // is not what it takes; room-message reaches every member, the sender too.
+  socket.on("join", (...args) => {
+    const room = args[0];
+    const ok = typeof room === "string";
+    if (ok) socket.join(room);
+    answer(args, ok);
+  });
+
+  socket.on("leave", (...args) => {
+    const room = args[0];
+    const ok = typeof room === "string";
+    if (ok) socket.leave(room);
+    answer(args, ok);
+  });
+
+  socket.on("room-message", (...args) => {
+    const message = args[0];
+    const ok =
+      message !== null &&
+      typeof message === "object" &&
+      !Array.isArray(message) &&
+      typeof message.room === "string";
+    if (ok) socket.nsp.to(message.room).emit("room-message", message);
+    answer(args, ok);
+  });
+}
+
+// Calls the acknowledgement callback, the last argument, when there is one.
+function answer(args, ok) {
+  const ack = args[args.length - 1];
+  if (typeof ack === "function") ack(ok);
 }
 
 io.on("connection", onConnection);

@@ -42,7 +42,31 @@ def echo_app(namespace):
         # The handler's return value is the acknowledgement's arguments.
         return args
 
+    # Rooms: each event acknowledged with True, or False when its argument
+    # is not what it takes; room-message reaches every member, the sender too.
+    async def join(sid, *args):
+        ok = bool(args) and isinstance(args[0], str)
+        if ok:
+            await sio.enter_room(sid, args[0], namespace=namespace)
+        return ok
+
+    async def leave(sid, *args):
+        ok = bool(args) and isinstance(args[0], str)
+        if ok:
+            await sio.leave_room(sid, args[0], namespace=namespace)
+        return ok
+
+    async def room_message(sid, *args):
+        message = args[0] if args else None
+        ok = isinstance(message, dict) and isinstance(message.get("room"), str)
+        if ok:
+            await sio.emit("room-message", message, room=message["room"], namespace=namespace)
+        return ok
+
     sio.on("connect", connect, namespace=namespace)
+    sio.on("join", join, namespace=namespace)
+    sio.on("leave", leave, namespace=namespace)
+    sio.on("room-message", room_message, namespace=namespace)
     sio.on("message", message, namespace=namespace)
     sio.on("message-with-ack", message_with_ack, namespace=namespace)
 

@@ -27,6 +27,7 @@
 #   SC_SERVERS the SocketCluster servers to run (default: reference socketcluster)
 #   ASSA_SERVERS the ASSA servers to run (default: reference; there is no ASSA peer)
 #   BASELINE   0 to skip the loopback baseline (default: 1)
+#   ROOM_SERVERS the Socket.IO servers of the room fan-out (default: reference node python)
 #   GENERATORS 0 to skip the Artillery comparison (default: 1); a partial run
 #              adds to commands.txt instead of starting it anew
 #
@@ -47,6 +48,7 @@ say() { echo "bench: $*" >&2; }
 [ -x "$chatspec" ] || { say "$chatspec not found: cargo build --release"; exit 2; }
 scripts/install-peers.sh socketio-node socketcluster-node >&2
 socketioxide=$root/target/peers/release/socketioxide-echo-peer
+# Built and installed only when a run needs them (a partial rerun may not).
 case " ${SERVERS-socketioxide} " in
     *" socketioxide "*)
         say "socketioxide peer: cargo build --release"
@@ -132,6 +134,14 @@ with_server() {
             PORT=$port start socketioxide "$port" "$socketioxide" "$port"
             target="--target socketio=http://127.0.0.1:$port"
             ;;
+        python)
+            scripts/install-peers.sh socketio-python >&2
+            start python "$port" peers/socketio-python/.venv/bin/python peers/socketio-python/server.py "$port"
+            target="--config $tmp/python.toml"
+            # python-socketio speaks Engine.IO 4 only.
+            printf '[socketio]\nurl = "http://127.0.0.1:%s"\nengineio = [4]\n' "$port" \
+                >"$tmp/python.toml"
+            ;;
         socketcluster)
             start socketcluster "$port" node peers/socketcluster-node/server.js "$port"
             sc_target="--target socketcluster=ws://127.0.0.1:$port/socketcluster/"
@@ -142,14 +152,15 @@ with_server() {
 servers=${SERVERS-reference node socketioxide}
 sc_servers=${SC_SERVERS-reference socketcluster}
 assa_servers=${ASSA_SERVERS-reference}
+room_servers=${ROOM_SERVERS-reference node python}
 baseline=${BASELINE:-1}
 generators=${GENERATORS:-1}
 mkdir -p "$out"
-if [ -z "${SERVERS+x}${SC_SERVERS+x}${ASSA_SERVERS+x}${BASELINE:-}${GENERATORS:-}" ]; then
+if [ -z "${SERVERS+x}${SC_SERVERS+x}${ASSA_SERVERS+x}${ROOM_SERVERS+x}${BASELINE:-}${GENERATORS:-}" ]; then
     : >"$out/commands.txt"
 else
     echo "# a partial rerun: SERVERS='$servers' SC_SERVERS='$sc_servers' ASSA_SERVERS='$assa_servers'" \
-        "BASELINE=$baseline GENERATORS=$generators" >>"$out/commands.txt"
+        "ROOM_SERVERS='$room_servers' BASELINE=$baseline GENERATORS=$generators" >>"$out/commands.txt"
 fi
 {
     echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(nproc) cores ($(uname -m)), $(node --version)"
@@ -218,6 +229,21 @@ if [ "$baseline" = 1 ]; then
             --duration "$duration" --out "$out/$name" >/dev/null
     done
 fi
+
+# Socket.IO room fan-out through the echo app's room events (join,
+# room-message to every member, the sender included): 10 rooms x 20
+# members, one sender per room; closed loop, open loop at a rate every
+# server sustains, and 256 in flight per sender.
+for server in $room_servers; do
+    with_server "$server"
+    # shellcheck disable=SC2086
+    bench "$server-rooms-closed" fanout $target --rooms 10 --members 20 --senders 10 --window 8
+    # shellcheck disable=SC2086
+    bench "$server-rooms-open" fanout $target --rooms 10 --members 20 --senders 10 --rate 2000
+    # shellcheck disable=SC2086
+    bench "$server-rooms-window256" fanout $target --rooms 10 --members 20 --senders 10 --window 256
+    stop
+done
 
 # The generators side by side: Artillery's Socket.IO engine and chatspec's,
 # the same emit with acknowledgement against the same server (Node socket.io).

@@ -5,7 +5,16 @@
 //! - on connect it emits `auth` with the handshake auth object (`{}` when none);
 //! - `message` is answered with `message-back` and the same arguments,
 //!   binary attachments included;
-//! - `message-with-ack` is acknowledged with its own arguments.
+//! - `message-with-ack` is acknowledged with its own arguments;
+//! - rooms (the reference server's own events, for the room fan-out bench
+//!   and the `socketio.*.room.*` cases; Node's and python-socketio's peers
+//!   have them too): `join` with a room name puts the client in that room,
+//!   `leave` takes it out, each acknowledged with `true` (`false` when the
+//!   argument is not a string); `room-message` with `{"room": NAME, "data":
+//!   ANY}` emits `room-message` with that same object to every member of the
+//!   room, the sender included when it is one (the sender need not be),
+//!   encoded once, and is acknowledged to the sender with `true` (`false`,
+//!   and nothing sent, when the argument is not such an object).
 //!
 //! Engine.IO 4 / Socket.IO 5 and Engine.IO 3 / Socket.IO 4 clients are served
 //! side by side, on HTTP long-polling and WebSocket, at `/socket.io/`; the
@@ -256,8 +265,51 @@ impl App for EchoApp {
                     socket.ack(id, self.echo(event.args));
                 }
             }
+            ("join", ack) => {
+                let room = room_name(&event.args);
+                if let Some(room) = room {
+                    socket.join(room);
+                }
+                answer(socket, ack, room.is_some());
+            }
+            ("leave", ack) => {
+                let room = room_name(&event.args);
+                if let Some(room) = room {
+                    socket.leave(room);
+                }
+                answer(socket, ack, room.is_some());
+            }
+            ("room-message", ack) => {
+                let message = event.args.into_iter().next();
+                let room = match &message {
+                    Some(Data::Object(fields)) => match fields.get("room") {
+                        Some(Data::String(room)) => Some(room.clone()),
+                        _ => None,
+                    },
+                    _ => None,
+                };
+                if let (Some(room), Some(message)) = (&room, message) {
+                    socket.to_room(room, "room-message", vec![message]);
+                }
+                answer(socket, ack, room.is_some());
+            }
             _ => {}
         }
+    }
+}
+
+/// The room a `join` or `leave` names: its first argument, a string.
+fn room_name(args: &[Data]) -> Option<&str> {
+    match args.first() {
+        Some(Data::String(room)) => Some(room),
+        _ => None,
+    }
+}
+
+/// Acknowledges a room event with `ok`, when the client asked for an answer.
+fn answer(socket: &mut Socket<'_>, ack: Option<u64>, ok: bool) {
+    if let Some(id) = ack {
+        socket.ack(id, vec![Data::Bool(ok)]);
     }
 }
 

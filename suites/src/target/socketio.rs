@@ -23,6 +23,12 @@ pub struct SocketioTarget {
     /// not speak are `unimplemented`.
     #[serde(default = "default_engineio_versions")]
     pub engineio: Vec<u8>,
+    /// Whether the target has the reference server's room events beside the
+    /// echo app (`join`, `leave`, `room-message`; `reference-server/README.md`).
+    /// They are not part of the test suites' echo app: without them the
+    /// `socketio.*.room.*` cases are `unimplemented`.
+    #[serde(default)]
+    pub rooms: bool,
 }
 
 /// The reference server's listener that runs the echo application.
@@ -55,6 +61,7 @@ impl SectionType for SocketioTarget {
             url: base,
             path: path.unwrap_or_else(|| previous.map_or_else(default_path, |p| p.path.clone())),
             engineio: previous.map_or_else(default_engineio_versions, |p| p.engineio.clone()),
+            rooms: previous.is_some_and(|p| p.rooms),
         })
     }
 
@@ -68,6 +75,7 @@ impl SectionType for SocketioTarget {
             url: format!("http://{addr}"),
             path: default_path(),
             engineio: vec![3, 4],
+            rooms: true,
         })
     }
 }

@@ -44,4 +44,5 @@ mod helpers;
 mod namespace;
 mod parser;
 mod polling;
+mod room;
 mod upgrade;
