@@ -526,7 +526,17 @@ impl Transport {
         let mut unread = false;
         loop {
             let now = inner.now();
-            if !lock(&session.state).machine.engine().heartbeat_lapsed(now) {
+            let (closed, lapsed) = {
+                let mut state = lock(&session.state);
+                let engine = state.machine.engine();
+                (engine.is_closed(), engine.heartbeat_lapsed(now))
+            };
+            if closed {
+                // The client closed meanwhile (what was unread was its close):
+                // nothing is left to judge.
+                return now;
+            }
+            if !lapsed {
                 inner.stats.read_late.fetch_add(1, Ordering::Relaxed);
                 tracing::debug!(
                     sid = %session.sid,
