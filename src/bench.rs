@@ -111,6 +111,10 @@ pub struct LoadArgs {
     /// Watch this local server process's CPU and memory (the embedded server is watched anyway).
     #[arg(long)]
     pid: Option<u32>,
+    /// Threads of the generator's runtime (one: the hot path needs no
+    /// locks; more when one core cannot answer every heartbeat in time).
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
     /// Worker threads of the embedded server's runtime.
     #[arg(long, default_value_t = 1)]
     server_threads: usize,
@@ -150,12 +154,13 @@ impl LoadArgs {
         plan.settle = self.settle;
         plan.ramp = self.connecting;
         plan.shard = self.shard.unwrap_or_default();
+        plan.threads = self.threads.max(1);
         plan.progress = !self.quiet && std::io::stderr().is_terminal();
         plan
     }
 }
 
-/// Runs a bench command; its own runtimes (the generator's: one thread).
+/// Runs a bench command; its own runtimes (the generator's: one thread unless `--threads`).
 pub fn bench(command: BenchCommand) -> ExitCode {
     match run(command) {
         Ok(code) => code,
@@ -183,10 +188,17 @@ fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
         BenchCommand::Idle(a) => (Scenario::Idle, a),
     };
     let plan = args.plan(scenario);
-    let generator = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the generator's runtime")?;
+    let generator = match plan.threads {
+        1 => tokio::runtime::Builder::new_current_thread(),
+        n => {
+            let mut b = tokio::runtime::Builder::new_multi_thread();
+            b.worker_threads(n);
+            b
+        }
+    }
+    .enable_all()
+    .build()
+    .context("starting the generator's runtime")?;
     let server_runtime = || {
         tokio::runtime::Builder::new_multi_thread()
             .worker_threads(args.server_threads.max(1))

@@ -159,6 +159,8 @@ pub struct Plan {
     /// Connections opened at once while connecting.
     pub ramp: usize,
     pub shard: Shard,
+    /// Threads of the generator's runtime (the CLI builds it).
+    pub threads: usize,
     /// Show a progress bar.
     pub progress: bool,
 }
@@ -183,6 +185,7 @@ impl Plan {
             settle: Duration::from_millis(500),
             ramp: 256,
             shard: Shard::default(),
+            threads: 1,
             progress: false,
         }
     }
@@ -234,6 +237,7 @@ impl Plan {
         put("warmup", format!("{:?}", self.warmup));
         put("duration", format!("{:?}", self.duration));
         put("drain", format!("{:?}", self.drain));
+        put("generator threads", self.threads.to_string());
         if self.scenario == Scenario::Fanout {
             put("rooms", self.rooms.to_string());
             put("senders", self.senders.to_string());
@@ -254,6 +258,14 @@ pub async fn run(plan: Plan, dialect: Dialect, watch: Option<Watch>) -> anyhow::
     let started = Instant::now();
     let cpu_before = sys::process_cpu_seconds();
     let server_cpu = |w: &Watch| w.cpu_seconds().unwrap_or(0.0);
+    // Embedded: the server's threads are not the generator's.
+    let generator_cpu = |since: f64, server_since: f64| {
+        let all = sys::process_cpu_seconds() - since;
+        match &watch {
+            Some(w @ Watch::Threads(_)) => (all - (server_cpu(w) - server_since)).max(0.0),
+            _ => all,
+        }
+    };
     let rss_before = watch.as_ref().and_then(|w| w.rss().ok()).unwrap_or(0);
     let mine: Vec<usize> = plan.shard.clients(plan.clients).collect();
     let (phase_tx, phase_rx) = watch::channel(Phase::Setup);
@@ -268,6 +280,7 @@ pub async fn run(plan: Plan, dialect: Dialect, watch: Option<Watch>) -> anyhow::
     });
     let progress = progress_bar(&plan);
     progress.set_message("connecting");
+    let lag = tokio::spawn(lag_probe(shared.clone()));
 
     // Setup: every connection ready (or failed), a few at once.
     let ramp = Arc::new(Semaphore::new(plan.ramp.max(1)));
@@ -299,12 +312,17 @@ pub async fn run(plan: Plan, dialect: Dialect, watch: Option<Watch>) -> anyhow::
     let recorder = &shared.recorder;
     let mut peak = rss_before;
     let mut server_cpu_at_start = None;
+    let mut generator_cpu_at_start = (0.0, 0.0);
     let mut last = go;
     let measure_at = go + plan.warmup;
     let stop_at = measure_at + plan.duration;
     if plan.warmup.is_zero() {
         recorder.start_measuring();
         server_cpu_at_start = watch.as_ref().map(server_cpu);
+        generator_cpu_at_start = (
+            sys::process_cpu_seconds(),
+            watch.as_ref().map_or(0.0, server_cpu),
+        );
     }
     let tick = Duration::from_secs(1).min(plan.duration.max(Duration::from_millis(100)));
     let all_sent = |r: &Recorder| {
@@ -338,6 +356,10 @@ pub async fn run(plan: Plan, dialect: Dialect, watch: Option<Watch>) -> anyhow::
             recorder.sample(0.0, 0.0);
             recorder.start_measuring();
             server_cpu_at_start = watch.as_ref().map(server_cpu);
+            generator_cpu_at_start = (
+                sys::process_cpu_seconds(),
+                watch.as_ref().map_or(0.0, server_cpu),
+            );
             last = now;
             continue;
         }
@@ -362,6 +384,8 @@ pub async fn run(plan: Plan, dialect: Dialect, watch: Option<Watch>) -> anyhow::
     let last_point_t = measured_seconds;
     recorder.sample(last_point_t, (Instant::now() - last).as_secs_f64());
     recorder.stop_measuring();
+    let generator_window_cpu_seconds =
+        generator_cpu(generator_cpu_at_start.0, generator_cpu_at_start.1);
     let server_cpu_window = match (&watch, server_cpu_at_start) {
         (Some(w), Some(start)) => server_cpu(w) - start,
         _ => 0.0,
@@ -381,6 +405,10 @@ pub async fn run(plan: Plan, dialect: Dialect, watch: Option<Watch>) -> anyhow::
     }
     progress.finish_and_clear();
     let histogram = results::encode_histogram(&recorder.total())?;
+    let generator_lag_us = match lag.await {
+        Ok(h) => results::Percentiles::of(&h),
+        Err(e) => anyhow::bail!("the generator's lag probe failed: {e}"),
+    };
     Ok(Results {
         scenario: plan.scenario.as_str().to_owned(),
         protocol: dialect.protocol().to_owned(),
@@ -399,14 +427,9 @@ pub async fn run(plan: Plan, dialect: Dialect, watch: Option<Watch>) -> anyhow::
         per_connection: recorder.per_connection(),
         histogram,
         series: recorder.series(),
-        generator_cpu_seconds: {
-            let all = sys::process_cpu_seconds() - cpu_before;
-            // Embedded: the server's threads are not the generator's.
-            match &watch {
-                Some(w @ Watch::Threads(_)) => (all - server_cpu(w)).max(0.0),
-                _ => all,
-            }
-        },
+        generator_cpu_seconds: generator_cpu(cpu_before, 0.0),
+        generator_window_cpu_seconds,
+        generator_lag_us,
         wall_seconds: started.elapsed().as_secs_f64(),
         server: watch.as_ref().map(|w| results::ServerUsage {
             watched: w.describe(),
@@ -416,6 +439,32 @@ pub async fn run(plan: Plan, dialect: Dialect, watch: Option<Watch>) -> anyhow::
             rss_peak: peak,
         }),
     })
+}
+
+/// How often the lag probe asks to be woken.
+const LAG_STEP: Duration = Duration::from_millis(5);
+
+/// The generator's own lateness over the measured window: how much later
+/// than asked a task sleeping [`LAG_STEP`] at a time is woken. A ping
+/// answered late by a generator this far behind is its fault, not the
+/// server's; the report shows the percentiles.
+async fn lag_probe(shared: Arc<Shared>) -> hdrhistogram::Histogram<u64> {
+    let mut lag = stats::histogram();
+    let mut phase = shared.phase.clone();
+    loop {
+        let at = Instant::now() + LAG_STEP;
+        tokio::select! {
+            () = tokio::time::sleep_until(at) => {}
+            changed = phase.changed() => if changed.is_err() { break } else { continue },
+        }
+        if matches!(*phase.borrow(), Phase::Drain | Phase::Stop) {
+            break;
+        }
+        if shared.recorder.measuring() {
+            lag.saturating_record(stats::micros(Instant::now() - at));
+        }
+    }
+    lag
 }
 
 fn progress_bar(plan: &Plan) -> ProgressBar {

@@ -94,6 +94,15 @@ pub fn markdown(results: &Results, summary: &Summary) -> String {
                 }
             ),
         ),
+        (
+            "generator lag p50 / p99 / max",
+            format!(
+                "{} / {} / {}",
+                format_us(r.generator_lag_us.p50),
+                format_us(r.generator_lag_us.p99),
+                format_us(r.generator_lag_us.max)
+            ),
+        ),
     ];
     for (k, v) in rows {
         let _ = writeln!(md, "| {k} | {v} |");

@@ -126,6 +126,15 @@ pub struct Results {
     pub series: Vec<Point>,
     /// CPU seconds the generator used during the run (all of its threads).
     pub generator_cpu_seconds: f64,
+    /// CPU seconds the generator used in the measured window (0 in results
+    /// written before it was recorded).
+    #[serde(default)]
+    pub generator_window_cpu_seconds: f64,
+    /// How late the generator woke a task in the measured window,
+    /// microseconds: its own scheduling delay, which a heartbeat's answer
+    /// also waits (zeros in results written before it was recorded).
+    #[serde(default)]
+    pub generator_lag_us: Percentiles,
     /// Wall seconds of the whole run, for the generator's CPU share.
     pub wall_seconds: f64,
     /// The server, when local.
@@ -142,7 +151,8 @@ pub struct Summary {
     pub fairness: Fairness,
     /// Generator CPU microseconds per answer or delivery.
     pub generator_us_per_message: f64,
-    /// The generator's CPU share of one core over the run (1.0: one core busy).
+    /// The generator's CPU share of one core over the measured window (1.0:
+    /// one core busy; over the whole run for results without the window's CPU).
     pub generator_cores: f64,
     /// Set when the generator may have been the bottleneck (it used 90% of a core or more).
     pub generator_saturated: bool,
@@ -176,13 +186,15 @@ impl Results {
             }
         };
         let delivered = self.delivered.max(1) as f64;
-        let generator_cores = if self.wall_seconds > 0.0 {
-            self.generator_cpu_seconds
-                / self.wall_seconds
-                / f64::from(self.shards.len().max(1) as u32)
-        } else {
-            0.0
-        };
+        let shards = f64::from(self.shards.len().max(1) as u32);
+        let generator_cores =
+            if self.generator_window_cpu_seconds > 0.0 && self.measured_seconds > 0.0 {
+                self.generator_window_cpu_seconds / self.measured_seconds / shards
+            } else if self.wall_seconds > 0.0 {
+                self.generator_cpu_seconds / self.wall_seconds / shards
+            } else {
+                0.0
+            };
         Ok(Summary {
             sent_per_s: per_s(self.measured_sent),
             delivered_per_s: per_s(self.measured_delivered),
@@ -249,6 +261,16 @@ impl Results {
                 .context("adding a shard's histogram")?;
             merge_series(&mut merged.series, &part.series);
             merged.generator_cpu_seconds += part.generator_cpu_seconds;
+            merged.generator_window_cpu_seconds += part.generator_window_cpu_seconds;
+            // The shards' lag percentiles cannot be added: the largest of
+            // each is an upper bound.
+            let (a, b) = (&mut merged.generator_lag_us, &part.generator_lag_us);
+            a.p50 = a.p50.max(b.p50);
+            a.p90 = a.p90.max(b.p90);
+            a.p99 = a.p99.max(b.p99);
+            a.p999 = a.p999.max(b.p999);
+            a.max = a.max.max(b.max);
+            a.mean = a.mean.max(b.mean);
             merged.server = match (merged.server.take(), &part.server) {
                 (Some(mut a), Some(b)) => {
                     a.cpu_seconds = a.cpu_seconds.max(b.cpu_seconds);

@@ -26,6 +26,10 @@ async fn smoke(protocol: Protocol, scenario: Scenario, load: Load) {
     assert_eq!(results.lost(), 0, "{:?}", results.errors);
     assert!(results.errors.is_empty(), "{:?}", results.errors);
     assert!(results.server.as_ref().is_some_and(|s| s.rss_peak > 0));
+    // The lag probe woke in the measured window (every wake records at
+    // least 1 µs), and the window's CPU is part of the run's.
+    assert!(results.generator_lag_us.max >= 1, "no lag recorded");
+    assert!(results.generator_window_cpu_seconds <= results.generator_cpu_seconds);
     let dir = tempfile::tempdir().expect("a temporary folder");
     let written = bench::report::write(&results, dir.path()).expect("the reports");
     assert_eq!(written.len(), 4);

@@ -685,6 +685,48 @@ fn v4_pong_is_due_ping_timeout_after_the_ping_left_not_when_it_was_queued() {
 }
 
 #[test]
+fn a_pong_read_after_its_deadline_but_before_the_timeout_is_handled_keeps_the_session() {
+    // The driver was busy: when it wakes at 520 both the timer (due at 500)
+    // and a pong that arrived in its socket are waiting. It asks, reads
+    // the pong first, and only then runs the timers.
+    for version in [V4, V3] {
+        let mut s = lone_server(version, Transport::WebSocket, test_config());
+        // v4: the server's ping left at 300, its pong is due at 500; v3:
+        // the client's first ping is due pingInterval + pingTimeout after open.
+        let (due, answer) = if version == V4 {
+            s.handle_timeout(ms(300));
+            assert_eq!(
+                s.poll_transmit(ms(300)),
+                Some(ServerTransmit::Frame(text("2")))
+            );
+            (ms(500), "3")
+        } else {
+            (ms(500), "2")
+        };
+        assert_eq!(s.poll_timeout(), Some(due), "{version:?}");
+        assert!(!s.heartbeat_lapsed(ms(499)), "{version:?}");
+        assert!(s.heartbeat_lapsed(ms(520)), "{version:?}");
+        s.handle_frame(ms(520), text(answer));
+        assert!(!s.heartbeat_lapsed(ms(520)), "{version:?}");
+        s.handle_timeout(ms(520));
+        assert!(!s.is_closed(), "{version:?}");
+        assert!(events(&mut s).is_empty(), "{version:?}");
+    }
+    // Without the answer the same timeout closes it, and a closed session
+    // has no lapsed heartbeat left.
+    let mut s = lone_server(V4, Transport::WebSocket, test_config());
+    s.handle_timeout(ms(300));
+    s.poll_transmit(ms(300));
+    assert!(s.heartbeat_lapsed(ms(520)));
+    s.handle_timeout(ms(520));
+    assert_eq!(
+        events(&mut s),
+        [ServerEvent::Closed(CloseReason::PingTimeout)]
+    );
+    assert!(!s.heartbeat_lapsed(ms(520)));
+}
+
+#[test]
 fn v4_client_closes_when_the_server_stops_pinging() {
     let mut pair = engine_pair(V4, Transport::WebSocket, false);
     // The server goes silent: its timers never run again.

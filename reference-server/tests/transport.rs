@@ -337,3 +337,60 @@ async fn a_full_queue_disconnects_the_client_instead_of_dropping_messages() {
     }
     assert!(received < 1000, "every message was queued: {received}");
 }
+
+/// The heartbeat's count: a client that stops answering is closed and
+/// counted (nothing was waiting unread in its socket), one that answers
+/// stays open; the listener hands the transport its sockets.
+#[tokio::test]
+async fn a_silent_client_is_timed_out_and_counted_one_that_answers_is_not() {
+    use reference_server::socketio::{HeartbeatStats, NoDelay, PeerSocket};
+    let transport = Transport::socketio(
+        Arc::new(Chat::default()),
+        Options {
+            engine: ServerConfig {
+                ping_interval: Duration::from_millis(100),
+                ping_timeout: Duration::from_millis(150),
+                ..ServerConfig::default()
+            },
+            socketio: SioConfig::default(),
+            versions: vec![EioVersion::V4],
+        },
+    );
+    let t = transport.clone();
+    let router = Router::new().fallback(move |req: Request| {
+        let t = t.clone();
+        async move { t.handle(req).await }
+    });
+    let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = tcp.local_addr().unwrap();
+    let service = router.into_make_service_with_connect_info::<PeerSocket>();
+    tokio::spawn(async move { axum::serve(NoDelay(tcp), service).await });
+
+    let mut answering = chat_client(addr, None).await;
+    let mut silent = chat_client(addr, None).await;
+    let silent_closed = async {
+        // Pings are read and left unanswered.
+        loop {
+            match silent.recv_raw().await {
+                Frame::Closed => return,
+                Frame::Text(t) if t == "2" || t == "1" => continue,
+                other => panic!("expected pings and the close, got {other:?}"),
+            }
+        }
+    };
+    tokio::join!(
+        silent_closed,
+        answering.expect_quiet(Duration::from_millis(600))
+    );
+    assert_eq!(
+        transport.heartbeat_stats(),
+        HeartbeatStats {
+            timeouts: 1,
+            timeouts_with_input: 0,
+            read_late: transport.heartbeat_stats().read_late,
+        }
+    );
+    answering.expect_quiet(Duration::from_millis(300)).await;
+    assert_eq!(transport.session_count(), 1);
+    assert_eq!(transport.heartbeat_stats().timeouts, 1);
+}

@@ -203,6 +203,15 @@ for key, label in SERVERS:
     nb = node10k and node10k["summary"]["server_bytes_per_connection"]
     w(f"| {label} | {pa / 1024:.1f} KiB | {pb / 1024:.1f} KiB | {ratio(pb, nb)} | {us(b['summary']['latency_us']['p99'])} | {errors(b)} |")
 
+# The heartbeat runs (who closed sessions at 10,000 idle, and why) are
+# taken apart from this script, by hand; their write-up is kept beside it.
+heartbeat = os.path.join(out, "heartbeat.md")
+if os.path.exists(heartbeat):
+    w("\n## Heartbeats at 10,000 idle connections\n")
+    w("From [`heartbeat.md`](heartbeat.md) (its own run, not this script's):\n")
+    with open(heartbeat) as f:
+        w(f.read().split("\n", 2)[2].rstrip())
+
 w("\n## SocketCluster: echo procedure, pub/sub fan-out\n")
 w("Echo: 100 connections × 8 in flight. Fan-out: 10 rooms × 20 members, one")
 w("sender per room with 8 publications in flight; deliveries counted at every member.\n")

@@ -69,18 +69,21 @@ impl Listener for Chatpot {
             }
         });
         Box::pin(async move {
-            axum::serve(tcp, router)
-                .with_graceful_shutdown(async move {
-                    shutdown.requested().await;
-                    transport.close_all();
-                    if tokio::time::timeout(GRACE, transport.closed())
-                        .await
-                        .is_err()
-                    {
-                        tracing::warn!("chatpot: socket.io sessions did not close in time");
-                    }
-                })
-                .await
+            axum::serve(
+                tcp,
+                router.into_make_service_with_connect_info::<crate::socketio::PeerSocket>(),
+            )
+            .with_graceful_shutdown(async move {
+                shutdown.requested().await;
+                transport.close_all();
+                if tokio::time::timeout(GRACE, transport.closed())
+                    .await
+                    .is_err()
+                {
+                    tracing::warn!("chatpot: socket.io sessions did not close in time");
+                }
+            })
+            .await
         })
     }
 }

@@ -57,18 +57,21 @@ impl Listener for Circles {
                     }
                 }
             });
-            axum::serve(tcp, router)
-                .with_graceful_shutdown(async move {
-                    shutdown.requested().await;
-                    transport.close_all();
-                    if tokio::time::timeout(GRACE, transport.closed())
-                        .await
-                        .is_err()
-                    {
-                        tracing::warn!("circles sessions did not close in time");
-                    }
-                })
-                .await
+            axum::serve(
+                tcp,
+                router.into_make_service_with_connect_info::<crate::socketio::PeerSocket>(),
+            )
+            .with_graceful_shutdown(async move {
+                shutdown.requested().await;
+                transport.close_all();
+                if tokio::time::timeout(GRACE, transport.closed())
+                    .await
+                    .is_err()
+                {
+                    tracing::warn!("circles sessions did not close in time");
+                }
+            })
+            .await
         })
     }
 }

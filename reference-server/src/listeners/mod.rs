@@ -7,7 +7,7 @@
 
 use std::{future::Future, io, net::SocketAddr, pin::Pin, time::Duration};
 
-use axum::{serve::ListenerExt, Router};
+use axum::Router;
 use protocols::Protocol;
 use tokio::{net::TcpListener, sync::watch};
 
@@ -15,7 +15,7 @@ use crate::{
     config::{Config, ListenerName},
     fault::Fault,
     services::Services,
-    socketio::Transport,
+    socketio::{NoDelay, PeerSocket, Transport},
 };
 
 pub mod admin;
@@ -120,11 +120,10 @@ pub(crate) fn serve_socketio(
     shutdown: Shutdown,
 ) -> BoxFuture<'static, io::Result<()>> {
     Box::pin(async move {
-        // TCP_NODELAY: a small frame leaves at once instead of waiting on Nagle's algorithm.
-        let tcp = tcp.tap_io(|stream| {
-            let _ = stream.set_nodelay(true);
-        });
-        axum::serve(tcp, router)
+        // Every request carries its socket: the heartbeat looks there for
+        // answers not read yet before it closes a session.
+        let service = router.into_make_service_with_connect_info::<PeerSocket>();
+        axum::serve(NoDelay(tcp), service)
             .with_graceful_shutdown(async move {
                 shutdown.requested().await;
                 let all = async {

@@ -22,6 +22,7 @@
 //! order, as their futures allow.
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -45,6 +46,7 @@ use tokio::sync::{mpsc, oneshot, Notify};
 use tokio_tungstenite::tungstenite::{self, protocol::Role, Message};
 use tokio_tungstenite::WebSocketStream;
 
+use super::peer::PeerSocket;
 use super::{lock, App, Broadcast, Event, Gate, Recipients, SharedRooms, Socket};
 
 /// What a transport announces and enforces.
@@ -56,6 +58,31 @@ pub struct Options {
     pub socketio: SioConfig,
     /// The Engine.IO revisions served.
     pub versions: Vec<EioVersion>,
+}
+
+/// How long a lapsed heartbeat's check waits between looks at the socket.
+const READ_FIRST_STEP: Duration = Duration::from_millis(1);
+
+/// What the heartbeat of a transport's sessions did, since it started.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HeartbeatStats {
+    /// Sessions closed because the heartbeat's answer did not come in time.
+    pub timeouts: u64,
+    /// Of those, sessions with input still unread in their socket when
+    /// they were closed (the server could not read it within a further
+    /// `pingTimeout`); zero on a server that keeps up.
+    pub timeouts_with_input: u64,
+    /// Answers that were waiting when the heartbeat lapsed and were read
+    /// before it was judged: sessions a busy server would otherwise have
+    /// closed.
+    pub read_late: u64,
+}
+
+#[derive(Default)]
+struct Counters {
+    timeouts: AtomicU64,
+    timeouts_with_input: AtomicU64,
+    read_late: AtomicU64,
 }
 
 /// What answers a plain Engine.IO message: the message to send back, if any.
@@ -82,10 +109,14 @@ struct Inner {
     rooms: SharedRooms,
     /// Woken whenever a session ends (shutdown waits for the table to empty).
     ended: Notify,
+    stats: Counters,
     next_id: Mutex<u64>,
 }
 
 type Sink = SplitSink<WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>, Message>;
+
+/// A WebSocket's write half, and the socket it runs on when known.
+type Attached = (Sink, Option<PeerSocket>);
 
 /// One session: its state machine, the poll waiting for an answer, and the
 /// task that drives it.
@@ -94,7 +125,7 @@ struct Session {
     state: Mutex<State>,
     wake: Arc<Notify>,
     /// The write half of a WebSocket for the session's task.
-    attach: mpsc::Sender<Sink>,
+    attach: mpsc::Sender<Attached>,
 }
 
 struct State {
@@ -142,6 +173,7 @@ impl Transport {
                 sessions: Mutex::new(HashMap::new()),
                 rooms: SharedRooms::default(),
                 ended: Notify::new(),
+                stats: Counters::default(),
                 next_id: Mutex::new(0),
             }),
         }
@@ -205,6 +237,7 @@ impl Transport {
                 }
             }
             Route::Handshake { version, b64, .. } => {
+                let peer = peer_socket(&req);
                 let Some((response, upgrade)) =
                     accept_websocket(&mut req, inner.options.engine.max_payload)
                 else {
@@ -214,7 +247,7 @@ impl Transport {
                 tokio::spawn(async move {
                     let Some(ws) = upgrade.await else { return };
                     let session = this.open(version, protocols::session::Transport::WebSocket, b64);
-                    this.attach_websocket(session, ws).await;
+                    this.attach_websocket(session, ws, peer).await;
                 });
                 response
             }
@@ -259,6 +292,7 @@ impl Transport {
                 let Some(session) = self.find(&sid, version) else {
                     return respond(unknown_or_bad(self, &sid));
                 };
+                let peer = peer_socket(&req);
                 let Some((response, upgrade)) =
                     accept_websocket(&mut req, inner.options.engine.max_payload)
                 else {
@@ -274,7 +308,7 @@ impl Transport {
                 let this = self.clone();
                 tokio::spawn(async move {
                     match upgrade.await {
-                        Some(ws) => this.attach_websocket(session, ws).await,
+                        Some(ws) => this.attach_websocket(session, ws, peer).await,
                         None => {
                             lock(&session.state)
                                 .machine
@@ -357,9 +391,10 @@ impl Transport {
         &self,
         session: Arc<Session>,
         ws: WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>,
+        peer: Option<PeerSocket>,
     ) {
         let (sink, mut stream) = ws.split();
-        if session.attach.send(sink).await.is_err() {
+        if session.attach.send((sink, peer)).await.is_err() {
             return;
         }
         session.wake.notify_one();
@@ -388,9 +423,11 @@ impl Transport {
     }
 
     /// The session's task: timers, the app, transmits, until the session ends.
-    async fn drive(self, session: Arc<Session>, mut attached: mpsc::Receiver<Sink>) {
+    async fn drive(self, session: Arc<Session>, mut attached: mpsc::Receiver<Attached>) {
         let inner = &self.inner;
         let mut sink: Option<Sink> = None;
+        // The WebSocket's socket, looked at only while `sink` holds the connection open.
+        let mut peer: Option<PeerSocket> = None;
         // Frames of a WebSocket session taken before its socket was handed over.
         let mut backlog: Vec<WsFrame> = Vec::new();
         loop {
@@ -403,7 +440,7 @@ impl Transport {
             };
             tokio::select! {
                 biased;
-                Some(s) = attached.recv() => sink = Some(s),
+                Some((s, p)) = attached.recv() => (sink, peer) = (Some(s), p),
                 () = session.wake.notified() => {}
                 () = sleep => {}
             }
@@ -416,6 +453,13 @@ impl Transport {
                 // a client that answered in time).
                 tokio::task::yield_now().await;
                 now = inner.now();
+                let lapsed = lock(&session.state).machine.engine().heartbeat_lapsed(now);
+                if lapsed {
+                    let socket = peer.filter(|_| sink.is_some());
+                    now = self
+                        .read_first(&session, socket, deadline.unwrap_or(now))
+                        .await;
+                }
             }
             let (mut frames, close_ws, broadcasts, closed) = {
                 let mut state = lock(&session.state);
@@ -478,6 +522,82 @@ impl Transport {
         }
         inner.ended.notify_waiters();
         tracing::debug!(sid = %session.sid, "session ended");
+    }
+
+    /// The heartbeat of `session` lapsed (the timer was due at `due`): the
+    /// answer may have arrived and wait unread in its socket because the
+    /// server was busy. While bytes wait there and the heartbeat still
+    /// lapses, waits (at most `pingTimeout` more) for the reader task to
+    /// feed them, so the timeout is judged on everything that has arrived.
+    /// Counted in [`HeartbeatStats`]; returns the time the heartbeat was
+    /// judged at, for the timers.
+    async fn read_first(
+        &self,
+        session: &Session,
+        socket: Option<PeerSocket>,
+        due: Duration,
+    ) -> Duration {
+        let inner = &self.inner;
+        let started = inner.now();
+        let give_up = started + inner.options.engine.ping_timeout;
+        let mut unread = false;
+        loop {
+            let now = inner.now();
+            let (closed, lapsed) = {
+                let mut state = lock(&session.state);
+                let engine = state.machine.engine();
+                (engine.is_closed(), engine.heartbeat_lapsed(now))
+            };
+            if closed {
+                // The client closed meanwhile (what was unread was its close):
+                // nothing is left to judge.
+                return now;
+            }
+            if !lapsed {
+                inner.stats.read_late.fetch_add(1, Ordering::Relaxed);
+                tracing::debug!(
+                    sid = %session.sid,
+                    late_ms = (started.saturating_sub(due)).as_millis() as u64,
+                    waited_ms = (now - started).as_millis() as u64,
+                    "heartbeat answer read after its deadline: the session stays open"
+                );
+                return now;
+            }
+            let waiting = socket.is_some_and(|s| s.has_unread_input());
+            if !waiting || now >= give_up {
+                inner.stats.timeouts.fetch_add(1, Ordering::Relaxed);
+                if waiting || unread {
+                    inner
+                        .stats
+                        .timeouts_with_input
+                        .fetch_add(1, Ordering::Relaxed);
+                }
+                tracing::warn!(
+                    sid = %session.sid,
+                    late_ms = (started.saturating_sub(due)).as_millis() as u64,
+                    input_unread = waiting,
+                    "no heartbeat answer in time: the session is closed"
+                );
+                return now;
+            }
+            unread = true;
+            // The reader task wakes the session after each frame it feeds.
+            tokio::select! {
+                biased;
+                () = session.wake.notified() => {}
+                () = tokio::time::sleep(READ_FIRST_STEP) => {}
+            }
+        }
+    }
+
+    /// Sessions closed for a lapsed heartbeat, and answers read after their deadline.
+    pub fn heartbeat_stats(&self) -> HeartbeatStats {
+        let s = &self.inner.stats;
+        HeartbeatStats {
+            timeouts: s.timeouts.load(Ordering::Relaxed),
+            timeouts_with_input: s.timeouts_with_input.load(Ordering::Relaxed),
+            read_late: s.read_late.load(Ordering::Relaxed),
+        }
     }
 
     /// Queues a broadcast to its recipients.
@@ -956,7 +1076,8 @@ fn log_unsent(sid: &str, reason: &CloseReason) {
 
 fn log_closed(sid: &str, reason: &CloseReason) {
     match reason {
-        CloseReason::QueueFull(_) | CloseReason::PingTimeout => {
+        // A ping timeout is logged with its circumstances where it is judged.
+        CloseReason::QueueFull(_) => {
             tracing::warn!(%sid, %reason, "session closed")
         }
         _ => tracing::debug!(%sid, %reason, "session closed"),
@@ -985,6 +1106,13 @@ async fn wait_poll(session: &Arc<Session>, rx: oneshot::Receiver<HttpResponse>) 
         Ok(response) => respond(response),
         Err(_) => respond(HttpError::UnknownSid.response()),
     }
+}
+
+/// The socket a request came on, when the listener records it.
+fn peer_socket(req: &Request) -> Option<PeerSocket> {
+    req.extensions()
+        .get::<axum::extract::ConnectInfo<PeerSocket>>()
+        .map(|c| c.0)
 }
 
 /// A request for a sid that is open under another version is a bad request;

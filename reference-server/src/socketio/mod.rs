@@ -17,6 +17,7 @@
 //! Engine.IO 3 and 4 side by side (see `driver`).
 
 mod driver;
+mod peer;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -26,7 +27,8 @@ use protocols::session::socketio::{Encoded, Rooms};
 use protocols::socketio::{Data, FullPacket, PacketType};
 use serde_json::Value;
 
-pub use driver::{Hub, Options, Transport};
+pub use driver::{HeartbeatStats, Hub, Options, Transport};
+pub use peer::{NoDelay, PeerSocket};
 
 /// An application served over Socket.IO.
 pub trait App: Send + Sync + 'static {

@@ -422,6 +422,15 @@ impl ServerSession {
         .min()
     }
 
+    /// Whether the heartbeat has lapsed at `now`: a v4 pong or a v3 ping
+    /// is overdue, and [`handle_timeout`](Self::handle_timeout) would close
+    /// the session with [`CloseReason::PingTimeout`]. A driver asks before
+    /// it calls `handle_timeout`, to read first what has arrived: the
+    /// answer may be waiting in its socket.
+    pub fn heartbeat_lapsed(&self, now: Duration) -> bool {
+        self.state != State::Closed && self.heartbeat_deadline.is_some_and(|t| now >= t)
+    }
+
     /// Runs the timers due at `now`: a v4 ping, a lapsed heartbeat, an upgrade that took too long.
     ///
     /// Feed the session every input that has already arrived first: a pong
