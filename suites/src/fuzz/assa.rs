@@ -479,11 +479,17 @@ async fn sentinel_task(
     loop {
         let command = tokio::select! {
             c = rx.recv() => c,
-            _ = tokio::time::sleep(Duration::from_millis(50)) => {
+            _ = tokio::time::sleep(Duration::from_millis(10)) => {
+                // Everything that came is read: the fuzzed sessions may send
+                // to the sentinel's room, and a reader that lets its queue
+                // fill is rightly cut off by the server.
                 for conn in [&mut sender, &mut member] {
-                    match conn.next(Duration::from_millis(5)).await {
-                        Ok(Some(_)) | Err(DriverError::Timeout(_)) => {}
-                        Ok(None) | Err(_) => return,
+                    for _ in 0..10_000 {
+                        match conn.next(Duration::from_millis(1)).await {
+                            Ok(Some(_)) => {}
+                            Err(DriverError::Timeout(_)) => break,
+                            Ok(None) | Err(_) => return,
+                        }
                     }
                 }
                 continue;
