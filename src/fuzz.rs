@@ -35,9 +35,13 @@ pub struct FuzzArgs {
     /// How long an answer may take, in milliseconds.
     #[arg(long, value_name = "MS", default_value_t = 2_000)]
     wait: u64,
-    /// Inputs sent at once, each on its own connection (1: one after the other).
+    /// Runs of inputs sent at once, each on its own session (1: one after the other).
     #[arg(long, value_name = "N", default_value_t = 16)]
     jobs: u64,
+    /// Inputs sent one after another on one session, each followed by the
+    /// probe, while the session survives them (1: a fresh session per input).
+    #[arg(long, value_name = "N", default_value_t = 16)]
+    per_session: u64,
     /// Watch this process's memory (the target runs locally); the embedded server is watched anyway.
     #[arg(long)]
     pid: Option<u32>,
@@ -90,6 +94,7 @@ pub async fn fuzz(args: FuzzArgs) -> anyhow::Result<ExitCode> {
         count: args.count.unwrap_or(u64::MAX),
         wait: Duration::from_millis(args.wait),
         jobs: args.jobs,
+        per_session: args.per_session,
         pid: args.pid,
         progress: !args.quiet,
         out: args.out.clone(),
@@ -100,8 +105,9 @@ pub async fn fuzz(args: FuzzArgs) -> anyhow::Result<ExitCode> {
         Some(path) => {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("reading {}", path.display()))?;
-            let input: Input = serde_json::from_str(&text)
-                .with_context(|| format!("{} is not a fuzz finding", path.display()))?;
+            let input = Input::parse(&text).map_err(|e| {
+                anyhow::anyhow!("{} is not a replayable fuzz input: {e}", path.display())
+            })?;
             anyhow::ensure!(
                 input.protocol == args.protocol.id(),
                 "{} is a {} input",

@@ -643,6 +643,24 @@ fn fuzz_the_embedded_assa_server_writes_its_summary_and_replays_an_input() {
         Some(2),
         "a replay of another protocol's input is refused"
     );
+    std::fs::write(
+        &input,
+        r#"{"protocol":"assa","class":"truncated-frame","steps":[{"via":"tcp","hex":"7b2g"}]}"#,
+    )
+    .unwrap();
+    let out = chatspec(&[
+        "fuzz",
+        "--protocol",
+        "assa",
+        "--replay",
+        input.to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "bad hex is refused: {err}");
+    assert!(
+        err.contains("step 1") && err.contains("not a hex digit at offset 3"),
+        "the error says what is wrong: {err}"
+    );
 }
 
 /// `chatspec bench` against the embedded server writes its reports, and

@@ -104,6 +104,11 @@ fn socketio_rooms_keep_their_invariants_on_the_corpus() {
 }
 
 #[test]
+fn the_socketio_client_connection_keeps_its_invariants_on_the_corpus() {
+    replay_target("session_socketio_client", fuzzing::socketio_client);
+}
+
+#[test]
 fn socketcluster_server_sessions_keep_their_invariants_on_the_corpus() {
     replay_target(
         "session_socketcluster_server",
@@ -167,6 +172,19 @@ fn bug_client_sends_after_close() {
     fuzzing::socketcluster_client(&regression(
         "session_socketcluster_client",
         "bug_client_sends_after_close",
+    ));
+}
+
+/// Found by `session_socketio_client`: the server acked an id the client
+/// never emitted (and could ack one twice), and the client connection
+/// handed the application an ack nothing awaited; it now hands out only
+/// the first answer to an id emitted in that namespace, as socket.io-client
+/// ignores an ack it has no callback for.
+#[test]
+fn bug_client_ack_never_awaited() {
+    fuzzing::socketio_client(&regression(
+        "session_socketio_client",
+        "bug_client_ack_never_awaited",
     ));
 }
 

@@ -744,6 +744,17 @@ impl TcpConn {
             .map_err(|e| DriverError::Closed(format!("writing to the TCP stream failed: {e}")))
     }
 
+    /// Shuts the writing half down: the peer reads the end of the stream
+    /// (and may still answer).
+    pub async fn finish(&mut self) -> Result<(), DriverError> {
+        use tokio::io::AsyncWriteExt;
+        self.wire.note("the TCP stream's writing half shut down");
+        self.stream
+            .shutdown()
+            .await
+            .map_err(|e| DriverError::Closed(format!("shutting the TCP stream down failed: {e}")))
+    }
+
     /// The next bytes the peer sends (at most 64 KiB); `Ok(None)` when the
     /// connection ended; a timeout after `within`.
     pub async fn recv(&mut self, within: Duration) -> Result<Option<Vec<u8>>, DriverError> {

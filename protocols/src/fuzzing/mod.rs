@@ -7,9 +7,11 @@
 
 pub mod sc_session;
 pub mod session;
+pub mod sio_client;
 
 pub use sc_session::{socketcluster_client, socketcluster_server};
 pub use session::{engineio_client, engineio_server, socketio_rooms};
+pub use sio_client::socketio_client;
 
 use crate::{assa, chatpot, circles, socketcluster, socketio, sockets, Dialect};
 

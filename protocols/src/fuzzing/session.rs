@@ -540,14 +540,14 @@ enum SioWire {
 
 /// The namespaces of the fuzzed app: `/`, `/chat`, or any.
 #[derive(Arbitrary, Debug)]
-enum Ns {
+pub(crate) enum Ns {
     Main,
     Chat,
     Other(String),
 }
 
 impl Ns {
-    fn name(&self) -> &str {
+    pub(crate) fn name(&self) -> &str {
         match self {
             Ns::Main => "/",
             Ns::Chat => "/chat",

@@ -471,7 +471,9 @@ pub enum ClientSioEvent {
         /// The ack id to answer with [`ClientConnection::ack`].
         ack: Option<u64>,
     },
-    /// The answer to an event emitted with an ack id.
+    /// The answer to an event emitted with an ack id: only for an id
+    /// [`ClientConnection::emit`] returned in this namespace, once, and not
+    /// after the namespace was left.
     Ack {
         /// The namespace.
         namespace: String,
@@ -495,6 +497,8 @@ pub struct ClientConnection {
     engine: ClientSession,
     inbound: Inbound,
     next_ack: u64,
+    /// Ack ids emitted and not answered yet, with their namespace.
+    awaiting: BTreeMap<u64, String>,
     events: VecDeque<ClientSioEvent>,
     /// Packets waiting for the Engine.IO handshake.
     early: Vec<Encoded>,
@@ -513,6 +517,7 @@ impl ClientConnection {
                 pending: None,
             },
             next_ack: 0,
+            awaiting: BTreeMap::new(),
             events: VecDeque::new(),
             early: Vec::new(),
             opened: false,
@@ -551,10 +556,19 @@ impl ClientConnection {
         let id = want_ack.then(|| {
             let id = self.next_ack;
             self.next_ack += 1;
+            if !self.closed {
+                self.awaiting.insert(id, namespace.to_owned());
+            }
             id
         });
         self.send(Encoded::event(namespace, name, args, id));
         id
+    }
+
+    /// How many acks are awaited: ids emitted with an ack and not answered
+    /// yet, in a namespace not left since.
+    pub fn awaiting_acks(&self) -> usize {
+        self.awaiting.len()
     }
 
     /// Answers an event's ack id.
@@ -567,8 +581,9 @@ impl ClientConnection {
         }));
     }
 
-    /// Leaves a namespace.
+    /// Leaves a namespace; the acks awaited there are no longer awaited.
     pub fn disconnect(&mut self, namespace: &str) {
+        self.awaiting.retain(|_, ns| ns != namespace);
         self.send(Encoded::packet(&Packet::disconnect(namespace)));
     }
 
@@ -639,7 +654,10 @@ impl ClientConnection {
                 namespace,
                 data: packet.data.map(to_json),
             },
-            PacketType::Disconnect => ClientSioEvent::Disconnect { namespace },
+            PacketType::Disconnect => {
+                self.awaiting.retain(|_, ns| *ns != namespace);
+                ClientSioEvent::Disconnect { namespace }
+            }
             PacketType::Event | PacketType::BinaryEvent => {
                 let Some((name, args)) = split_args(packet.data, true) else {
                     return;
@@ -656,6 +674,13 @@ impl ClientConnection {
                 else {
                     return;
                 };
+                // Only the answer to an emit of this namespace still
+                // awaited is handed out, once; any other ack is ignored,
+                // as socket.io-client ignores an ack it has no callback for.
+                if self.awaiting.get(&id) != Some(&namespace) {
+                    return;
+                }
+                self.awaiting.remove(&id);
                 ClientSioEvent::Ack {
                     namespace,
                     id,
@@ -669,6 +694,7 @@ impl ClientConnection {
     fn end(&mut self, reason: CloseReason) {
         if !self.closed {
             self.closed = true;
+            self.awaiting.clear();
             self.events.push_back(ClientSioEvent::Closed(reason));
         }
     }

@@ -243,6 +243,13 @@ impl ScClient {
         }
     }
 
+    /// Drops what was read and kept: the backlog of messages not asked for
+    /// yet and the raw texts (a long-lived session's would only grow).
+    pub fn forget(&mut self) {
+        self.backlog.clear();
+        self.texts.clear();
+    }
+
     /// Sends the close frame.
     pub async fn close(&mut self) {
         self.tx.close().await;

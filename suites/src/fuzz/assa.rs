@@ -1,10 +1,14 @@
 //! The ASSA fuzzer: requests from the grammar, valid sessions with one message broken, and hostile frames over TCP.
 //!
-//! Every input runs on a fresh connection authenticated with CONNECT; after
-//! it, a `ROOM_INFO` request must get its response (success or not) or a
-//! close within the wait (not after a JSON value cut short: the framing
-//! may wait for its end, and would take the probe into it). Oversized frames and requests before CONNECT go
-//! on fresh connections of their own; a truncated frame may be waited on.
+//! The inputs of a run share one connection authenticated with CONNECT
+//! (an ASSA session outlives a malformed request: the server answers ERROR
+//! and keeps it), a fresh one after the server closed it; after every
+//! input a `ROOM_INFO` request must get its response (success or not) or a
+//! close within the wait. After a JSON value cut short nothing can be
+//! checked on that connection (the framing may wait for its end, and would
+//! take the probe into it): the next input gets a fresh one. Oversized
+//! frames and requests before CONNECT go on fresh connections of their
+//! own; a truncated frame may be waited on.
 
 use std::time::Duration;
 
@@ -15,14 +19,16 @@ use serde_json::{json, Value};
 use tokio::sync::{mpsc, oneshot};
 
 use super::raw;
-use super::{unhex, Broken, FuzzTarget, Fuzzer, Gen, Input, Oracle, Sentinel, Step, TaskSentinel};
+use super::{
+    step_bytes, Broken, FuzzTarget, Fuzzer, Gen, Input, Oracle, Sentinel, Step, TaskSentinel,
+};
 use crate::driver::DriverError;
 use crate::wire::{Link, TcpConn};
 
 /// The ASSA fuzzer.
 pub struct AssaFuzzer;
 
-/// The seq_id of the probe after every input.
+/// The seq_id of the probe after every input, before its number on the connection.
 const PROBE: &str = "fuzz-probe";
 
 /// A request envelope.
@@ -194,38 +200,21 @@ impl Fuzzer for AssaFuzzer {
         }
     }
 
-    fn execute<'a>(
+    fn execute_batch<'a>(
         &'a self,
         target: &'a FuzzTarget,
-        input: &'a Input,
+        inputs: &'a [Input],
         wait: Duration,
-    ) -> BoxFuture<'a, Result<(), Broken>> {
+    ) -> BoxFuture<'a, Option<(usize, Broken)>> {
         async move {
             let link = Link::bare(wait);
-            let mut conn = Conn::connect(target, &link, token(target, 2), wait).await?;
-            for step in &input.steps {
-                let sent = match step {
-                    // A JSON value cut short: the server may wait for its end, and what
-                    // follows becomes part of it. Nothing after it can be checked.
-                    Step::Text { text } if unfinished(text) => {
-                        let _ = conn.send_line(text.as_bytes()).await;
-                        return Ok(());
-                    }
-                    Step::Text { text } => conn.send_line(text.as_bytes()).await,
-                    Step::Binary { hex } => conn.send_line(&unhex(hex).unwrap_or_default()).await,
-                    Step::Tcp { hex, may_wait } => {
-                        let bytes = unhex(hex).unwrap_or_default();
-                        raw::tcp(&target.url, &link, &bytes, *may_wait, wait).await?;
-                        Ok(())
-                    }
-                    // WebSocket steps: the SocketCluster fuzzer's.
-                    Step::WsFrame { .. } | Step::Fresh { .. } => Ok(()),
-                };
-                if sent.is_err() {
-                    return Ok(());
+            let mut session = None;
+            for (at, input) in inputs.iter().enumerate() {
+                if let Err(broken) = execute_one(target, &link, &mut session, input, wait).await {
+                    return Some((at, broken));
                 }
             }
-            conn.probe(wait).await
+            None
         }
         .boxed()
     }
@@ -241,7 +230,7 @@ impl Fuzzer for AssaFuzzer {
             let mut conn = Conn::connect(target, &link, token(target, 2), wait)
                 .await
                 .map_err(fresh)?;
-            conn.probe(wait).await.map_err(fresh)
+            conn.probe(wait).await.map(|_| ()).map_err(fresh)
         }
         .boxed()
     }
@@ -290,6 +279,44 @@ impl Fuzzer for AssaFuzzer {
     }
 }
 
+/// Sends one input on `session` (a fresh connection when there is none),
+/// then the probe; `session` is left empty when the connection can carry
+/// nothing more.
+async fn execute_one(
+    target: &FuzzTarget,
+    link: &Link,
+    session: &mut Option<Conn>,
+    input: &Input,
+    wait: Duration,
+) -> Result<(), Broken> {
+    let mut conn = match session.take() {
+        Some(conn) => conn,
+        None => Conn::connect(target, link, token(target, 2), wait).await?,
+    };
+    for step in &input.steps {
+        let line = match step {
+            Step::Text { text } => text.as_bytes().to_vec(),
+            Step::Binary { hex } => step_bytes(hex)?,
+            Step::Tcp { hex, may_wait } => {
+                raw::tcp(&target.url, link, &step_bytes(hex)?, *may_wait, wait).await?;
+                continue;
+            }
+            // WebSocket steps: the SocketCluster fuzzer's; no probe within a run's input.
+            Step::WsFrame { .. } | Step::Fresh { .. } | Step::Probe => continue,
+        };
+        // A JSON value cut short: the server may wait for its end, and what
+        // follows becomes part of it. Nothing after it can be checked.
+        let cut_short = matches!(step, Step::Text { text } if unfinished(text));
+        if conn.send_line(&line).await.is_err() || cut_short {
+            return Ok(());
+        }
+    }
+    if conn.probe(wait).await? {
+        *session = Some(conn);
+    }
+    Ok(())
+}
+
 /// Whether `text` starts a JSON value it does not finish (the JSON-stream
 /// framing waits for the rest of it).
 fn unfinished(text: &str) -> bool {
@@ -310,6 +337,8 @@ struct Conn {
     tcp: TcpConn,
     buf: Vec<u8>,
     closed: bool,
+    /// Probes sent, each with a seq_id of its own.
+    probes: u64,
 }
 
 impl Conn {
@@ -328,6 +357,7 @@ impl Conn {
             tcp,
             buf: Vec::new(),
             closed: false,
+            probes: 0,
         };
         let answer = conn
             .call(
@@ -407,17 +437,22 @@ impl Conn {
         }
     }
 
-    /// `ROOM_INFO`: its response or a close must come in time.
-    async fn probe(&mut self, wait: Duration) -> Result<(), Broken> {
-        let msg = request("ROOM_INFO", PROBE, json!({"room_id": 1}));
+    /// `ROOM_INFO`: its response or a close must come in time; whether the
+    /// connection is still open.
+    async fn probe(&mut self, wait: Duration) -> Result<bool, Broken> {
+        self.probes += 1;
+        let seq = format!("{PROBE}-{}", self.probes);
+        let msg = request("ROOM_INFO", &seq, json!({"room_id": 1}));
         if self.send_line(msg.to_string().as_bytes()).await.is_err() {
-            return Ok(());
+            return Ok(false);
         }
+        let deadline = tokio::time::Instant::now() + wait;
         loop {
-            match self.next(wait).await {
-                Ok(Some(v)) if v["seq_id"] == PROBE => return Ok(()),
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            match self.next(left).await {
+                Ok(Some(v)) if v["seq_id"] == seq.as_str() => return Ok(true),
                 Ok(Some(_)) => continue,
-                Ok(None) | Err(DriverError::Closed(_)) => return Ok(()),
+                Ok(None) | Err(DriverError::Closed(_)) => return Ok(false),
                 Err(DriverError::Timeout(_)) => {
                     return Err(Broken::new(
                         Oracle::Silence,
@@ -444,11 +479,17 @@ async fn sentinel_task(
     loop {
         let command = tokio::select! {
             c = rx.recv() => c,
-            _ = tokio::time::sleep(Duration::from_millis(50)) => {
+            _ = tokio::time::sleep(Duration::from_millis(10)) => {
+                // Everything that came is read: the fuzzed sessions may send
+                // to the sentinel's room, and a reader that lets its queue
+                // fill is rightly cut off by the server.
                 for conn in [&mut sender, &mut member] {
-                    match conn.next(Duration::from_millis(5)).await {
-                        Ok(Some(_)) | Err(DriverError::Timeout(_)) => {}
-                        Ok(None) | Err(_) => return,
+                    for _ in 0..10_000 {
+                        match conn.next(Duration::from_millis(1)).await {
+                            Ok(Some(_)) => {}
+                            Err(DriverError::Timeout(_)) => break,
+                            Ok(None) | Err(_) => return,
+                        }
                     }
                 }
                 continue;

@@ -27,7 +27,9 @@ pub fn masked(b0: u8, payload: &[u8]) -> Vec<u8> {
 }
 
 /// Raw bytes on a fresh connection to `addr`: an answer or a close must come
-/// within the wait (unless `may_wait`: a truncated request may be waited on).
+/// within the wait (unless `may_wait`: a truncated request may be waited on;
+/// the stream's end follows it at once, so a server that closes on it is
+/// not waited out, and one that keeps waiting gets a short look).
 pub async fn tcp(
     addr: &str,
     link: &Link,
@@ -40,7 +42,7 @@ pub async fn tcp(
         .tcp_raw(addr)
         .await
         .map_err(|e| Broken::new(Oracle::FreshClient, e.to_string()))?;
-    if conn.send(bytes).await.is_err() {
+    if conn.send(bytes).await.is_err() || (may_wait && conn.finish().await.is_err()) {
         return Ok(());
     }
     // A truncated request may be waited on: a short look is enough.

@@ -1,8 +1,10 @@
 //! The SocketCluster fuzzer: events, pub/sub and auth from the grammar, valid sessions with one message broken, messages before the handshake, and the WebSocket and HTTP CVE classes.
 //!
-//! Every input's text steps run on one fresh session (protocol 1, after its
-//! `#handshake`); after them an `echo` with the probe's cid must
-//! get its response, or the connection must close, within the wait. A step
+//! The text steps of a run's inputs share one session (protocol 1, after
+//! its `#handshake`: the session outlives what the server ignores or
+//! answers with an error), a fresh one after the server closed it; after
+//! every input an `echo` with the probe's cid must get its response, or
+//! the connection must close, within the wait. A step
 //! before the handshake (`Step::Fresh`) runs on a WebSocket of its own and is
 //! followed by a `#handshake` that must be answered or closed on; raw frames
 //! and HTTP requests go on TCP connections of their own. The sentinel is a
@@ -20,7 +22,9 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::raw;
 use super::socketio::host_port;
-use super::{unhex, Broken, FuzzTarget, Fuzzer, Gen, Input, Oracle, Sentinel, Step, TaskSentinel};
+use super::{
+    step_bytes, Broken, FuzzTarget, Fuzzer, Gen, Input, Oracle, Sentinel, Step, TaskSentinel,
+};
 use crate::driver::socketcluster::{Incoming, ScClient};
 use crate::driver::DriverError;
 use crate::wire::Link;
@@ -227,49 +231,21 @@ impl Fuzzer for ScFuzzer {
         }
     }
 
-    fn execute<'a>(
+    fn execute_batch<'a>(
         &'a self,
         target: &'a FuzzTarget,
-        input: &'a Input,
+        inputs: &'a [Input],
         wait: Duration,
-    ) -> BoxFuture<'a, Result<(), Broken>> {
+    ) -> BoxFuture<'a, Option<(usize, Broken)>> {
         async move {
             let link = Link::bare(wait);
-            let addr = host_port(&target.url);
-            let path = url_path(&target.url);
-            // The session opens only for an input that has text steps.
-            let mut session: Option<ScClient> = None;
-            let mut closed = false;
-            for step in &input.steps {
-                match step {
-                    Step::Text { text } => {
-                        if closed {
-                            continue;
-                        }
-                        let client = match &mut session {
-                            Some(client) => client,
-                            None => session.insert(connect(target, &link).await?),
-                        };
-                        closed = client.send_text(text.as_str()).await.is_err();
-                    }
-                    Step::WsFrame { hex } => {
-                        raw::ws_frame(&addr, &path, &link, &bytes(hex)?, wait).await?;
-                    }
-                    // A binary message, on a WebSocket of its own.
-                    Step::Binary { hex } => {
-                        let frame = raw::masked(0x82, &bytes(hex)?);
-                        raw::ws_frame(&addr, &path, &link, &frame, wait).await?;
-                    }
-                    Step::Tcp { hex, may_wait } => {
-                        raw::tcp(&addr, &link, &bytes(hex)?, *may_wait, wait).await?;
-                    }
-                    Step::Fresh { text } => before_handshake(target, &link, text).await?,
+            let mut session = None;
+            for (at, input) in inputs.iter().enumerate() {
+                if let Err(broken) = execute_one(target, &link, &mut session, input, wait).await {
+                    return Some((at, broken));
                 }
             }
-            match session {
-                Some(mut client) if !closed => probe(&mut client).await,
-                _ => Ok(()),
-            }
+            None
         }
         .boxed()
     }
@@ -283,7 +259,7 @@ impl Fuzzer for ScFuzzer {
             let link = Link::bare(wait);
             let fresh = |b: Broken| Broken::new(Oracle::FreshClient, b.detail);
             let mut client = connect(target, &link).await.map_err(fresh)?;
-            probe(&mut client).await.map_err(fresh)
+            probe(&mut client).await.map(|_| ()).map_err(fresh)
         }
         .boxed()
     }
@@ -316,9 +292,58 @@ impl Fuzzer for ScFuzzer {
     }
 }
 
-/// The bytes of a step's hex; a replay file with bad hex is refused, not sent empty.
-fn bytes(hex: &str) -> Result<Vec<u8>, Broken> {
-    unhex(hex).ok_or_else(|| Broken::new(Oracle::BadAnswer, "the input's hex is not hex"))
+/// Sends one input: its text steps on `session` (opened for the first of
+/// them when there is none), the others on connections of their own; then
+/// the probe on the session, if one is open. `session` is left empty when
+/// the server closed it.
+async fn execute_one(
+    target: &FuzzTarget,
+    link: &Link,
+    session: &mut Option<ScClient>,
+    input: &Input,
+    wait: Duration,
+) -> Result<(), Broken> {
+    let addr = host_port(&target.url);
+    let path = url_path(&target.url);
+    let mut closed = false;
+    for step in &input.steps {
+        match step {
+            Step::Text { text } => {
+                if closed {
+                    continue;
+                }
+                let client = match session {
+                    Some(client) => client,
+                    None => session.insert(connect(target, link).await?),
+                };
+                closed = client.send_text(text.as_str()).await.is_err();
+            }
+            Step::WsFrame { hex } => {
+                raw::ws_frame(&addr, &path, link, &step_bytes(hex)?, wait).await?;
+            }
+            // A binary message, on a WebSocket of its own.
+            Step::Binary { hex } => {
+                let frame = raw::masked(0x82, &step_bytes(hex)?);
+                raw::ws_frame(&addr, &path, link, &frame, wait).await?;
+            }
+            Step::Tcp { hex, may_wait } => {
+                raw::tcp(&addr, link, &step_bytes(hex)?, *may_wait, wait).await?;
+            }
+            Step::Fresh { text } => before_handshake(target, link, text).await?,
+            // No probe within a run's input.
+            Step::Probe => {}
+        }
+    }
+    match session.take() {
+        Some(mut client) if !closed => {
+            if probe(&mut client).await? {
+                client.forget();
+                *session = Some(client);
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
 }
 
 /// The path of a `ws://host:port/path` URL (`/` when it has none).
@@ -335,14 +360,16 @@ async fn connect(target: &FuzzTarget, link: &Link) -> Result<ScClient, Broken> {
         .map_err(|e| Broken::new(Oracle::FreshClient, format!("connecting failed: {e}")))
 }
 
-/// `echo` with the probe's cid: its response, or a close, must come within the wait.
-async fn probe(client: &mut ScClient) -> Result<(), Broken> {
+/// `echo` with the probe's cid: its response, or a close, must come within
+/// the wait; whether the session is still open.
+async fn probe(client: &mut ScClient) -> Result<bool, Broken> {
     let call = json!({"event": "echo", "data": "fuzz-probe", "cid": PROBE});
     if client.send_json(&call).await.is_err() {
-        return Ok(());
+        return Ok(false);
     }
     match client.response(&json!(PROBE)).await {
-        Ok(_) | Err(DriverError::Closed(_)) => Ok(()),
+        Ok(_) => Ok(true),
+        Err(DriverError::Closed(_)) => Ok(false),
         Err(DriverError::Timeout(e)) => Err(Broken::new(Oracle::Silence, e)),
         Err(e) => Err(Broken::new(Oracle::BadAnswer, e.to_string())),
     }

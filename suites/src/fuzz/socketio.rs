@@ -1,9 +1,11 @@
 //! The Socket.IO fuzzer: packets from the grammar, valid sessions with one frame broken, and the CVE classes of socket.io-parser, engine.io and ws.
 //!
-//! Every input runs on a fresh session connected to `/` over WebSocket
-//! (Engine.IO 4) of a server running the echo app; raw HTTP and WebSocket
-//! bytes go on fresh TCP connections. After the input the session emits
-//! `message-with-ack`: the ack or a close must come within the wait.
+//! The inputs of a run share one session connected to `/` over WebSocket
+//! (Engine.IO 4) of a server running the echo app, for as long as it
+//! lasts: a strict server closes it on any packet it refuses, and the next
+//! input opens a fresh one. Raw HTTP and WebSocket bytes go on fresh TCP
+//! connections. After every input the session emits `message-with-ack`:
+//! the ack or a close must come within the wait.
 
 use std::time::Duration;
 
@@ -16,7 +18,9 @@ use serde_json::json;
 use tokio::sync::{mpsc, oneshot};
 
 use super::raw::{self, masked};
-use super::{unhex, Broken, FuzzTarget, Fuzzer, Gen, Input, Oracle, Sentinel, Step, TaskSentinel};
+use super::{
+    step_bytes, Broken, FuzzTarget, Fuzzer, Gen, Input, Oracle, Sentinel, Step, TaskSentinel,
+};
 use crate::driver::engineio::Endpoint;
 use crate::driver::socketio::{SioClient, Transport};
 use crate::driver::DriverError;
@@ -221,42 +225,21 @@ impl Fuzzer for SocketioFuzzer {
         }
     }
 
-    fn execute<'a>(
+    fn execute_batch<'a>(
         &'a self,
         target: &'a FuzzTarget,
-        input: &'a Input,
+        inputs: &'a [Input],
         wait: Duration,
-    ) -> BoxFuture<'a, Result<(), Broken>> {
+    ) -> BoxFuture<'a, Option<(usize, Broken)>> {
         async move {
             let link = Link::bare(wait);
-            let mut client = connect(target, &link, wait).await?;
-            for step in &input.steps {
-                let sent = match step {
-                    Step::Text { text } => client.eio.send_raw(text).await.map(|_| ()),
-                    Step::Binary { hex } => {
-                        let bytes = unhex(hex).unwrap_or_default();
-                        client.eio.send(EioPacket::binary(bytes)).await
-                    }
-                    Step::Tcp { hex, may_wait } => {
-                        let bytes = unhex(hex).unwrap_or_default();
-                        raw::tcp(&host_port(&target.url), &link, &bytes, *may_wait, wait).await?;
-                        Ok(())
-                    }
-                    Step::WsFrame { hex } => {
-                        let path = format!("{PATH}?EIO=4&transport=websocket");
-                        let frame = unhex(hex).unwrap_or_default();
-                        raw::ws_frame(&host_port(&target.url), &path, &link, &frame, wait).await?;
-                        Ok(())
-                    }
-                    // The SocketCluster fuzzer's step.
-                    Step::Fresh { .. } => Ok(()),
-                };
-                if sent.is_err() {
-                    // The server closed the session: a documented answer.
-                    return Ok(());
+            let mut session = None;
+            for (at, input) in inputs.iter().enumerate() {
+                if let Err(broken) = execute_one(target, &link, &mut session, input, wait).await {
+                    return Some((at, broken));
                 }
             }
-            probe(&mut client, wait).await
+            None
         }
         .boxed()
     }
@@ -273,6 +256,7 @@ impl Fuzzer for SocketioFuzzer {
                 .map_err(|b| Broken::new(Oracle::FreshClient, b.detail))?;
             probe(&mut client, wait)
                 .await
+                .map(|_| ())
                 .map_err(|b| Broken::new(Oracle::FreshClient, b.detail))
         }
         .boxed()
@@ -294,6 +278,48 @@ impl Fuzzer for SocketioFuzzer {
     }
 }
 
+/// Sends one input on `session` (a fresh one when there is none), then the
+/// probe; `session` is left empty when the server closed it.
+async fn execute_one(
+    target: &FuzzTarget,
+    link: &Link,
+    session: &mut Option<SioClient>,
+    input: &Input,
+    wait: Duration,
+) -> Result<(), Broken> {
+    let mut client = match session.take() {
+        Some(client) => client,
+        None => connect(target, link, wait).await?,
+    };
+    for step in &input.steps {
+        let sent = match step {
+            Step::Text { text } => client.eio.send_raw(text).await.map(|_| ()),
+            Step::Binary { hex } => client.eio.send(EioPacket::binary(step_bytes(hex)?)).await,
+            Step::Tcp { hex, may_wait } => {
+                let bytes = step_bytes(hex)?;
+                raw::tcp(&host_port(&target.url), link, &bytes, *may_wait, wait).await?;
+                Ok(())
+            }
+            Step::WsFrame { hex } => {
+                let path = format!("{PATH}?EIO=4&transport=websocket");
+                let frame = step_bytes(hex)?;
+                raw::ws_frame(&host_port(&target.url), &path, link, &frame, wait).await?;
+                Ok(())
+            }
+            // The SocketCluster fuzzer's step; no probe within a run's input.
+            Step::Fresh { .. } | Step::Probe => Ok(()),
+        };
+        if sent.is_err() {
+            // The server closed the session: a documented answer.
+            return Ok(());
+        }
+    }
+    if probe(&mut client, wait).await? {
+        *session = Some(client);
+    }
+    Ok(())
+}
+
 /// A session connected to `/`; the echo app's `auth` event skipped.
 async fn connect(target: &FuzzTarget, link: &Link, wait: Duration) -> Result<SioClient, Broken> {
     let connecting = SioClient::connected_at(link, endpoint(target), Transport::WebSocket, "/");
@@ -310,8 +336,9 @@ async fn connect(target: &FuzzTarget, link: &Link, wait: Duration) -> Result<Sio
     }
 }
 
-/// Emits `message-with-ack`: its ack, or the session's close, must come in time.
-async fn probe(client: &mut SioClient, wait: Duration) -> Result<(), Broken> {
+/// Emits `message-with-ack`: its ack, or the session's close, must come in
+/// time; whether the session is still open.
+async fn probe(client: &mut SioClient, wait: Duration) -> Result<bool, Broken> {
     if client
         .emit(
             "/",
@@ -322,16 +349,16 @@ async fn probe(client: &mut SioClient, wait: Duration) -> Result<(), Broken> {
         .await
         .is_err()
     {
-        return Ok(());
+        return Ok(false);
     }
     let answer = async {
         loop {
             match client.recv().await {
                 Ok(p) if p.packet_type == PacketType::Ack && p.id == Some(PROBE_ACK) => {
-                    return Ok(())
+                    return Ok(true)
                 }
                 Ok(_) => continue,
-                Err(DriverError::Closed(_)) => return Ok(()),
+                Err(DriverError::Closed(_)) => return Ok(false),
                 Err(DriverError::Timeout(e)) => return Err(Broken::new(Oracle::Silence, e)),
                 Err(e) => return Err(Broken::new(Oracle::BadAnswer, e.to_string())),
             }
