@@ -700,8 +700,13 @@ fn bench_writes_its_reports_and_merge_refuses_a_shard_twice() {
     ]);
     assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
     assert!(String::from_utf8_lossy(&o.stderr).contains("given twice"));
-    let o = chatspec(&["bench", "fanout", "--clients", "2", "--quiet"]);
-    assert_eq!(o.status.code(), Some(2), "the echo app has no rooms");
+    let o = chatspec(&["bench", "echo", "-p", "assa", "--clients", "2", "--quiet"]);
+    assert_eq!(o.status.code(), Some(2), "ASSA has no echo request");
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("no echo"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
