@@ -391,6 +391,35 @@ async fn a_subscriber_that_does_not_read_is_cut_off() {
     s.shutdown().await;
 }
 
+/// One batch of three times the queue's publications to a subscriber that
+/// reads: its writer is behind for a turn, the socket is not, and it gets
+/// every one (a queue that counted only messages would cut it off).
+#[tokio::test]
+async fn a_batch_larger_than_the_queue_does_not_cut_off_a_reader() {
+    let mut config = Config::embedded();
+    config.socketcluster.queue_capacity = 16;
+    let s = tokio::time::timeout(WAIT, reference_server::start(config))
+        .await
+        .expect("server starts in time")
+        .expect("server starts");
+    let mut reader = Sc::connected(&s).await;
+    reader
+        .invoke("#subscribe", json!({"channel": "batch"}), 2)
+        .await;
+    let mut publisher = Sc::connected(&s).await;
+    let batch: Vec<Value> = (0..48u64)
+        .map(|n| json!({"event": "#publish", "data": {"channel": "batch", "data": n}, "cid": 10 + n}))
+        .collect();
+    publisher.send(Value::Array(batch)).await;
+    for n in 0..48u64 {
+        match reader.within(WAIT).await {
+            Got::Json(push) => assert_eq!(push["data"]["data"], json!(n), "publication {n}"),
+            other => panic!("the reader got {other:?} after {n} publications"),
+        }
+    }
+    s.shutdown().await;
+}
+
 /// Publications in bursts of the queue's size to subscribers that read: every
 /// subscriber gets every one, in order, and none is cut off.
 #[tokio::test]

@@ -185,8 +185,11 @@ struct SocketHandle {
 }
 
 /// The publications queued for one socket, bounded: its task takes all of
-/// them at each wake-up and writes them in one flush; a socket that lets
-/// `capacity` of them wait is cut off (the queue is dropped and its task told).
+/// them at each wake-up and writes them in one flush. A socket that lets
+/// `capacity` of them wait while its writes wait on the socket (a reader
+/// that does not keep up) is cut off: the queue is dropped and its task told.
+/// One that takes its writes may queue [`UNBLOCKED_FACTOR`] times as many
+/// (the publishers of a turn may outrun its writer, not the reader).
 struct Outbox {
     capacity: usize,
     queue: Mutex<Queued>,
@@ -200,7 +203,12 @@ struct Outbox {
 struct Queued {
     items: VecDeque<Utf8Bytes>,
     overflowed: bool,
+    /// The socket's task waits for the socket to take its writes.
+    blocked: bool,
 }
+
+/// How many times `capacity` a socket that takes its writes may queue.
+const UNBLOCKED_FACTOR: usize = 16;
 
 impl Outbox {
     fn new(capacity: usize) -> Outbox {
@@ -223,7 +231,11 @@ impl Outbox {
         if queue.overflowed {
             return false;
         }
-        if queue.items.len() >= self.capacity {
+        let limit = match queue.blocked {
+            true => self.capacity,
+            false => self.capacity.saturating_mul(UNBLOCKED_FACTOR),
+        };
+        if queue.items.len() >= limit {
             queue.overflowed = true;
             queue.items = VecDeque::new();
             self.cut.notify_one();
@@ -234,6 +246,11 @@ impl Outbox {
         }
         queue.items.push_back(text.clone());
         true
+    }
+
+    /// Whether the socket's task waits for the socket to take its writes.
+    fn set_blocked(&self, blocked: bool) {
+        self.lock().blocked = blocked;
     }
 
     /// Moves every queued publication into `into`; false when the socket is cut off.
@@ -588,7 +605,7 @@ async fn connection(
                 batch.clear();
             }
             conn.process();
-            match write_batch(&mut ws, &mut batch, &mut conn.session, &outbox.cut).await? {
+            match write_batch(&mut ws, &mut batch, &mut conn.session, &outbox).await? {
                 Written::Open => {}
                 Written::Closed => {
                     // Let the close handshake finish, briefly.
@@ -658,12 +675,12 @@ enum Written {
 }
 
 /// Writes `batch`, then everything the session has to send, and flushes
-/// once; a socket whose queue overflows meanwhile is cut off.
+/// once; a socket whose queue overflows while the write waits is cut off.
 async fn write_batch(
     ws: &mut Socket,
     batch: &mut Vec<WsMessage>,
     session: &mut ServerSession,
-    cut: &Notify,
+    outbox: &Outbox,
 ) -> Result<Written, WsError> {
     let mut closed = false;
     while let Some(t) = session.poll_transmit() {
@@ -684,12 +701,28 @@ async fn write_batch(
         }
         ws.flush().await
     };
-    // A reader too slow to take this while its queue fills is cut off.
-    tokio::select! {
-        written = write => written?,
-        _ = cut.notified() => return Ok(Written::Cut),
+    tokio::pin!(write);
+    match (&mut write).now_or_never() {
+        Some(written) => written?,
+        None => {
+            // A reader too slow to take this while its queue fills is cut off.
+            outbox.set_blocked(true);
+            let written = tokio::select! {
+                written = &mut write => Some(written),
+                _ = outbox.cut.notified() => None,
+            };
+            outbox.set_blocked(false);
+            match written {
+                Some(written) => written?,
+                None => return Ok(Written::Cut),
+            }
+        }
     }
-    Ok(if closed { Written::Closed } else { Written::Open })
+    Ok(if closed {
+        Written::Closed
+    } else {
+        Written::Open
+    })
 }
 
 /// A socket whose send queue is full: it leaves every channel, what it was
