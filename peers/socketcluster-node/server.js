@@ -5,7 +5,9 @@
 // procedures (`echo`, `slow-echo`, `fail`, `login`), channels under
 // `private/` that require authentication, and the reference server's test
 // timings (ping every 300 ms, pingTimeout 1 s, handshake timeout 800 ms: shorter than pingTimeout, so a
-// silent connection meets the handshake timeout first).
+// silent connection meets the handshake timeout first). PING_INTERVAL_MS and
+// PING_TIMEOUT_MS override the two heartbeat timings (the benches run
+// socketcluster-server's defaults, 8000 and 20000, as `chatspec serve` does).
 //
 // Usage: node server.js [PORT [V2_PORT]]   (or PORT=... V2_PORT=... node server.js;
 //        default 8000 and 8001; 0 picks a free port)
@@ -37,8 +39,8 @@ function start(protocolVersion, listenPort, label) {
   const agServer = socketClusterServer.attach(httpServer, {
     protocolVersion,
     path: "/socketcluster/",
-    pingInterval: 300,
-    pingTimeout: 1000,
+    pingInterval: Number(process.env.PING_INTERVAL_MS || 300),
+    pingTimeout: Number(process.env.PING_TIMEOUT_MS || 1000),
     handshakeTimeout: 800,
     authKey: secret,
     authAlgorithm: "HS256",

@@ -31,6 +31,7 @@ pub use config::{
 pub use fault::Fault;
 pub use listeners::socketcluster::{
     SocketclusterConfig, SocketclusterFault, SocketclusterLimitsConfig, UnknownSocketclusterFault,
+    QUEUE_FULL_CLOSE as SOCKETCLUSTER_QUEUE_FULL_CLOSE,
 };
 pub use listeners::sockets::{SocketsConfig, SocketsFault, DEFAULT_MAX_USERNAME_CHARS};
 pub use listeners::{echo::EchoFault, listener, listeners, BoxFuture, Listener, Shutdown};

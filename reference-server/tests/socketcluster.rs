@@ -365,15 +365,116 @@ async fn a_subscriber_that_does_not_read_is_cut_off() {
         publisher.send(json!({"event": "#publish", "data": {"channel": "flood", "data": big}, "cid": 10 + n})).await;
         assert_eq!(publisher.next().await["rid"], json!(10 + n));
     }
-    // The slow reader now reads: it gets part of the flood, then the connection ends.
+    // The slow reader now reads: it gets part of the flood, then a close frame
+    // that says why (not a dropped connection: nothing is lost without a word).
     let mut received = 0;
-    loop {
+    let code = loop {
         match slow.within(WAIT).await {
             Got::Json(_) => received += 1,
-            Got::Closed(_) => break,
+            Got::Closed(code) => break code,
             Got::Nothing => panic!("the slow reader was not cut off ({received} received)"),
         }
-    }
+    };
     assert!(received < 300, "every publication reached the slow reader");
+    assert_eq!(
+        code,
+        Some(reference_server::SOCKETCLUSTER_QUEUE_FULL_CLOSE),
+        "the cut-off socket's close code ({received} received)"
+    );
+    // It left its channel: a publication now reaches nobody, and the publisher is answered.
+    assert_eq!(
+        publisher
+            .invoke("#publish", json!({"channel": "flood", "data": 1}), 1000)
+            .await,
+        json!({"rid": 1000})
+    );
+    s.shutdown().await;
+}
+
+/// One batch of three times the queue's publications to a subscriber that
+/// reads: its writer is behind for a turn, the socket is not, and it gets
+/// every one (a queue that counted only messages would cut it off).
+#[tokio::test]
+async fn a_batch_larger_than_the_queue_does_not_cut_off_a_reader() {
+    let mut config = Config::embedded();
+    config.socketcluster.queue_capacity = 16;
+    let s = tokio::time::timeout(WAIT, reference_server::start(config))
+        .await
+        .expect("server starts in time")
+        .expect("server starts");
+    let mut reader = Sc::connected(&s).await;
+    reader
+        .invoke("#subscribe", json!({"channel": "batch"}), 2)
+        .await;
+    let mut publisher = Sc::connected(&s).await;
+    let batch: Vec<Value> = (0..48u64)
+        .map(|n| json!({"event": "#publish", "data": {"channel": "batch", "data": n}, "cid": 10 + n}))
+        .collect();
+    publisher.send(Value::Array(batch)).await;
+    for n in 0..48u64 {
+        match reader.within(WAIT).await {
+            Got::Json(push) => assert_eq!(push["data"]["data"], json!(n), "publication {n}"),
+            other => panic!("the reader got {other:?} after {n} publications"),
+        }
+    }
+    s.shutdown().await;
+}
+
+/// Publications in bursts of the queue's size to subscribers that read: every
+/// subscriber gets every one, in order, and none is cut off.
+#[tokio::test]
+async fn subscribers_that_read_get_every_publication_of_a_flood() {
+    let mut config = Config::embedded();
+    config.socketcluster.queue_capacity = 16;
+    let s = tokio::time::timeout(WAIT, reference_server::start(config))
+        .await
+        .expect("server starts in time")
+        .expect("server starts");
+    let mut readers = Vec::new();
+    for _ in 0..4 {
+        let mut reader = Sc::connected(&s).await;
+        reader
+            .invoke("#subscribe", json!({"channel": "burst"}), 2)
+            .await;
+        readers.push(reader);
+    }
+    let mut publisher = Sc::connected(&s).await;
+    let readers = tokio::spawn(async move {
+        let mut counts = Vec::new();
+        for mut reader in readers {
+            let mut n = 0u64;
+            while n < 800 {
+                match reader.within(WAIT).await {
+                    Got::Json(push) => {
+                        assert_eq!(push["data"]["data"], json!(n), "publication {n} in order");
+                        n += 1;
+                    }
+                    other => panic!("a reader got {other:?} after {n} publications"),
+                }
+            }
+            counts.push(n);
+        }
+        counts
+    });
+    for burst in 0..50u64 {
+        for k in 0..16 {
+            let n = burst * 16 + k;
+            let publish = json!({"event": "#publish", "data": {"channel": "burst", "data": n}, "cid": 10 + n});
+            publisher
+                .0
+                .feed(Message::text(publish.to_string()))
+                .await
+                .expect("feeds");
+        }
+        publisher.0.flush().await.expect("flushes");
+        for k in 0..16 {
+            assert_eq!(publisher.next().await["rid"], json!(10 + burst * 16 + k));
+        }
+    }
+    let counts = tokio::time::timeout(WAIT * 4, readers)
+        .await
+        .expect("the readers end in time")
+        .expect("the readers do not panic");
+    assert_eq!(counts, vec![800; 4]);
     s.shutdown().await;
 }

@@ -143,7 +143,11 @@ with_server() {
                 >"$tmp/python.toml"
             ;;
         socketcluster)
-            start socketcluster "$port" node peers/socketcluster-node/server.js "$port"
+            # socketcluster-server's own heartbeat (8 s, 20 s), as `chatspec serve`
+            # runs it: the peer's test timings (a 1 s pingTimeout) close every
+            # socket of a flooded server whose event loop falls a second behind.
+            PING_INTERVAL_MS=8000 PING_TIMEOUT_MS=20000 V2_PORT=0 \
+                start socketcluster "$port" node peers/socketcluster-node/server.js "$port"
             sc_target="--target socketcluster=ws://127.0.0.1:$port/socketcluster/"
             ;;
     esac
@@ -200,6 +204,14 @@ for server in $sc_servers; do
     # generator's closed loop, bounds the deliveries.
     # shellcheck disable=SC2086
     bench "sc-$server-fanout" fanout -p socketcluster $sc_target --rooms 10 --members 20 --senders 10 --window 64
+    # 256 in flight per sender: more than any per-socket queue, where silent drops hide.
+    # shellcheck disable=SC2086
+    bench "sc-$server-fanout-window256" fanout -p socketcluster $sc_target --rooms 10 --members 20 --senders 10 \
+        --window 256
+    # Open loop at a rate both servers sustain (20,000 deliveries/s): latency at the same load.
+    # shellcheck disable=SC2086
+    bench "sc-$server-fanout-open" fanout -p socketcluster $sc_target --rooms 10 --members 20 --senders 10 \
+        --rate 1000
     # shellcheck disable=SC2086
     bench "sc-$server-idle-1000" idle -p socketcluster $sc_target --clients 1000 --warmup 2s
     stop

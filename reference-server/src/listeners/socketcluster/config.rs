@@ -24,7 +24,10 @@ pub struct SocketclusterConfig {
     pub max_frame_bytes: usize,
     /// Channels one socket may subscribe to; one more is refused with `ResourceLimitError`.
     pub max_subscriptions: usize,
-    /// Messages queued for one socket; a reader that lets it fill is cut off.
+    /// Publications queued for one socket while its writes wait on the
+    /// socket; a reader that lets it fill is cut off (closed with 1008). A
+    /// socket that takes its writes may queue 16 times as many (a turn of
+    /// the publishers may outrun its writer, not the reader).
     pub queue_capacity: usize,
     /// The kernel's send buffer of each connection, bytes; 0 leaves the
     /// system's own (which grows to megabytes).

@@ -12,13 +12,13 @@
 
 mod config;
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use protocols::session::socketcluster::{
     Deviations, ServerSession, SessionConfig, SessionEvent, Transmit,
 };
@@ -29,13 +29,14 @@ use protocols::socketcluster::{
 use protocols::Protocol;
 use serde_json::{json, Map, Value};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{mpsc, watch, Notify};
+use tokio::sync::{watch, Notify};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::protocol::{frame::coding::CloseCode, CloseFrame};
-use tokio_tungstenite::tungstenite::Message as WsMessage;
+use tokio_tungstenite::tungstenite::{Bytes, Message as WsMessage, Utf8Bytes};
+use tokio_tungstenite::WebSocketStream;
 
 pub use config::{
     SocketclusterConfig, SocketclusterFault, SocketclusterLimitsConfig, UnknownSocketclusterFault,
@@ -178,10 +179,86 @@ fn serve_with(
 
 struct SocketHandle {
     /// Publications for the socket, encoded once for every subscriber.
-    tx: mpsc::Sender<Arc<str>>,
-    cut: Arc<Notify>,
+    outbox: Arc<Outbox>,
     channels: BTreeSet<String>,
     authenticated: bool,
+}
+
+/// The publications queued for one socket, bounded: its task takes all of
+/// them at each wake-up and writes them in one flush. A socket that lets
+/// `capacity` of them wait while its writes wait on the socket (a reader
+/// that does not keep up) is cut off: the queue is dropped and its task told.
+/// One that takes its writes may queue [`UNBLOCKED_FACTOR`] times as many
+/// (the publishers of a turn may outrun its writer, not the reader).
+struct Outbox {
+    capacity: usize,
+    queue: Mutex<Queued>,
+    /// Publications wait where there were none.
+    ready: Notify,
+    /// The queue overflowed.
+    cut: Notify,
+}
+
+#[derive(Default)]
+struct Queued {
+    items: VecDeque<Utf8Bytes>,
+    overflowed: bool,
+    /// The socket's task waits for the socket to take its writes.
+    blocked: bool,
+}
+
+/// How many times `capacity` a socket that takes its writes may queue.
+const UNBLOCKED_FACTOR: usize = 16;
+
+impl Outbox {
+    fn new(capacity: usize) -> Outbox {
+        Outbox {
+            capacity,
+            queue: Mutex::new(Queued::default()),
+            ready: Notify::new(),
+            cut: Notify::new(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Queued> {
+        // A panic while holding the lock leaves a consistent queue behind.
+        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Queues a publication; false when the socket is cut off (now or before).
+    fn push(&self, text: &Utf8Bytes) -> bool {
+        let mut queue = self.lock();
+        if queue.overflowed {
+            return false;
+        }
+        let limit = match queue.blocked {
+            true => self.capacity,
+            false => self.capacity.saturating_mul(UNBLOCKED_FACTOR),
+        };
+        if queue.items.len() >= limit {
+            queue.overflowed = true;
+            queue.items = VecDeque::new();
+            self.cut.notify_one();
+            return false;
+        }
+        if queue.items.is_empty() {
+            self.ready.notify_one();
+        }
+        queue.items.push_back(text.clone());
+        true
+    }
+
+    /// Whether the socket's task waits for the socket to take its writes.
+    fn set_blocked(&self, blocked: bool) {
+        self.lock().blocked = blocked;
+    }
+
+    /// Moves every queued publication into `into`; false when the socket is cut off.
+    fn take(&self, into: &mut Vec<WsMessage>) -> bool {
+        let mut queue = self.lock();
+        into.extend(queue.items.drain(..).map(WsMessage::Text));
+        !queue.overflowed
+    }
 }
 
 #[derive(Default)]
@@ -347,7 +424,7 @@ impl Hub {
 
     /// Delivers a publication to every subscriber but `publisher` (who gets it directly);
     /// whether the publisher is subscribed. A subscriber whose queue is full is cut off.
-    fn publish(&self, publisher: u64, channel: &str, text: &Arc<str>) -> bool {
+    fn publish(&self, publisher: u64, channel: &str, text: &Utf8Bytes) -> bool {
         let state = self.lock();
         let everyone = self.has(SocketclusterFault::PublishToEveryone);
         let recipients: Vec<u64> = if everyone {
@@ -364,9 +441,7 @@ impl Hub {
                 continue;
             }
             if let Some(s) = state.sockets.get(&id) {
-                if s.tx.try_send(text.clone()).is_err() {
-                    s.cut.notify_one();
-                }
+                s.outbox.push(text);
             }
         }
         to_self
@@ -485,17 +560,15 @@ async fn connection(
     }
     let id = hub.next_id.fetch_add(1, Ordering::Relaxed);
     let capacity = match hub.has(SocketclusterFault::UnboundedQueue) {
-        // As good as unbounded for a flood (tokio allocates the queue as it fills).
+        // As good as unbounded for a flood (the queue grows as it fills).
         true => 1 << 24,
         false => hub.config.queue_capacity.max(1),
     };
-    let (tx, mut rx) = mpsc::channel(capacity);
-    let cut = Arc::new(Notify::new());
+    let outbox = Arc::new(Outbox::new(capacity));
     hub.lock().sockets.insert(
         id,
         SocketHandle {
-            tx,
-            cut: cut.clone(),
+            outbox: outbox.clone(),
             channels: BTreeSet::new(),
             authenticated: false,
         },
@@ -518,62 +591,54 @@ async fn connection(
         hub: hub.clone(),
         delayed: JoinSet::new(),
     };
+    // The messages of one wake-up, written in one flush (the vector is reused).
+    let mut batch = Vec::new();
     let result = async {
         loop {
-            conn.process();
-            let mut closed = false;
-            while let Some(t) = conn.session.poll_transmit() {
-                match t {
-                    // A reader too slow to take this while its queue fills is cut off.
-                    Transmit::Text(text) => tokio::select! {
-                        sent = ws.send(WsMessage::text(text.to_string())) => sent?,
-                        _ = cut.notified() => {
-                            tracing::debug!(id, "send queue full: the socket is cut off");
-                            return Ok(());
-                        }
-                    },
-                    Transmit::Close { code, reason } => {
-                        ws.send(close_frame(code, &reason)).await?;
-                        closed = true;
-                    }
-                }
+            // One wake-up: the publications queued since the last (published
+            // before anything read now was handled), then the session's
+            // answers to what was read, all in one flush.
+            if !outbox.take(&mut batch) {
+                return cut_off(&mut ws, &hub, id, &mut stop).await;
             }
-            if closed || conn.session.is_closed() {
-                // Let the close handshake finish, briefly.
-                let _ = tokio::time::timeout(Duration::from_millis(500), async {
-                    while let Some(Ok(_)) = ws.next().await {}
-                })
-                .await;
+            if conn.session.is_closed() {
+                batch.clear();
+            }
+            conn.process();
+            match write_batch(&mut ws, &mut batch, &mut conn.session, &outbox).await? {
+                Written::Open => {}
+                Written::Closed => {
+                    // Let the close handshake finish, briefly.
+                    let _ = tokio::time::timeout(Duration::from_millis(500), async {
+                        while let Some(Ok(_)) = ws.next().await {}
+                    })
+                    .await;
+                    return Ok(());
+                }
+                Written::Cut => return cut_off(&mut ws, &hub, id, &mut stop).await,
+            }
+            if conn.session.is_closed() {
                 return Ok(());
             }
             let wake = conn.session.poll_timeout().map(|t| start + t);
             tokio::select! {
                 incoming = ws.next() => {
-                    let now = start.elapsed();
-                    match incoming {
-                        Some(Ok(WsMessage::Text(text))) => conn.session.handle_text(&text, now),
-                        Some(Ok(WsMessage::Binary(bytes))) => match std::str::from_utf8(&bytes) {
-                            Ok(text) => conn.session.handle_text(text, now),
-                            Err(_) => conn.session.close(1003, "binary data is not a SocketCluster message"),
-                        },
-                        Some(Ok(WsMessage::Close(frame))) => {
-                            conn.session.handle_closed(frame.map_or(1005, |f| f.code.into()));
+                    // Everything the socket holds now is one burst, answered in one flush.
+                    let mut next = Some(incoming);
+                    let mut read = 0;
+                    while let Some(incoming) = next.take() {
+                        conn.incoming(incoming, start.elapsed())?;
+                        read += 1;
+                        if read < MAX_BURST && !conn.session.is_closed() {
+                            next = ws.next().now_or_never();
                         }
-                        Some(Ok(_)) => {}
-                        Some(Err(tokio_tungstenite::tungstenite::Error::Capacity(e))) => {
-                            conn.session.close(1009, &format!("message too big: {e}"));
-                        }
-                        Some(Err(e)) => return Err(e),
-                        None => conn.session.handle_closed(1006),
                     }
                 }
-                Some(text) = rx.recv() => conn.session.send_shared(text),
+                // New publications, or the queue overflowed: the next turn takes them or cuts.
+                _ = outbox.ready.notified() => {}
+                _ = outbox.cut.notified() => {}
                 Some(Ok((cid, data))) = conn.delayed.join_next(), if !conn.delayed.is_empty() => {
                     let _ = conn.session.respond(cid, Ok(Some(data)));
-                }
-                _ = cut.notified() => {
-                    tracing::debug!(id, "send queue full: the socket is cut off");
-                    return Ok(());
                 }
                 _ = sleep_until(wake) => conn.session.handle_timeout(start.elapsed()),
                 _ = stop.wait_for(|s| *s) => conn.session.close(1001, "the server is shutting down"),
@@ -583,6 +648,128 @@ async fn connection(
     .await;
     hub.remove(id);
     result
+}
+
+/// The most WebSocket messages handled before the session's answers are written.
+const MAX_BURST: usize = 256;
+
+/// The close code of a socket cut off because its send queue is full: the
+/// publications it was owed and did not take are dropped, and it is told so.
+pub const QUEUE_FULL_CLOSE: u16 = 1008;
+
+/// How long a socket cut off has to take its close frame before the TCP
+/// connection is dropped (a reader that stopped may never take it).
+const CUT_OFF_LINGER: Duration = Duration::from_secs(10);
+
+type Socket = WebSocketStream<TcpStream>;
+type WsError = tokio_tungstenite::tungstenite::Error;
+
+/// What writing the session's transmits left.
+enum Written {
+    /// The session goes on.
+    Open,
+    /// The session's close frame is sent.
+    Closed,
+    /// The socket's send queue overflowed while it was written to.
+    Cut,
+}
+
+/// Writes `batch`, then everything the session has to send, and flushes
+/// once; a socket whose queue overflows while the write waits is cut off.
+async fn write_batch(
+    ws: &mut Socket,
+    batch: &mut Vec<WsMessage>,
+    session: &mut ServerSession,
+    outbox: &Outbox,
+) -> Result<Written, WsError> {
+    let mut closed = false;
+    while let Some(t) = session.poll_transmit() {
+        batch.push(match t {
+            Transmit::Text(text) => WsMessage::Text(shared_text(text)),
+            Transmit::Close { code, reason } => {
+                closed = true;
+                close_frame(code, &reason)
+            }
+        });
+    }
+    if batch.is_empty() {
+        return Ok(Written::Open);
+    }
+    let write = async {
+        for message in batch.drain(..) {
+            ws.feed(message).await?;
+        }
+        ws.flush().await
+    };
+    tokio::pin!(write);
+    match (&mut write).now_or_never() {
+        Some(written) => written?,
+        None => {
+            // A reader too slow to take this while its queue fills is cut off.
+            outbox.set_blocked(true);
+            let written = tokio::select! {
+                written = &mut write => Some(written),
+                _ = outbox.cut.notified() => None,
+            };
+            outbox.set_blocked(false);
+            match written {
+                Some(written) => written?,
+                None => return Ok(Written::Cut),
+            }
+        }
+    }
+    Ok(if closed {
+        Written::Closed
+    } else {
+        Written::Open
+    })
+}
+
+/// A socket whose send queue is full: it leaves every channel, what it was
+/// owed and did not take is dropped, the reason is logged, and it gets a close
+/// frame after what was already written (within [`CUT_OFF_LINGER`]).
+async fn cut_off(
+    ws: &mut Socket,
+    hub: &Hub,
+    id: u64,
+    stop: &mut watch::Receiver<bool>,
+) -> Result<(), WsError> {
+    hub.remove(id);
+    let capacity = hub.config.queue_capacity;
+    tracing::warn!(
+        id,
+        capacity,
+        "socketcluster: send queue full, the socket is cut off and closed with {QUEUE_FULL_CLOSE}"
+    );
+    let reason = format!("send queue full: more than {capacity} messages were not taken in time");
+    let close = async {
+        ws.send(close_frame(QUEUE_FULL_CLOSE, &reason)).await?;
+        while let Some(Ok(_)) = ws.next().await {}
+        Ok::<(), WsError>(())
+    };
+    tokio::select! {
+        closed = tokio::time::timeout(CUT_OFF_LINGER, close) => match closed {
+            Ok(Err(e)) => tracing::debug!(id, error = %e, "socketcluster: the close of a cut-off socket failed"),
+            Ok(Ok(())) => {}
+            Err(_) => tracing::debug!(id, "socketcluster: a cut-off socket did not take its close frame in time"),
+        },
+        _ = stop.wait_for(|s| *s) => {}
+    }
+    Ok(())
+}
+
+/// Text encoded once and shared (a publication), as a WebSocket message
+/// without copying it.
+fn shared_text(text: Arc<str>) -> Utf8Bytes {
+    struct Shared(Arc<str>);
+    impl AsRef<[u8]> for Shared {
+        fn as_ref(&self) -> &[u8] {
+            self.0.as_bytes()
+        }
+    }
+    let bytes = Bytes::from_owner(Shared(text.clone()));
+    // The bytes are a `str`'s: the check cannot fail (and would copy the text).
+    Utf8Bytes::try_from(bytes).unwrap_or_else(|_| Utf8Bytes::from(&*text))
 }
 
 async fn sleep_until(at: Option<Instant>) {
@@ -602,6 +789,34 @@ struct Conn {
 }
 
 impl Conn {
+    /// One message read from the WebSocket (`None`: it ended) at `now`.
+    fn incoming(
+        &mut self,
+        incoming: Option<Result<WsMessage, WsError>>,
+        now: Duration,
+    ) -> Result<(), WsError> {
+        match incoming {
+            Some(Ok(WsMessage::Text(text))) => self.session.handle_text(&text, now),
+            Some(Ok(WsMessage::Binary(bytes))) => match std::str::from_utf8(&bytes) {
+                Ok(text) => self.session.handle_text(text, now),
+                Err(_) => self
+                    .session
+                    .close(1003, "binary data is not a SocketCluster message"),
+            },
+            Some(Ok(WsMessage::Close(frame))) => {
+                self.session
+                    .handle_closed(frame.map_or(1005, |f| f.code.into()));
+            }
+            Some(Ok(_)) => {}
+            Some(Err(WsError::Capacity(e))) => {
+                self.session.close(1009, &format!("message too big: {e}"));
+            }
+            Some(Err(e)) => return Err(e),
+            None => self.session.handle_closed(1006),
+        }
+        Ok(())
+    }
+
     /// Handles every event the session has for the application.
     fn process(&mut self) {
         while let Some(event) = self.session.poll_event() {
@@ -688,7 +903,7 @@ impl Conn {
         }
         let push = Event::publish(channel.clone(), publication.data.unwrap_or(Value::Null));
         let encoded = <SocketCluster as protocols::Dialect>::encode(&Message::Event(push));
-        let text: Arc<str> = match encoded.map(String::from_utf8) {
+        let text: Utf8Bytes = match encoded.map(String::from_utf8) {
             Ok(Ok(text)) => text.into(),
             _ => {
                 let error =
@@ -697,7 +912,7 @@ impl Conn {
             }
         };
         if self.hub.publish(self.id, &channel, &text) {
-            self.session.send_shared(text);
+            self.session.send_shared(Arc::from(text.as_str()));
         }
         self.answer(cid, Ok(None));
     }
