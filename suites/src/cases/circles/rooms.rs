@@ -96,12 +96,7 @@ impl Source {
             Source::Member(b) => {
                 let mut sender = authenticated(ctx, v, &b.token).await?;
                 for conv in rooms {
-                    sender
-                        .request(
-                            "message",
-                            json!({"conversation_id": conv, "text_message": "hello"}),
-                        )
-                        .await?;
+                    sender.say(conv, "hello").await?;
                 }
                 Ok(Some(sender))
             }
