@@ -44,7 +44,7 @@ use super::{serve_socketio, BoxFuture, Listener, Shutdown};
 use crate::config::{Config, ListenerName, Profile};
 use crate::fault::Fault;
 use crate::services::Services;
-use crate::socketio::{lock, App, Event, Socket, Transport};
+use crate::socketio::{lock, App, Event, NoDelay, Socket, Transport};
 
 /// The `sockets` listener, at `/socket.io/`.
 #[derive(Debug)]
@@ -87,7 +87,7 @@ impl Listener for Sockets {
                 }
             }
         });
-        serve_socketio(tcp, router, vec![transport], shutdown)
+        serve_socketio(self.name(), NoDelay(tcp), router, vec![transport], shutdown)
     }
 }
 
