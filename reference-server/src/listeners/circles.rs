@@ -2,12 +2,11 @@
 
 use std::{io, sync::Arc};
 
-use axum::{extract::Request, http::StatusCode, response::IntoResponse, Router};
 use protocols::Protocol;
 use tokio::net::TcpListener;
 
 use super::echo::options;
-use super::{serve_socketio, BoxFuture, Listener, Shutdown};
+use super::{serve_socketio, socketio_router, BoxFuture, Listener, Shutdown};
 use crate::circles::{CirclesApp, CirclesFault};
 use crate::services::Services;
 use crate::socketio::Transport;
@@ -49,16 +48,7 @@ impl Listener for Circles {
             options(config.circles.profile),
         );
         context.set_hub(transport.hub());
-        let sio = transport.clone();
-        let router = Router::new().fallback(move |req: Request| {
-            let sio = sio.clone();
-            async move {
-                match req.uri().path() {
-                    "/socket.io/" | "/socket.io" => sio.handle(req).await,
-                    _ => StatusCode::NOT_FOUND.into_response(),
-                }
-            }
-        });
+        let router = socketio_router(&transport);
         serve_socketio(self.name(), tcp, router, vec![transport], shutdown)
     }
 }

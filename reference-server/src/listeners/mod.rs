@@ -7,7 +7,8 @@
 
 use std::{future::Future, io, net::SocketAddr, pin::Pin, time::Duration};
 
-use axum::{extract::connect_info::Connected, serve::IncomingStream, Router};
+use axum::extract::{connect_info::Connected, Request};
+use axum::{http::StatusCode, response::IntoResponse, serve::IncomingStream, Router};
 use protocols::Protocol;
 use tokio::{net::TcpListener, sync::watch};
 
@@ -108,6 +109,20 @@ impl Shutdown {
     pub async fn requested(mut self) {
         let _ = self.0.wait_for(|stop| *stop).await;
     }
+}
+
+/// A router serving `transport` at `/socket.io/`, and 404 elsewhere.
+pub(crate) fn socketio_router(transport: &Transport) -> Router {
+    let sio = transport.clone();
+    Router::new().fallback(move |req: Request| {
+        let sio = sio.clone();
+        async move {
+            match req.uri().path() {
+                "/socket.io/" | "/socket.io" => sio.handle(req).await,
+                _ => StatusCode::NOT_FOUND.into_response(),
+            }
+        }
+    })
 }
 
 /// Serves `router` on `listener` until `shutdown`; then closes every
