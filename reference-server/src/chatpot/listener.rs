@@ -10,7 +10,7 @@ use tokio::net::TcpListener;
 use super::{app::ChatpotApp, ChatpotContext, ChatpotFault};
 use crate::config::{Config, ListenerName};
 use crate::fault::Fault;
-use crate::listeners::{echo::options, BoxFuture, Listener, Shutdown, GRACE};
+use crate::listeners::{echo::options, serve_socketio, BoxFuture, Listener, Shutdown};
 use crate::services::Services;
 use crate::socketio::Transport;
 
@@ -68,23 +68,7 @@ impl Listener for Chatpot {
                 }
             }
         });
-        Box::pin(async move {
-            axum::serve(
-                tcp,
-                router.into_make_service_with_connect_info::<crate::socketio::PeerSocket>(),
-            )
-            .with_graceful_shutdown(async move {
-                shutdown.requested().await;
-                transport.close_all();
-                if tokio::time::timeout(GRACE, transport.closed())
-                    .await
-                    .is_err()
-                {
-                    tracing::warn!("chatpot: socket.io sessions did not close in time");
-                }
-            })
-            .await
-        })
+        serve_socketio(self.name(), tcp, router, vec![transport], shutdown)
     }
 }
 

@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
-use super::{CirclesConfig, CirclesFault};
+use super::{CirclesConfig, CirclesFault, IceServer};
 use crate::services::storage::{Snapshot, StorageError, Write};
 use crate::services::tokens::{TokenError, Tokens};
 
@@ -165,6 +165,12 @@ fn to_sid(sid: &str) -> To {
     To::Sid(sid.to_owned())
 }
 
+/// The answer to `webrtc_stun_info` or `webrtc_turn_info`: `webrtc_config`
+/// with its `servers`.
+fn servers_to(sid: &str, servers: &[IceServer]) -> Out {
+    emit(to_sid(sid), "webrtc_config", json!(servers))
+}
+
 /// The room of a circle's joined sockets.
 pub fn circle_room(id: u64) -> String {
     format!("circle:{id}")
@@ -181,6 +187,13 @@ fn user_room(id: u64) -> String {
 
 fn device_room(id: u64) -> String {
     format!("device:{id}")
+}
+
+/// The rooms a socket joins and leaves on request.
+#[derive(Debug, Clone, Copy)]
+enum Joinable {
+    Circle,
+    Conversation,
 }
 
 /// Why an admin action was refused.
@@ -363,6 +376,11 @@ impl Core {
         }
     }
 
+    /// `circle` with `payload` to circle `id`'s room, as the faults make it.
+    fn circle_event(&self, id: u64, payload: Value) -> Out {
+        emit(self.room_or_everyone(circle_room(id)), "circle", payload)
+    }
+
     // ---- the listened channels -------------------------------------------
 
     /// A listened channel `name` from socket `sid` with its first argument.
@@ -380,23 +398,19 @@ impl Core {
                 "not authenticated: send `authenticate` with a token before `{name}`"
             )),
             (_, Some(who)) => match name {
-                "join_circle" => self.join_circle(sid, who, payload, true),
-                "leave_circle" => self.join_circle(sid, who, payload, false),
-                "join_conversation" => self.join_conversation(sid, who, payload, true),
-                "leave_conversation" => self.join_conversation(sid, who, payload, false),
+                "join_circle" => self.join_room(sid, who, payload, Joinable::Circle, true),
+                "leave_circle" => self.join_room(sid, who, payload, Joinable::Circle, false),
+                "join_conversation" => {
+                    self.join_room(sid, who, payload, Joinable::Conversation, true)
+                }
+                "leave_conversation" => {
+                    self.join_room(sid, who, payload, Joinable::Conversation, false)
+                }
                 "message" => self.message(sid, who, payload, now_ms),
                 "writing" => self.writing(sid, who, payload),
                 "webrtc_credentials" => Ok(self.webrtc_credentials(sid, who, now_ms)),
-                "webrtc_stun_info" => Ok(vec![emit(
-                    to_sid(sid),
-                    "webrtc_config",
-                    json!(self.config.stun),
-                )]),
-                "webrtc_turn_info" => Ok(vec![emit(
-                    to_sid(sid),
-                    "webrtc_config",
-                    json!(self.config.turn),
-                )]),
+                "webrtc_stun_info" => Ok(vec![servers_to(sid, &self.config.stun)]),
+                "webrtc_turn_info" => Ok(vec![servers_to(sid, &self.config.turn)]),
                 "webrtc_forward" => self.webrtc_forward(sid, who, payload),
                 other => Err(format!("unknown channel `{other}`")),
             },
@@ -468,9 +482,8 @@ impl Core {
                     .values()
                     .filter(|c| c.members.contains(&user))
                     .map(|c| {
-                        emit(
-                            self.room_or_everyone(circle_room(c.id)),
-                            "circle",
+                        self.circle_event(
+                            c.id,
                             json!({"event": word, "user": email, "circle_id": c.id}),
                         )
                     })
@@ -480,9 +493,8 @@ impl Core {
                 .devices
                 .get(&device)
                 .map(|d| {
-                    emit(
-                        self.room_or_everyone(circle_room(d.circle_id)),
-                        "circle",
+                    self.circle_event(
+                        d.circle_id,
                         json!({"event": "device", "type": word, "device_id": d.id, "circle_id": d.circle_id}),
                     )
                 })
@@ -518,57 +530,46 @@ impl Core {
             })
     }
 
-    fn join_circle(
+    /// `join_<kind>` (`join`) or `leave_<kind>` of the room named in
+    /// `payload`: only a member's socket may (but for a fault).
+    fn join_room(
         &mut self,
         sid: &str,
         who: Identity,
         payload: Option<&Value>,
+        kind: Joinable,
         join: bool,
     ) -> Result<Vec<Out>, String> {
-        let id = id_field(payload, "circle_id")?;
-        if !self.circles.contains_key(&id) {
-            return Err(format!("no circle {id}"));
-        }
-        if !self.member_of_circle(who, id) && !self.has(CirclesFault::JoinAnything) {
-            return Err(format!("you are not a member of circle {id}"));
-        }
-        let (action, word) = if join {
-            (Out::Join(sid.to_owned(), circle_room(id)), "joined")
-        } else {
-            (Out::Leave(sid.to_owned(), circle_room(id)), "left")
+        let (name, id) = match kind {
+            Joinable::Circle => ("circle", id_field(payload, "circle_id")?),
+            Joinable::Conversation => ("conversation", id_field(payload, "conversation_id")?),
         };
-        Ok(vec![
-            action,
-            emit(to_sid(sid), "success", json!(format!("{word} circle {id}"))),
-        ])
-    }
-
-    fn join_conversation(
-        &mut self,
-        sid: &str,
-        who: Identity,
-        payload: Option<&Value>,
-        join: bool,
-    ) -> Result<Vec<Out>, String> {
-        let id = id_field(payload, "conversation_id")?;
-        if !self.conversations.contains_key(&id) {
-            return Err(format!("no conversation {id}"));
-        }
-        if !self.member_of_conversation(who, id) && !self.has(CirclesFault::JoinAnything) {
-            return Err(format!("you are not a member of conversation {id}"));
-        }
-        let (action, word) = if join {
-            (Out::Join(sid.to_owned(), conversation_room(id)), "joined")
-        } else {
-            (Out::Leave(sid.to_owned(), conversation_room(id)), "left")
-        };
-        Ok(vec![
-            action,
-            emit(
-                to_sid(sid),
-                "success",
-                json!(format!("{word} conversation {id}")),
+        let (exists, member, room) = match kind {
+            Joinable::Circle => (
+                self.circles.contains_key(&id),
+                self.member_of_circle(who, id),
+                circle_room(id),
             ),
+            Joinable::Conversation => (
+                self.conversations.contains_key(&id),
+                self.member_of_conversation(who, id),
+                conversation_room(id),
+            ),
+        };
+        if !exists {
+            return Err(format!("no {name} {id}"));
+        }
+        if !member && !self.has(CirclesFault::JoinAnything) {
+            return Err(format!("you are not a member of {name} {id}"));
+        }
+        let (action, word) = if join {
+            (Out::Join(sid.to_owned(), room), "joined")
+        } else {
+            (Out::Leave(sid.to_owned(), room), "left")
+        };
+        Ok(vec![
+            action,
+            emit(to_sid(sid), "success", json!(format!("{word} {name} {id}"))),
         ])
     }
 
@@ -921,9 +922,8 @@ impl Core {
         }
         circle.invited.remove(&user);
         self.dirty.insert(Key::Circle(id));
-        Ok(vec![emit(
-            self.room_or_everyone(circle_room(id)),
-            "circle",
+        Ok(vec![self.circle_event(
+            id,
             json!({"event": "join", "user": email, "circle_id": id}),
         )])
     }
@@ -951,11 +951,7 @@ impl Core {
             Some(from) => json!({"event": "kick", "user": email, "from": from, "circle_id": id}),
             None => json!({"event": "quit", "user": email, "circle_id": id}),
         };
-        let mut out = vec![emit(
-            self.room_or_everyone(circle_room(id)),
-            "circle",
-            payload,
-        )];
+        let mut out = vec![self.circle_event(id, payload)];
         let conversations: Vec<u64> = self
             .conversations
             .values_mut()
@@ -982,9 +978,8 @@ impl Core {
             circle.name = name;
         }
         self.dirty.insert(Key::Circle(id));
-        Ok(vec![emit(
-            self.room_or_everyone(circle_room(id)),
-            "circle",
+        Ok(vec![self.circle_event(
+            id,
             json!({"event": "update", "circle_id": id}),
         )])
     }
@@ -1018,9 +1013,8 @@ impl Core {
         }
         let circle = device.circle_id;
         self.dirty.insert(Key::Device(id));
-        Ok(vec![emit(
-            self.room_or_everyone(circle_room(circle)),
-            "circle",
+        Ok(vec![self.circle_event(
+            circle,
             json!({"event": "device", "type": "update", "device_id": id, "circle_id": circle}),
         )])
     }
@@ -1434,10 +1428,11 @@ mod tests {
         c.conversation_device(conv, device, true)
             .expect("device in");
         c.promote(conv, 2).expect("promote");
-        c.join_conversation(
+        c.join_room(
             "a",
             Identity::User(1),
             Some(&json!({"conversation_id": conv})),
+            Joinable::Conversation,
             true,
         )
         .expect("join");

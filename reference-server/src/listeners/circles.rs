@@ -2,12 +2,11 @@
 
 use std::{io, sync::Arc};
 
-use axum::{extract::Request, http::StatusCode, response::IntoResponse, Router};
 use protocols::Protocol;
 use tokio::net::TcpListener;
 
 use super::echo::options;
-use super::{BoxFuture, Listener, Shutdown, GRACE};
+use super::{serve_socketio, socketio_router, BoxFuture, Listener, Shutdown};
 use crate::circles::{CirclesApp, CirclesFault};
 use crate::services::Services;
 use crate::socketio::Transport;
@@ -40,38 +39,16 @@ impl Listener for Circles {
         services: &Services,
         shutdown: Shutdown,
     ) -> BoxFuture<'static, io::Result<()>> {
-        let context = services.circles();
-        let profile = config.circles.profile;
-        Box::pin(async move {
-            let context = context?;
-            let transport =
-                Transport::socketio(Arc::new(CirclesApp::new(context.clone())), options(profile));
-            context.set_hub(transport.hub());
-            let sio = transport.clone();
-            let router = Router::new().fallback(move |req: Request| {
-                let sio = sio.clone();
-                async move {
-                    match req.uri().path() {
-                        "/socket.io/" | "/socket.io" => sio.handle(req).await,
-                        _ => StatusCode::NOT_FOUND.into_response(),
-                    }
-                }
-            });
-            axum::serve(
-                tcp,
-                router.into_make_service_with_connect_info::<crate::socketio::PeerSocket>(),
-            )
-            .with_graceful_shutdown(async move {
-                shutdown.requested().await;
-                transport.close_all();
-                if tokio::time::timeout(GRACE, transport.closed())
-                    .await
-                    .is_err()
-                {
-                    tracing::warn!("circles sessions did not close in time");
-                }
-            })
-            .await
-        })
+        let context = match services.circles() {
+            Ok(context) => context,
+            Err(e) => return Box::pin(async move { Err(e) }),
+        };
+        let transport = Transport::socketio(
+            Arc::new(CirclesApp::new(context.clone())),
+            options(config.circles.profile),
+        );
+        context.set_hub(transport.hub());
+        let router = socketio_router(&transport);
+        serve_socketio(self.name(), tcp, router, vec![transport], shutdown)
     }
 }

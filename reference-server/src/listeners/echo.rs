@@ -35,7 +35,7 @@ use tokio::net::TcpListener;
 
 use super::{serve_socketio, BoxFuture, Listener, Shutdown};
 use crate::services::Services;
-use crate::socketio::{App, Event, Options, Socket, Transport};
+use crate::socketio::{App, Event, NoDelay, Options, Socket, Transport};
 use crate::{
     config::{Config, ListenerName, Profile},
     fault::Fault,
@@ -66,7 +66,13 @@ impl Listener for Echo {
         shutdown: Shutdown,
     ) -> BoxFuture<'static, io::Result<()>> {
         let (router, transports) = app(config.echo.profile, &config.faults);
-        serve_socketio(tcp, router, transports.to_vec(), shutdown)
+        serve_socketio(
+            self.name(),
+            NoDelay(tcp),
+            router,
+            transports.to_vec(),
+            shutdown,
+        )
     }
 }
 

@@ -7,7 +7,8 @@
 
 use std::{future::Future, io, net::SocketAddr, pin::Pin, time::Duration};
 
-use axum::Router;
+use axum::extract::{connect_info::Connected, Request};
+use axum::{http::StatusCode, response::IntoResponse, serve::IncomingStream, Router};
 use protocols::Protocol;
 use tokio::{net::TcpListener, sync::watch};
 
@@ -15,7 +16,7 @@ use crate::{
     config::{Config, ListenerName},
     fault::Fault,
     services::Services,
-    socketio::{NoDelay, PeerSocket, Transport},
+    socketio::{PeerSocket, Transport},
 };
 
 pub mod admin;
@@ -110,20 +111,43 @@ impl Shutdown {
     }
 }
 
-/// Serves `router` on `tcp` until `shutdown`; then closes every session of
-/// `transports` (within [`GRACE`]) and lets open connections end: the
-/// `serve` of a listener on the Socket.IO transport.
-pub(crate) fn serve_socketio(
-    tcp: TcpListener,
+/// A router serving `transport` at `/socket.io/`, and 404 elsewhere.
+pub(crate) fn socketio_router(transport: &Transport) -> Router {
+    let sio = transport.clone();
+    Router::new().fallback(move |req: Request| {
+        let sio = sio.clone();
+        async move {
+            match req.uri().path() {
+                "/socket.io/" | "/socket.io" => sio.handle(req).await,
+                _ => StatusCode::NOT_FOUND.into_response(),
+            }
+        }
+    })
+}
+
+/// Serves `router` on `listener` until `shutdown`; then closes every
+/// session of `transports` (within [`GRACE`]) and lets open connections
+/// end: the `serve` of listener `name` on the Socket.IO transport.
+///
+/// `listener` is the bound port ([`TcpListener`]) or the port with
+/// `TCP_NODELAY` set on its connections ([`NoDelay`](crate::socketio::NoDelay)).
+pub(crate) fn serve_socketio<L>(
+    name: ListenerName,
+    listener: L,
     router: Router,
     transports: Vec<Transport>,
     shutdown: Shutdown,
-) -> BoxFuture<'static, io::Result<()>> {
+) -> BoxFuture<'static, io::Result<()>>
+where
+    L: axum::serve::Listener,
+    L::Addr: std::fmt::Debug,
+    PeerSocket: for<'a> Connected<IncomingStream<'a, L>>,
+{
     Box::pin(async move {
         // Every request carries its socket: the heartbeat looks there for
         // answers not read yet before it closes a session.
         let service = router.into_make_service_with_connect_info::<PeerSocket>();
-        axum::serve(NoDelay(tcp), service)
+        axum::serve(listener, service)
             .with_graceful_shutdown(async move {
                 shutdown.requested().await;
                 let all = async {
@@ -135,7 +159,7 @@ pub(crate) fn serve_socketio(
                     }
                 };
                 if tokio::time::timeout(GRACE, all).await.is_err() {
-                    tracing::warn!("socket.io sessions did not close in time");
+                    tracing::warn!(listener = %name, "socket.io sessions did not close in time");
                 }
             })
             .await

@@ -32,7 +32,6 @@ use std::collections::{HashMap, HashSet};
 use std::io;
 use std::sync::{Arc, Mutex};
 
-use axum::{extract::Request, http::StatusCode, response::IntoResponse, Router};
 use protocols::socketio::Data;
 use protocols::sockets::{ChatMessage, SERVER_USER};
 use protocols::Protocol;
@@ -40,11 +39,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio::net::TcpListener;
 
-use super::{serve_socketio, BoxFuture, Listener, Shutdown};
+use super::{serve_socketio, socketio_router, BoxFuture, Listener, Shutdown};
 use crate::config::{Config, ListenerName, Profile};
 use crate::fault::Fault;
 use crate::services::Services;
-use crate::socketio::{lock, App, Event, Socket, Transport};
+use crate::socketio::{lock, App, Event, NoDelay, Socket, Transport};
 
 /// The `sockets` listener, at `/socket.io/`.
 #[derive(Debug)]
@@ -77,17 +76,8 @@ impl Listener for Sockets {
         };
         let transport =
             Transport::socketio(Arc::new(app), super::echo::options(config.sockets.profile));
-        let t = transport.clone();
-        let router = Router::new().fallback(move |req: Request| {
-            let t = t.clone();
-            async move {
-                match req.uri().path() {
-                    "/socket.io/" | "/socket.io" => t.handle(req).await,
-                    _ => StatusCode::NOT_FOUND.into_response(),
-                }
-            }
-        });
-        serve_socketio(tcp, router, vec![transport], shutdown)
+        let router = socketio_router(&transport);
+        serve_socketio(self.name(), NoDelay(tcp), router, vec![transport], shutdown)
     }
 }
 

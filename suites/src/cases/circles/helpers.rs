@@ -274,6 +274,24 @@ impl Client {
             .map_err(|e| broken!("`{name}` was answered on `error`: {e}"))
     }
 
+    /// `message {conversation_id, text_message}`, answered on `success`.
+    pub async fn say(&mut self, conversation: u64, text: &str) -> Result<Value, Failure> {
+        self.request(
+            "message",
+            json!({"conversation_id": conversation, "text_message": text}),
+        )
+        .await
+    }
+
+    /// `writing {conversation_id, is_writing}`, answered on `success`.
+    pub async fn writing(&mut self, conversation: u64, is_writing: bool) -> Result<Value, Failure> {
+        self.request(
+            "writing",
+            json!({"conversation_id": conversation, "is_writing": is_writing}),
+        )
+        .await
+    }
+
     /// Emits `name` and expects `error` (its reason).
     pub async fn refused(&mut self, name: &str, payload: Option<Value>) -> Result<Value, Failure> {
         self.emit(name, payload).await?;

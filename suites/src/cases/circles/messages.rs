@@ -56,11 +56,7 @@ pub(super) async fn pair(ctx: &Ctx, v: EioVersion) -> Result<Pair, Failure> {
 /// The outsider's next message is the one `b` sends to its own
 /// conversation: nothing of `p.conversation` came before.
 pub(super) async fn outsider_left_out(p: &mut Pair, what: &str) -> Outcome {
-    p.cb.request(
-        "message",
-        json!({"conversation_id": p.other, "text_message": "marker"}),
-    )
-    .await?;
+    p.cb.say(p.other, "marker").await?;
     let (conv, other) = (p.conversation, p.other);
     p.outsider
         .marker(
@@ -105,11 +101,7 @@ case! {
 async fn done_to_members(ctx: Ctx, v: EioVersion) -> Outcome {
     let mut p = pair(&ctx, v).await?;
     let conv = p.conversation;
-    p.ca.request(
-        "message",
-        json!({"conversation_id": conv, "text_message": "hello circles"}),
-    )
-    .await?;
+    p.ca.say(conv, "hello circles").await?;
     for (who, client) in [("the sender", &mut p.ca), ("the other member", &mut p.cb)] {
         let m = client
             .expect_where("message", |m| has(m, "conversation_id", conv))
@@ -160,11 +152,7 @@ async fn pending_with_media(ctx: Ctx, v: EioVersion) -> Outcome {
         m.get("message").is_some_and(Value::is_object),
         "the pending message has no `message`: {m}"
     );
-    p.ca.request(
-        "message",
-        json!({"conversation_id": conv, "text_message": "marker"}),
-    )
-    .await?;
+    p.ca.say(conv, "marker").await?;
     p.cb.marker(
         |n, m| n == "message" && m.to_string().contains("marker"),
         |n, _| n == "media",
@@ -193,11 +181,7 @@ async fn message_errors(ctx: Ctx, v: EioVersion) -> Outcome {
     .await?;
     p.ca.refused("message", Some(json!({"conversation_id": conv})))
         .await?;
-    p.ca.request(
-        "message",
-        json!({"conversation_id": conv, "text_message": "marker"}),
-    )
-    .await?;
+    p.ca.say(conv, "marker").await?;
     p.cb.marker(
         |n, m| n == "message" && m.to_string().contains("marker"),
         |n, m| n == "message" && !m.to_string().contains("marker"),
@@ -218,21 +202,13 @@ case! {
 async fn writing_to_others(ctx: Ctx, v: EioVersion) -> Outcome {
     let mut p = pair(&ctx, v).await?;
     let conv = p.conversation;
-    p.ca.request(
-        "writing",
-        json!({"conversation_id": conv, "is_writing": true}),
-    )
-    .await?;
+    p.ca.writing(conv, true).await?;
     let w = p.cb.expect("writing").await?;
     field_is(&w, "conversation_id", &json!(conv), "`writing`")?;
     field_is(&w, "device", &json!(false), "`writing` of a user")?;
     field_is(&w, "user", &json!(p.a.email), "`writing` of a user")?;
     field_is(&w, "is_writing", &json!(true), "`writing`")?;
-    p.cb.request(
-        "writing",
-        json!({"conversation_id": conv, "is_writing": false}),
-    )
-    .await?;
+    p.cb.writing(conv, false).await?;
     let b_email = json!(p.b.email);
     p.ca.marker(
         |n, w| n == "writing" && w.get("user") == Some(&b_email),
@@ -241,11 +217,7 @@ async fn writing_to_others(ctx: Ctx, v: EioVersion) -> Outcome {
     )
     .await?;
     let other = p.other;
-    p.cb.request(
-        "writing",
-        json!({"conversation_id": other, "is_writing": true}),
-    )
-    .await?;
+    p.cb.writing(other, true).await?;
     p.outsider
         .marker(
             |n, w| n == "writing" && has(w, "conversation_id", other),
@@ -280,11 +252,7 @@ async fn writing_device(ctx: Ctx, v: EioVersion) -> Outcome {
     let mut cd = authenticated(&ctx, v, &d.token).await?;
     cd.request("join_conversation", json!({"conversation_id": conv}))
         .await?;
-    cd.request(
-        "writing",
-        json!({"conversation_id": conv, "is_writing": true}),
-    )
-    .await?;
+    cd.writing(conv, true).await?;
     let w = p.cb.expect("writing").await?;
     field_is(&w, "conversation_id", &json!(conv), "`writing` of a device")?;
     field_is(&w, "device", &json!(true), "`writing` of a device")?;
@@ -310,11 +278,7 @@ async fn writing_errors(ctx: Ctx, v: EioVersion) -> Outcome {
         Some(json!({"conversation_id": other, "is_writing": true})),
     )
     .await?;
-    p.ca.request(
-        "writing",
-        json!({"conversation_id": conv, "is_writing": false}),
-    )
-    .await?;
+    p.ca.writing(conv, false).await?;
     let w = p.cb.expect("writing").await?;
     field_is(
         &w,
