@@ -70,7 +70,7 @@ impl Listener for Chatpot {
         });
         Box::pin(async move {
             axum::serve(
-                tcp,
+                crate::socketio::NoDelay(tcp),
                 router.into_make_service_with_connect_info::<crate::socketio::PeerSocket>(),
             )
             .with_graceful_shutdown(async move {

@@ -58,7 +58,7 @@ impl Listener for Circles {
                 }
             });
             axum::serve(
-                tcp,
+                crate::socketio::NoDelay(tcp),
                 router.into_make_service_with_connect_info::<crate::socketio::PeerSocket>(),
             )
             .with_graceful_shutdown(async move {
