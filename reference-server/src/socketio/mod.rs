@@ -30,6 +30,7 @@ use protocols::socketio::{Data, FullPacket, PacketType};
 use serde_json::Value;
 
 pub use driver::{HeartbeatStats, Hub, Options, Transport};
+pub(crate) use peer::unread_input;
 pub use peer::{Conn, NoDelay, PeerSocket};
 
 /// An application served over Socket.IO.

@@ -68,22 +68,25 @@ impl PeerSocket {
         }
         #[cfg(unix)]
         {
-            use std::mem::MaybeUninit;
             // SAFETY: `open` is true and its lock is held: the connection
             // ([`Conn`]) clears it under this lock before its descriptor is
             // closed, so the descriptor stays open while it is borrowed here.
             let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(self.slot.fd) };
-            let socket = socket2::SockRef::from(&fd);
-            let mut byte = [MaybeUninit::<u8>::uninit(); 1];
-            // The socket is non-blocking (tokio's): an empty buffer is
-            // `WouldBlock`; peeking leaves the bytes for the reader.
-            matches!(socket.peek(&mut byte), Ok(n) if n > 0)
+            unread_input(socket2::SockRef::from(&fd))
         }
         #[cfg(not(unix))]
         {
             false
         }
     }
+}
+
+/// Whether bytes have arrived on an open, non-blocking (tokio's) socket
+/// that nobody has read yet. Peeking leaves them for the reader; an empty
+/// buffer is `WouldBlock`, and the end of the stream is no input.
+pub(crate) fn unread_input(socket: socket2::SockRef<'_>) -> bool {
+    let mut byte = [std::mem::MaybeUninit::<u8>::uninit(); 1];
+    matches!(socket.peek(&mut byte), Ok(n) if n > 0)
 }
 
 /// A connection accepted by [`NoDelay`]: its stream, which tells its
