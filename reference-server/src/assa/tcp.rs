@@ -422,7 +422,7 @@ mod tests {
     #[tokio::test]
     async fn bug_the_ticker_reads_a_connect_that_arrived_before_it_times_the_connection_out() {
         let config = AssaConfig {
-            connect_timeout_ms: 100,
+            connect_timeout_ms: 300,
             ..AssaConfig::test_profile()
         };
         let tokens = Tokens::new(b"test-secret");
@@ -450,7 +450,7 @@ mod tests {
         let frame = format!("{connect}\n");
         // Written without yielding: the server's reader does not run.
         assert_eq!(client.try_write(frame.as_bytes()).ok(), Some(frame.len()));
-        std::thread::sleep(Duration::from_millis(150));
+        std::thread::sleep(Duration::from_millis(400));
         ctx.tick();
         let mut lines = tokio::io::BufReader::new(client).lines();
         let line = tokio::time::timeout(Duration::from_secs(10), lines.next_line())
