@@ -1098,6 +1098,57 @@ fn a_full_send_queue_closes_the_session_with_a_reason() {
     );
 }
 
+#[test]
+fn a_full_client_send_queue_closes_the_session_with_a_reason() {
+    for transport in [Transport::WebSocket, Transport::Polling] {
+        let mut config = ClientConfig::new(V4, transport);
+        config.upgrade = false;
+        config.max_queued_messages = 2;
+        let mut pair: Pair<ServerSession, ClientSession> =
+            Pair::new(ClientSession::new(ms(0), config), test_config(), |_, s| s);
+        for _ in 0..3 {
+            pair.client.send(Outbound::text("a")).unwrap();
+            pair.client.send(Outbound::text("b")).unwrap();
+            assert_eq!(pair.client.queued_messages(), 2, "{transport:?}");
+            pair.drive();
+            assert_eq!(
+                pair.client.queued_messages(),
+                0,
+                "{transport:?}: what was sent leaves the queue"
+            );
+        }
+        let received = pair
+            .server_events
+            .iter()
+            .filter(|e| matches!(e, ServerEvent::Message(_)))
+            .count();
+        assert_eq!(received, 6, "{transport:?}");
+        // The driver takes nothing more: the third message waiting closes the session.
+        pair.client.send(Outbound::text("a")).unwrap();
+        pair.client.send(Outbound::text("b")).unwrap();
+        assert_eq!(
+            pair.client.send(Outbound::text("c")),
+            Err(CloseReason::QueueFull(2)),
+            "{transport:?}"
+        );
+        assert!(pair.client.is_closed());
+        let events: Vec<_> = std::iter::from_fn(|| pair.client.poll_event()).collect();
+        assert_eq!(
+            events,
+            [ClientEvent::Closed(CloseReason::QueueFull(2))],
+            "{transport:?}"
+        );
+    }
+    // The bytes are bounded too, before the handshake as after it.
+    let mut config = ClientConfig::new(V4, Transport::Polling);
+    config.max_queued_bytes = 10;
+    let mut c = ClientSession::new(ms(0), config);
+    // Bytes of the text frames: `4` and the data.
+    c.send(Outbound::text("1234")).unwrap();
+    c.send(Outbound::text("123")).unwrap();
+    assert_eq!(c.send(Outbound::text("1")), Err(CloseReason::QueueFull(2)));
+}
+
 // ------------------------------------------------------------ WebSocket and the upgrade
 
 #[test]
@@ -1562,6 +1613,29 @@ const TRANSPORTS: [(Transport, bool); 3] = [
     (Transport::Polling, false),
     (Transport::Polling, true),
 ];
+
+#[test]
+fn a_client_connection_whose_queue_fills_ends_with_a_reason_before_the_handshake_too() {
+    let mut config = ClientConfig::new(V4, Transport::WebSocket);
+    config.max_queued_messages = 3;
+    let mut client = ClientConnection::new(
+        ClientSession::new(ms(0), config),
+        SioVersion::for_engine(V4),
+        SioConfig::default(),
+    );
+    client.connect("/", None);
+    client.emit("/", "a", vec![], true);
+    client.emit("/", "b", vec![], false);
+    assert!(!client.engine().is_closed(), "three packets fit");
+    client.emit("/", "c", vec![], false);
+    assert!(client.engine().is_closed());
+    assert_eq!(
+        client.poll_event(ms(0)),
+        Some(ClientSioEvent::Closed(CloseReason::QueueFull(3)))
+    );
+    assert_eq!(client.poll_event(ms(0)), None, "said once");
+    assert_eq!(client.awaiting_acks(), 0, "no ack is awaited any more");
+}
 
 #[test]
 fn connect_with_auth_and_get_a_sid() {

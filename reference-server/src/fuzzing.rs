@@ -411,7 +411,7 @@ pub fn assa_core(data: &[u8]) {
             }
             AssaOp::Advance(n) => {
                 h.now += u64::from(*n) * 100;
-                let out = h.core.tick(h.now);
+                let out = h.core.tick(h.now, |_| false);
                 h.apply(out);
             }
         }

@@ -23,7 +23,7 @@ use crate::session::engineio::{
 use crate::session::socketio::{
     broadcast, Config as SioConfig, Encoded, Rooms, ServerConnection, ServerSioEvent,
 };
-use crate::session::{HttpError, Outbound, Transport, WsFrame};
+use crate::session::{CloseReason, HttpError, Outbound, Transport, WsFrame};
 use crate::socketio::{Data as SioData, Packet as SioPacket, PacketType as SioType, SioVersion};
 
 /// Operations in one input; more are ignored (the state stays small enough to check).
@@ -452,6 +452,8 @@ pub fn engineio_client(data: &[u8]) {
     let version = input.setup.version();
     let mut config = ClientConfig::new(version, input.setup.transport());
     config.b64 = input.setup.b64;
+    // A small send queue, so that filling it is reached.
+    config.max_queued_messages = CLIENT_QUEUE;
     let mut model = ClientModel {
         now: Duration::ZERO,
         gets: 0,
@@ -501,14 +503,26 @@ pub fn engineio_client(data: &[u8]) {
                 }
             }
             ClientOp::Send(text) => {
-                let _ = session.send(Outbound::text(text));
+                if let Err(CloseReason::QueueFull(n)) = session.send(Outbound::text(text)) {
+                    assert!(
+                        n == CLIENT_QUEUE && session.is_closed(),
+                        "a full queue ({n} waiting) must close the session"
+                    );
+                }
             }
             ClientOp::Close => session.close(model.now),
             ClientOp::Advance(ms) => model.now += Duration::from_millis(u64::from(*ms)),
         }
+        assert!(
+            session.queued_messages() <= CLIENT_QUEUE,
+            "the send queue outgrew its bound"
+        );
         model.drain(&mut session);
     }
 }
+
+/// The client target's send queue bound.
+const CLIENT_QUEUE: usize = 8;
 
 /// A Socket.IO packet a client sends, or raw text in its place.
 #[derive(Arbitrary, Debug)]

@@ -500,9 +500,6 @@ pub struct ClientConnection {
     /// Ack ids emitted and not answered yet, with their namespace.
     awaiting: BTreeMap<u64, String>,
     events: VecDeque<ClientSioEvent>,
-    /// Packets waiting for the Engine.IO handshake.
-    early: Vec<Encoded>,
-    opened: bool,
     closed: bool,
 }
 
@@ -519,8 +516,6 @@ impl ClientConnection {
             next_ack: 0,
             awaiting: BTreeMap::new(),
             events: VecDeque::new(),
-            early: Vec::new(),
-            opened: false,
             closed: false,
         }
     }
@@ -587,11 +582,10 @@ impl ClientConnection {
         self.send(Encoded::packet(&Packet::disconnect(namespace)));
     }
 
+    /// Queues a packet's frames in the Engine.IO session, which holds them
+    /// until its handshake is done; a full queue ends the connection
+    /// ([`CloseReason::QueueFull`], reported as [`ClientSioEvent::Closed`]).
     fn send(&mut self, encoded: Encoded) {
-        if !self.opened {
-            self.early.push(encoded);
-            return;
-        }
         for frame in encoded.frames {
             if let Err(reason) = self.engine.send(frame) {
                 self.end(reason);
@@ -619,12 +613,7 @@ impl ClientConnection {
     pub fn poll_event(&mut self, now: Duration) -> Option<ClientSioEvent> {
         while self.events.is_empty() {
             match self.engine.poll_event()? {
-                ClientEvent::Opened(_) => {
-                    self.opened = true;
-                    for encoded in std::mem::take(&mut self.early) {
-                        self.send(encoded);
-                    }
-                }
+                ClientEvent::Opened(_) => {}
                 ClientEvent::Message(data) => match self.inbound.push(data) {
                     Ok(Some(packet)) => self.dispatch(packet),
                     Ok(None) => {}

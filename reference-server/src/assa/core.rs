@@ -7,7 +7,10 @@
 //!   [`Core::stream_error`] when its stream cannot be read any more;
 //! - [`Core::committed`] when a [`Output::Persist`] carrying a ticket has been
 //!   committed (or failed);
-//! - [`Core::tick`] every [`Core::tick_period`], for PINGs and timeouts;
+//! - [`Core::tick`] every [`Core::tick_period_ms`], for PINGs and timeouts,
+//!   with a way to tell whether input from a connection has arrived that
+//!   it has not fed yet: a connection is not timed out with its CONNECT or
+//!   PONG waiting to be read;
 //! - [`Core::announce`] and the `admin_*` methods for the admin API.
 //!
 //! Each returns the [`Output`]s to carry out, in order. `now` is Unix
@@ -103,6 +106,9 @@ pub enum Output {
 struct Conn {
     opened_at: u64,
     session: Option<Session>,
+    /// When a tick first put off the connection's due timeout because its
+    /// input had arrived but was not read yet.
+    put_off_since: Option<u64>,
 }
 
 #[derive(Debug)]
@@ -404,6 +410,7 @@ impl Core {
             Conn {
                 opened_at: now,
                 session: None,
+                put_off_since: None,
             },
         );
         Vec::new()
@@ -470,8 +477,15 @@ impl Core {
         out
     }
 
-    /// PINGs due, and connections past their timeouts.
-    pub fn tick(&mut self, now: u64) -> Vec<Output> {
+    /// PINGs due, and connections past their timeouts (§10.2).
+    ///
+    /// The timeouts are the client's: no CONNECT, or no PONG, received in
+    /// time. `unread(conn)` says whether input from `conn` has arrived that
+    /// the driver has not fed yet (it is asked only of connections whose
+    /// timeout is due); such a connection's timeout is put off, by at most
+    /// that timeout once more, so that a busy server reads the CONNECT or
+    /// PONG that came in time before it judges. Feed what was read first.
+    pub fn tick(&mut self, now: u64, unread: impl Fn(ConnId) -> bool) -> Vec<Output> {
         let mut out = Vec::new();
         let mut ping_to = Vec::new();
         let mut timed_out = Vec::new();
@@ -484,23 +498,35 @@ impl Core {
         let no_connect_timeout = self.fault(AssaFault::NoConnectTimeout);
         let no_pong_timeout = self.fault(AssaFault::NoPongTimeout);
         for (&id, c) in &mut self.conns {
-            match &mut c.session {
+            let due = match &c.session {
                 None if !no_connect_timeout
                     && now.saturating_sub(c.opened_at) >= connect_timeout =>
                 {
-                    timed_out.push((id, CloseReason::ConnectTimeout));
+                    Some((CloseReason::ConnectTimeout, connect_timeout))
                 }
-                None => {}
-                Some(s) => {
-                    if !no_pong_timeout && now.saturating_sub(s.last_pong) >= pong_timeout {
-                        timed_out.push((id, CloseReason::PongTimeout));
-                    } else if now >= s.next_ping {
-                        while s.next_ping <= now {
-                            s.next_ping += interval;
-                        }
-                        if !no_ping {
-                            ping_to.push(id);
-                        }
+                Some(s) if !no_pong_timeout && now.saturating_sub(s.last_pong) >= pong_timeout => {
+                    Some((CloseReason::PongTimeout, pong_timeout))
+                }
+                _ => None,
+            };
+            if let Some((reason, timeout)) = due {
+                if unread(id) {
+                    let since = *c.put_off_since.get_or_insert(now);
+                    if now.saturating_sub(since) < timeout {
+                        continue;
+                    }
+                }
+                timed_out.push((id, reason));
+                continue;
+            }
+            c.put_off_since = None;
+            if let Some(s) = &mut c.session {
+                if now >= s.next_ping {
+                    while s.next_ping <= now {
+                        s.next_ping += interval;
+                    }
+                    if !no_ping {
+                        ping_to.push(id);
                     }
                 }
             }

@@ -1,6 +1,6 @@
 //! The ASSA core on a simulated clock: whole scenarios without sockets or sleeps.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use protocols::assa::Assa;
 use protocols::Dialect;
@@ -25,6 +25,8 @@ struct Sim {
     hold: bool,
     held: Vec<u64>,
     seq: u64,
+    /// Connections whose input has arrived but is not fed yet (a busy driver's).
+    unread: HashSet<ConnId>,
 }
 
 impl Sim {
@@ -46,6 +48,7 @@ impl Sim {
             hold: false,
             held: Vec::new(),
             seq: 0,
+            unread: HashSet::new(),
         }
     }
 
@@ -106,7 +109,8 @@ impl Sim {
 
     fn advance(&mut self, ms: u64) {
         self.now += ms;
-        let out = self.core.tick(self.now);
+        let unread = &self.unread;
+        let out = self.core.tick(self.now, |conn| unread.contains(&conn));
         self.apply(out);
     }
 
@@ -548,6 +552,66 @@ fn no_connect_within_the_timeout_closes() {
     sim.advance(1);
     assert_eq!(sim.one(1)["action"], "ERROR");
     assert_eq!(sim.closed, vec![(1, CloseReason::ConnectTimeout)]);
+}
+
+/// Regression: the ticker timed out a connection whose CONNECT had arrived
+/// in time and waited to be read (`assa.video.not-found`, on a loaded machine).
+#[test]
+fn bug_a_connect_waiting_unread_when_the_connection_timeout_fires_is_read_first() {
+    let mut sim = Sim::new(AssaConfig::test_profile());
+    sim.open(1);
+    sim.advance(999);
+    sim.unread.insert(1);
+    sim.advance(101);
+    assert!(sim.closed.is_empty(), "timed out with its CONNECT waiting");
+    assert!(sim.take(1).is_empty(), "no ERROR either");
+    // The driver reads it now.
+    sim.unread.clear();
+    let token = sim.token(7);
+    sim.send(1, "CONNECT", json!({ "jwt_token": token }));
+    assert_eq!(sim.one(1)["success"], true);
+    sim.advance(10);
+    assert!(sim.closed.is_empty());
+}
+
+#[test]
+fn a_pong_waiting_unread_when_the_pong_timeout_fires_is_read_first() {
+    let mut sim = Sim::new(AssaConfig::test_profile());
+    sim.login(1, 10);
+    sim.advance(600);
+    assert!(sim.take(1).iter().all(|m| m["action"] == "PING"));
+    sim.unread.insert(1);
+    sim.advance(350);
+    assert!(sim.closed.is_empty(), "timed out with its PONG waiting");
+    sim.unread.clear();
+    sim.send(1, "PONG", Value::Null);
+    // The PONG counts from when it was read: 950 + 900.
+    sim.advance(899);
+    assert!(sim.closed.is_empty());
+    sim.advance(1);
+    assert_eq!(sim.closed, vec![(1, CloseReason::PongTimeout)]);
+}
+
+#[test]
+fn input_that_stays_unread_puts_a_timeout_off_by_that_timeout_once_more_no_longer() {
+    let mut sim = Sim::new(AssaConfig::test_profile());
+    sim.open(1);
+    sim.unread.insert(1);
+    sim.advance(1_000);
+    sim.advance(999);
+    assert!(sim.closed.is_empty());
+    sim.advance(1);
+    assert_eq!(sim.one(1)["error_code"], "CONNECTION_TIMEOUT");
+    assert_eq!(sim.closed, vec![(1, CloseReason::ConnectTimeout)]);
+
+    let mut sim = Sim::new(AssaConfig::test_profile());
+    sim.login(2, 20);
+    sim.unread.insert(2);
+    sim.advance(900);
+    sim.advance(899);
+    assert!(sim.closed.is_empty());
+    sim.advance(1);
+    assert_eq!(sim.closed, vec![(2, CloseReason::PongTimeout)]);
 }
 
 #[test]

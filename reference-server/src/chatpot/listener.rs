@@ -68,7 +68,13 @@ impl Listener for Chatpot {
                 }
             }
         });
-        serve_socketio(self.name(), tcp, router, vec![transport], shutdown)
+        serve_socketio(
+            self.name(),
+            crate::socketio::NoDelay(tcp),
+            router,
+            vec![transport],
+            shutdown,
+        )
     }
 }
 

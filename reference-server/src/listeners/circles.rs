@@ -49,6 +49,12 @@ impl Listener for Circles {
         );
         context.set_hub(transport.hub());
         let router = socketio_router(&transport);
-        serve_socketio(self.name(), tcp, router, vec![transport], shutdown)
+        serve_socketio(
+            self.name(),
+            crate::socketio::NoDelay(tcp),
+            router,
+            vec![transport],
+            shutdown,
+        )
     }
 }

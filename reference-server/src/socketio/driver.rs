@@ -12,7 +12,10 @@
 //! messages stay in its session's bounded queue, and a full queue closes
 //! that session with a logged reason. The heartbeat counts `pingTimeout`
 //! from when a ping actually left, so a busy server does not time out a
-//! client whose pong it has not read yet.
+//! client whose pong it has not read yet; and a heartbeat that lapsed is
+//! judged only once the input waiting in the session's sockets (its
+//! WebSocket's, or those of the HTTP connections that carried its latest
+//! polling requests) has been read, for at most one more `pingTimeout`.
 //!
 //! What a handler held ([`Socket::hold_until`]) waits in its session's
 //! ordered queue of answers: a small task awaits the handler's future and
@@ -60,12 +63,20 @@ pub struct Options {
     pub versions: Vec<EioVersion>,
 }
 
-/// How long a lapsed heartbeat's check waits between looks at the socket.
+/// How long a lapsed heartbeat's check waits between looks at the sockets.
 const READ_FIRST_STEP: Duration = Duration::from_millis(1);
+
+/// How many HTTP connections a polling session remembers the sockets of
+/// (its latest requests'): a client keeps its pending GET on one and sends
+/// its POSTs on another, or a few.
+const RECENT_PEERS: usize = 4;
 
 /// What the heartbeat of a transport's sessions did, since it started.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct HeartbeatStats {
+    /// Heartbeats judged after they lapsed; each ends as a timeout, an
+    /// answer read late, or a session the client closed meanwhile.
+    pub lapses: u64,
     /// Sessions closed because the heartbeat's answer did not come in time.
     pub timeouts: u64,
     /// Of those, sessions with input still unread in their socket when
@@ -80,9 +91,27 @@ pub struct HeartbeatStats {
 
 #[derive(Default)]
 struct Counters {
+    lapses: AtomicU64,
     timeouts: AtomicU64,
     timeouts_with_input: AtomicU64,
     read_late: AtomicU64,
+}
+
+impl Session {
+    /// Whether input waits unread on a socket the session's latest polling
+    /// requests came on (none once it runs over WebSocket).
+    fn polling_input_waits(&self) -> bool {
+        let sockets: Vec<PeerSocket> = {
+            let mut state = lock(&self.state);
+            if state.machine.engine().transport() != protocols::session::Transport::Polling {
+                state.peers = RecentPeers::default();
+                return false;
+            }
+            state.peers.sockets().cloned().collect()
+        };
+        // Looked at outside the session's lock: its requests go on meanwhile.
+        sockets.iter().any(PeerSocket::has_unread_input)
+    }
 }
 
 /// What answers a plain Engine.IO message: the message to send back, if any.
@@ -133,6 +162,31 @@ struct State {
     poll: Option<oneshot::Sender<HttpResponse>>,
     /// The answer to a polling handshake, taken by its request.
     handshake: Option<HttpResponse>,
+    /// The sockets of the HTTP connections that carried the latest polling requests.
+    peers: RecentPeers,
+}
+
+/// The sockets of the HTTP connections a polling session's latest requests
+/// came on, newest first, each once: where its next input may be waiting.
+#[derive(Debug, Default)]
+struct RecentPeers([Option<PeerSocket>; RECENT_PEERS]);
+
+impl RecentPeers {
+    /// A request came on `peer`: it is the newest (the oldest is forgotten).
+    fn note(&mut self, peer: Option<PeerSocket>) {
+        let Some(peer) = peer else { return };
+        let slots = &mut self.0;
+        let end = slots
+            .iter()
+            .position(|p| p.as_ref().is_none_or(|p| p.same(&peer)))
+            .unwrap_or(RECENT_PEERS - 1);
+        slots[..=end].rotate_right(1);
+        slots[0] = Some(peer);
+    }
+
+    fn sockets(&self) -> impl Iterator<Item = &PeerSocket> {
+        self.0.iter().flatten()
+    }
 }
 
 /// The state machine of a session and the app it serves. One lives in
@@ -229,7 +283,11 @@ impl Transport {
                 b64,
             } => {
                 let session = self.open(version, protocols::session::Transport::Polling, b64);
-                let answer = lock(&session.state).handshake.take();
+                let answer = {
+                    let mut state = lock(&session.state);
+                    state.peers.note(peer_socket(&req));
+                    state.handshake.take()
+                };
                 session.wake.notify_one();
                 match answer {
                     Some(open) => respond(open),
@@ -258,6 +316,7 @@ impl Transport {
                 let now = inner.now();
                 let rx = {
                     let mut state = lock(&session.state);
+                    state.peers.note(peer_socket(&req));
                     match state.machine.engine().handle_poll(now) {
                         Ok(()) => {
                             let (tx, rx) = oneshot::channel();
@@ -277,14 +336,16 @@ impl Transport {
                 let Some(session) = self.find(&sid, version) else {
                     return respond(unknown_or_bad(self, &sid));
                 };
+                let peer = peer_socket(&req);
                 let body = read_body(req.into_body(), inner.options.engine.max_payload).await;
                 let Ok(body) = body else {
                     return respond(HttpError::BadRequest.response());
                 };
-                let answer = lock(&session.state)
-                    .machine
-                    .engine()
-                    .handle_post(inner.now(), &body);
+                let answer = {
+                    let mut state = lock(&session.state);
+                    state.peers.note(peer);
+                    state.machine.engine().handle_post(inner.now(), &body)
+                };
                 session.wake.notify_one();
                 respond(answer)
             }
@@ -365,6 +426,7 @@ impl Transport {
             state: Mutex::new(State {
                 machine,
                 poll: None,
+                peers: RecentPeers::default(),
                 handshake: match handshake {
                     Some(ServerTransmit::Poll(response)) => Some(response),
                     _ => None,
@@ -455,9 +517,9 @@ impl Transport {
                 now = inner.now();
                 let lapsed = lock(&session.state).machine.engine().heartbeat_lapsed(now);
                 if lapsed {
-                    let socket = peer.filter(|_| sink.is_some());
+                    let websocket = peer.as_ref().filter(|_| sink.is_some());
                     now = self
-                        .read_first(&session, socket, deadline.unwrap_or(now))
+                        .read_first(&session, websocket, deadline.unwrap_or(now))
                         .await;
                 }
             }
@@ -525,19 +587,22 @@ impl Transport {
     }
 
     /// The heartbeat of `session` lapsed (the timer was due at `due`): the
-    /// answer may have arrived and wait unread in its socket because the
-    /// server was busy. While bytes wait there and the heartbeat still
-    /// lapses, waits (at most `pingTimeout` more) for the reader task to
+    /// answer may have arrived and wait unread in its sockets because the
+    /// server was busy: its WebSocket's (`websocket`), or over polling those
+    /// of the HTTP connections its latest requests came on. While bytes
+    /// wait there and the heartbeat still lapses, waits (at most
+    /// `pingTimeout` more) for the WebSocket's reader task, or hyper, to
     /// feed them, so the timeout is judged on everything that has arrived.
     /// Counted in [`HeartbeatStats`]; returns the time the heartbeat was
     /// judged at, for the timers.
     async fn read_first(
         &self,
         session: &Session,
-        socket: Option<PeerSocket>,
+        websocket: Option<&PeerSocket>,
         due: Duration,
     ) -> Duration {
         let inner = &self.inner;
+        inner.stats.lapses.fetch_add(1, Ordering::Relaxed);
         let started = inner.now();
         let give_up = started + inner.options.engine.ping_timeout;
         let mut unread = false;
@@ -563,7 +628,8 @@ impl Transport {
                 );
                 return now;
             }
-            let waiting = socket.is_some_and(|s| s.has_unread_input());
+            let waiting = websocket.is_some_and(PeerSocket::has_unread_input)
+                || session.polling_input_waits();
             if !waiting || now >= give_up {
                 inner.stats.timeouts.fetch_add(1, Ordering::Relaxed);
                 if waiting || unread {
@@ -594,6 +660,7 @@ impl Transport {
     pub fn heartbeat_stats(&self) -> HeartbeatStats {
         let s = &self.inner.stats;
         HeartbeatStats {
+            lapses: s.lapses.load(Ordering::Relaxed),
             timeouts: s.timeouts.load(Ordering::Relaxed),
             timeouts_with_input: s.timeouts_with_input.load(Ordering::Relaxed),
             read_late: s.read_late.load(Ordering::Relaxed),
@@ -1112,7 +1179,7 @@ async fn wait_poll(session: &Arc<Session>, rx: oneshot::Receiver<HttpResponse>) 
 fn peer_socket(req: &Request) -> Option<PeerSocket> {
     req.extensions()
         .get::<axum::extract::ConnectInfo<PeerSocket>>()
-        .map(|c| c.0)
+        .map(|c| c.0.clone())
 }
 
 /// A request for a sid that is open under another version is a bad request;

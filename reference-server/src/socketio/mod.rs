@@ -18,6 +18,8 @@
 
 mod driver;
 mod peer;
+#[cfg(test)]
+mod tests;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -28,7 +30,8 @@ use protocols::socketio::{Data, FullPacket, PacketType};
 use serde_json::Value;
 
 pub use driver::{HeartbeatStats, Hub, Options, Transport};
-pub use peer::{NoDelay, PeerSocket};
+pub(crate) use peer::unread_input;
+pub use peer::{Conn, NoDelay, PeerSocket};
 
 /// An application served over Socket.IO.
 pub trait App: Send + Sync + 'static {

@@ -36,6 +36,12 @@ pub struct ClientConfig {
     /// Report every packet received after the handshake with
     /// [`ClientEvent::Packet`], for drivers that check exact packets.
     pub packet_events: bool,
+    /// Most application messages waiting to be sent (the server end's
+    /// bound, 1024); one more closes the session.
+    pub max_queued_messages: usize,
+    /// Most bytes of application messages waiting to be sent (16 MiB, as
+    /// the server end); more closes the session.
+    pub max_queued_bytes: usize,
 }
 
 impl ClientConfig {
@@ -53,6 +59,8 @@ impl ClientConfig {
             auto_ping: true,
             watch_heartbeat: true,
             packet_events: false,
+            max_queued_messages: 1024,
+            max_queued_bytes: 16 * 1024 * 1024,
         }
     }
 }
@@ -150,6 +158,9 @@ pub struct ClientSession {
     /// POSTs sent and not yet answered (more than one only with raw POSTs).
     posts_in_flight: usize,
     queue: VecDeque<Item>,
+    /// Application messages in `queue`, and their bytes.
+    queued_messages: usize,
+    queued_bytes: usize,
     transmits: VecDeque<ClientTransmit>,
     events: VecDeque<ClientEvent>,
     /// v3: when the next ping goes out.
@@ -177,6 +188,8 @@ impl ClientSession {
             gets_in_flight: 0,
             posts_in_flight: 0,
             queue: VecDeque::new(),
+            queued_messages: 0,
+            queued_bytes: 0,
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             next_ping: None,
@@ -223,9 +236,30 @@ impl ClientSession {
         self.state == State::Closed
     }
 
-    /// Queues a message (sent once the handshake is done).
+    /// Queues a message (sent once the handshake is done). A full queue
+    /// ([`ClientConfig::max_queued_messages`], `max_queued_bytes`) closes
+    /// the session ([`CloseReason::QueueFull`]) and returns the reason:
+    /// never a silent drop.
     pub fn send(&mut self, message: Outbound) -> Result<(), CloseReason> {
-        self.send_packet_item(Item::Message(message))
+        if self.state == State::Closed {
+            return Err(CloseReason::TransportClosed);
+        }
+        if self.queued_messages >= self.config.max_queued_messages
+            || self.queued_bytes + message.len() > self.config.max_queued_bytes
+        {
+            let reason = CloseReason::QueueFull(self.queued_messages);
+            self.shut(reason.clone());
+            return Err(reason);
+        }
+        self.queued_messages += 1;
+        self.queued_bytes += message.len();
+        self.queue.push_back(Item::Message(message));
+        Ok(())
+    }
+
+    /// How many application messages wait to be sent.
+    pub fn queued_messages(&self) -> usize {
+        self.queued_messages
     }
 
     /// Queues any Engine.IO packet as it is, for tests that need to send
@@ -573,9 +607,17 @@ impl ClientSession {
         );
         match self.transport {
             Transport::WebSocket => {
-                while let Some(item) = self.queue.pop_front() {
-                    self.transmits
-                        .push_back(ClientTransmit::Frame(item.frame(self.config.version)));
+                // One frame at a time, as the driver takes them: what it has
+                // not written yet stays in the bounded queue.
+                if self.transmits.is_empty() {
+                    if let Some(item) = self.queue.pop_front() {
+                        if let Item::Message(m) = &item {
+                            self.queued_messages -= 1;
+                            self.queued_bytes -= m.len();
+                        }
+                        self.transmits
+                            .push_back(ClientTransmit::Frame(item.frame(self.config.version)));
+                    }
                 }
             }
             Transport::Polling => {
@@ -588,9 +630,11 @@ impl ClientSession {
                         .as_ref()
                         .and_then(|h| h.max_payload)
                         .map_or(self.config.max_payload, |m| m as usize);
-                    let (body, binary) =
-                        drain_payload(self.config.version, &mut self.queue, max, self.config.b64)
-                            .payload;
+                    let drained =
+                        drain_payload(self.config.version, &mut self.queue, max, self.config.b64);
+                    self.queued_messages -= drained.messages;
+                    self.queued_bytes -= drained.bytes;
+                    let (body, binary) = drained.payload;
                     self.posts_in_flight += 1;
                     self.transmits.push_back(ClientTransmit::Http(Request {
                         query: self.query(Transport::Polling),
@@ -721,6 +765,8 @@ impl ClientSession {
         }
         self.state = State::Closed;
         self.queue.clear();
+        self.queued_messages = 0;
+        self.queued_bytes = 0;
         self.next_ping = None;
         self.deadline = None;
         if self.transport == Transport::WebSocket
