@@ -263,4 +263,3 @@ impl<'de> Deserialize<'de> for Args {
         deserializer.deserialize_tuple_struct("Args", usize::MAX, ArgsVisitor)
     }
 }
-
