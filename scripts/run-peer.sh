@@ -212,15 +212,11 @@ fi
 say "$(head -n 1 "$log")"
 
 # Node and socketioxide speak Engine.IO 3 and 4, chatspec's default for a --target;
-# python-socketio only 4. The Node and python peers have the room events
-# (`rooms = true`), socketioxide not: those two take a config file.
+# python-socketio only 4. Every Socket.IO peer has the room events (`rooms = true`).
 case "$peer" in
-    node)
+    node | socketioxide)
         printf '[socketio]\nurl = "http://127.0.0.1:%s"\nrooms = true\n' "$port" >"$config"
         target=(--config "$config")
-        ;;
-    socketioxide)
-        target=(--target "socketio=http://127.0.0.1:$port")
         ;;
     python)
         printf '[socketio]\nurl = "http://127.0.0.1:%s"\nengineio = [4]\nrooms = true\n' "$port" >"$config"

@@ -22,6 +22,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
+use anyhow::Context as _;
 use indicatif::{ProgressBar, ProgressStyle};
 use tokio::sync::{watch, Semaphore};
 use tokio::time::Instant;
@@ -266,6 +267,25 @@ pub async fn run(plan: Plan, dialect: Dialect, watch: Option<Watch>) -> anyhow::
             _ => all,
         }
     };
+    // Run-queue waits (generator, server): how much of their cores other load took.
+    let waits = || -> anyhow::Result<(f64, f64)> {
+        let server_threads = match &watch {
+            Some(Watch::Threads(prefix)) => Some(prefix.clone()),
+            _ => None,
+        };
+        let generator = sys::process_wait_seconds(|name| {
+            server_threads
+                .as_ref()
+                .is_none_or(|prefix| !name.starts_with(prefix.as_str()))
+        })
+        .context("the generator's run-queue wait")?;
+        let server = match &watch {
+            Some(w) => w.wait_seconds().context("the server's run-queue wait")?,
+            None => 0.0,
+        };
+        Ok((generator, server))
+    };
+    let mut waits_at_start = None;
     let rss_before = watch.as_ref().and_then(|w| w.rss().ok()).unwrap_or(0);
     let mine: Vec<usize> = plan.shard.clients(plan.clients).collect();
     let (phase_tx, phase_rx) = watch::channel(Phase::Setup);
@@ -323,6 +343,7 @@ pub async fn run(plan: Plan, dialect: Dialect, watch: Option<Watch>) -> anyhow::
             sys::process_cpu_seconds(),
             watch.as_ref().map_or(0.0, server_cpu),
         );
+        waits_at_start = Some(waits()?);
     }
     let tick = Duration::from_secs(1).min(plan.duration.max(Duration::from_millis(100)));
     let all_sent = |r: &Recorder| {
@@ -360,6 +381,7 @@ pub async fn run(plan: Plan, dialect: Dialect, watch: Option<Watch>) -> anyhow::
                 sys::process_cpu_seconds(),
                 watch.as_ref().map_or(0.0, server_cpu),
             );
+            waits_at_start = Some(waits()?);
             last = now;
             continue;
         }
@@ -389,6 +411,13 @@ pub async fn run(plan: Plan, dialect: Dialect, watch: Option<Watch>) -> anyhow::
     let server_cpu_window = match (&watch, server_cpu_at_start) {
         (Some(w), Some(start)) => server_cpu(w) - start,
         _ => 0.0,
+    };
+    let (generator_wait_window, server_wait_window) = match waits_at_start {
+        Some((g0, s0)) => {
+            let (g1, s1) = waits()?;
+            ((g1 - g0).max(0.0), (s1 - s0).max(0.0))
+        }
+        None => (0.0, 0.0),
     };
     let rss_loaded = watch.as_ref().and_then(|w| w.rss().ok()).unwrap_or(0);
     peak = peak.max(rss_loaded);
@@ -429,11 +458,13 @@ pub async fn run(plan: Plan, dialect: Dialect, watch: Option<Watch>) -> anyhow::
         series: recorder.series(),
         generator_cpu_seconds: generator_cpu(cpu_before, 0.0),
         generator_window_cpu_seconds,
+        generator_window_wait_seconds: generator_wait_window,
         generator_lag_us,
         wall_seconds: started.elapsed().as_secs_f64(),
         server: watch.as_ref().map(|w| results::ServerUsage {
             watched: w.describe(),
             cpu_seconds: server_cpu_window,
+            wait_seconds: server_wait_window,
             rss_before,
             rss_loaded,
             rss_peak: peak,

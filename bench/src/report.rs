@@ -83,10 +83,11 @@ pub fn markdown(results: &Results, summary: &Summary) -> String {
         (
             "generator CPU",
             format!(
-                "{:.2} s, {:.2} µs per message, {:.0}% of a core{}",
+                "{:.2} s, {:.2} µs per message, {:.0}% of a core (and {:.0}% waiting for it){}",
                 r.generator_cpu_seconds,
                 s.generator_us_per_message,
                 s.generator_cores * 100.0,
+                s.generator_waiting * 100.0,
                 if s.generator_saturated {
                     " **(saturated: the generator may be the bottleneck)**"
                 } else {
@@ -111,10 +112,12 @@ pub fn markdown(results: &Results, summary: &Summary) -> String {
         let _ = writeln!(md, "| server watched | {} |", server.watched);
         let _ = writeln!(
             md,
-            "| server CPU (measured window) | {:.2} s, {} µs per message |",
+            "| server CPU (measured window) | {:.2} s, {} µs per message, {:.0}% of a core (and {:.0}% waiting for it) |",
             server.cpu_seconds,
             s.server_us_per_message
-                .map_or("-".to_owned(), |u| format!("{u:.2}"))
+                .map_or("-".to_owned(), |u| format!("{u:.2}")),
+            s.server_cores.unwrap_or(0.0) * 100.0,
+            s.server_waiting.unwrap_or(0.0) * 100.0
         );
         let _ = writeln!(
             md,

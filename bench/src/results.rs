@@ -79,6 +79,11 @@ pub struct ServerUsage {
     pub watched: String,
     /// CPU seconds (user + system) it used during the measured window.
     pub cpu_seconds: f64,
+    /// Seconds its threads were ready to run but waited for a core during
+    /// the measured window: other load on its core (0 in results written
+    /// before it was recorded).
+    #[serde(default)]
+    pub wait_seconds: f64,
     /// Resident memory before the clients connected, bytes.
     pub rss_before: u64,
     /// Resident memory with every client connected (before the drain), bytes.
@@ -130,6 +135,11 @@ pub struct Results {
     /// written before it was recorded).
     #[serde(default)]
     pub generator_window_cpu_seconds: f64,
+    /// Seconds the generator's threads were ready to run but waited for a
+    /// core in the measured window (0 in results written before it was
+    /// recorded).
+    #[serde(default)]
+    pub generator_window_wait_seconds: f64,
     /// How late the generator woke a task in the measured window,
     /// microseconds: its own scheduling delay, which a heartbeat's answer
     /// also waits (zeros in results written before it was recorded).
@@ -154,15 +164,28 @@ pub struct Summary {
     /// The generator's CPU share of one core over the measured window (1.0:
     /// one core busy; over the whole run for results without the window's CPU).
     pub generator_cores: f64,
-    /// Set when the generator may have been the bottleneck (it used 90% of a core or more).
+    /// The generator's share of one core it was ready to run but waited for
+    /// it (other load on its core) over the measured window.
+    pub generator_waiting: f64,
+    /// Set when the generator may have been the bottleneck: it ran or was
+    /// ready to run 90% of the measured window or more (on a loaded core a
+    /// busy generator gets less than its core, and waits for the rest).
     pub generator_saturated: bool,
-    /// Server CPU microseconds per answer or delivery, when local.
+    /// Server CPU microseconds per answer or delivery in the measured window, when local.
     pub server_us_per_message: Option<f64>,
+    /// The server's CPU share of one core over the measured window, when local.
+    pub server_cores: Option<f64>,
+    /// The server's share of one core it was ready to run but waited for
+    /// it over the measured window, when local: with `server_cores` near 1
+    /// altogether, the server was bound by CPU (its own or the share other
+    /// load left it), not by the load.
+    pub server_waiting: Option<f64>,
     /// Server memory per connection (loaded minus before, over the connections), when local.
     pub server_bytes_per_connection: Option<f64>,
 }
 
-/// The generator's CPU share above which a report flags it as a possible bottleneck.
+/// The generator's share of a core (running or ready to run) above which a
+/// report flags it as a possible bottleneck.
 pub const SATURATED_CORES: f64 = 0.9;
 
 impl Results {
@@ -186,7 +209,16 @@ impl Results {
             }
         };
         let delivered = self.delivered.max(1) as f64;
+        let measured_delivered = self.measured_delivered.max(1) as f64;
         let shards = f64::from(self.shards.len().max(1) as u32);
+        let share = |seconds: f64| {
+            if self.measured_seconds > 0.0 {
+                seconds / self.measured_seconds
+            } else {
+                0.0
+            }
+        };
+        let generator_waiting = share(self.generator_window_wait_seconds) / shards;
         let generator_cores =
             if self.generator_window_cpu_seconds > 0.0 && self.measured_seconds > 0.0 {
                 self.generator_window_cpu_seconds / self.measured_seconds / shards
@@ -203,11 +235,15 @@ impl Results {
             fairness: Fairness::of(&self.per_connection),
             generator_us_per_message: self.generator_cpu_seconds * 1e6 / delivered,
             generator_cores,
-            generator_saturated: generator_cores >= SATURATED_CORES,
+            generator_waiting,
+            generator_saturated: generator_cores + generator_waiting >= SATURATED_CORES,
+            // The server's CPU is the measured window's: so are the deliveries it is divided by.
             server_us_per_message: self
                 .server
                 .as_ref()
-                .map(|s| s.cpu_seconds * 1e6 / delivered),
+                .map(|s| s.cpu_seconds * 1e6 / measured_delivered),
+            server_cores: self.server.as_ref().map(|s| share(s.cpu_seconds)),
+            server_waiting: self.server.as_ref().map(|s| share(s.wait_seconds)),
             server_bytes_per_connection: self.server.as_ref().and_then(|s| {
                 (self.connections > 0).then(|| {
                     s.rss_loaded.saturating_sub(s.rss_before) as f64 / self.connections as f64
@@ -262,6 +298,7 @@ impl Results {
             merge_series(&mut merged.series, &part.series);
             merged.generator_cpu_seconds += part.generator_cpu_seconds;
             merged.generator_window_cpu_seconds += part.generator_window_cpu_seconds;
+            merged.generator_window_wait_seconds += part.generator_window_wait_seconds;
             // The shards' lag percentiles cannot be added: the largest of
             // each is an upper bound.
             let (a, b) = (&mut merged.generator_lag_us, &part.generator_lag_us);
@@ -274,6 +311,7 @@ impl Results {
             merged.server = match (merged.server.take(), &part.server) {
                 (Some(mut a), Some(b)) => {
                     a.cpu_seconds = a.cpu_seconds.max(b.cpu_seconds);
+                    a.wait_seconds = a.wait_seconds.max(b.wait_seconds);
                     a.rss_peak = a.rss_peak.max(b.rss_peak);
                     a.rss_loaded = a.rss_loaded.max(b.rss_loaded);
                     a.rss_before = a.rss_before.min(b.rss_before);
@@ -338,6 +376,64 @@ mod tests {
         assert_eq!(f.spread, 3.0);
         assert_eq!(Fairness::of(&[0, 5]).spread, f64::INFINITY);
         assert_eq!(Fairness::of(&[]), Fairness::default());
+    }
+
+    /// A fan-out run of 1,000 deliveries in a 2 s window (1,500 over the
+    /// whole run), the server watched.
+    fn fanout_run(generator_cpu: f64, generator_wait: f64) -> Results {
+        Results {
+            scenario: "fanout".into(),
+            protocol: "socketio".into(),
+            target: String::new(),
+            settings: BTreeMap::new(),
+            shards: vec![0],
+            shard_count: 1,
+            connections: 10,
+            measured_seconds: 2.0,
+            sent: 75,
+            delivered: 1_500,
+            expected: 1_500,
+            measured_sent: 50,
+            measured_delivered: 1_000,
+            errors: BTreeMap::new(),
+            per_connection: vec![100; 10],
+            histogram: encode_histogram(&histogram()).unwrap(),
+            series: Vec::new(),
+            generator_cpu_seconds: generator_cpu * 1.5,
+            generator_window_cpu_seconds: generator_cpu,
+            generator_window_wait_seconds: generator_wait,
+            generator_lag_us: Percentiles::default(),
+            wall_seconds: 3.0,
+            server: Some(ServerUsage {
+                watched: "pid 1".into(),
+                cpu_seconds: 0.5,
+                wait_seconds: 1.4,
+                rss_before: 0,
+                rss_loaded: 0,
+                rss_peak: 0,
+            }),
+        }
+    }
+
+    #[test]
+    fn a_generator_kept_off_its_core_is_saturated_too() {
+        // Running 40% of the window and waiting for its core 55%: busy.
+        let busy = fanout_run(0.8, 1.1).summary().unwrap();
+        assert_eq!(busy.generator_cores, 0.4);
+        assert_eq!(busy.generator_waiting, 0.55);
+        assert!(busy.generator_saturated);
+        // Running 40% and idle the rest: not the bottleneck.
+        let idle = fanout_run(0.8, 0.0).summary().unwrap();
+        assert!(!idle.generator_saturated);
+    }
+
+    #[test]
+    fn the_servers_share_of_its_core_and_cpu_per_delivery_are_the_windows() {
+        let s = fanout_run(0.8, 0.0).summary().unwrap();
+        assert_eq!(s.server_cores, Some(0.25));
+        assert_eq!(s.server_waiting, Some(0.7));
+        // The window's 0.5 s over the window's 1,000 deliveries, not the run's 1,500.
+        assert_eq!(s.server_us_per_message, Some(500.0));
     }
 
     #[test]

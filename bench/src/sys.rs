@@ -1,6 +1,8 @@
 //! CPU and memory of the generator and of a local server: `getrusage` for
 //! this process, `/proc` for another process or for named threads of this
-//! one (the embedded server's runtime).
+//! one (the embedded server's runtime); and the time their threads were
+//! ready to run but waited for a core (`/proc/.../schedstat`), which tells a
+//! process that was idle from one that other load kept off its core.
 
 use std::io;
 
@@ -31,6 +33,16 @@ impl Watch {
         match self {
             Watch::Pid(pid) => stat_cpu(&format!("/proc/{pid}/stat")),
             Watch::Threads(prefix) => threads_cpu(prefix),
+        }
+    }
+
+    /// Seconds its threads were ready to run but waited for a core, so far.
+    pub fn wait_seconds(&self) -> io::Result<f64> {
+        match self {
+            Watch::Pid(pid) => threads_wait(&format!("/proc/{pid}/task"), |_| true),
+            Watch::Threads(prefix) => {
+                threads_wait("/proc/self/task", |name| name.starts_with(prefix.as_str()))
+            }
         }
     }
 
@@ -102,6 +114,44 @@ fn threads_cpu(prefix: &str) -> io::Result<f64> {
     Ok(total)
 }
 
+/// Seconds the threads of this process whose name `mine` accepts were ready
+/// to run but waited for a core, so far.
+pub fn process_wait_seconds(mine: impl Fn(&str) -> bool) -> io::Result<f64> {
+    threads_wait("/proc/self/task", mine)
+}
+
+/// The run-queue wait of the threads under `tasks` (a `/proc/.../task`
+/// folder) whose name `wanted` accepts, seconds: the second field of each
+/// thread's `schedstat`, in nanoseconds.
+fn threads_wait(tasks: &str, wanted: impl Fn(&str) -> bool) -> io::Result<f64> {
+    let mut total = 0u64;
+    for entry in std::fs::read_dir(tasks)? {
+        let dir = entry?.path();
+        // A thread that ended meanwhile is skipped.
+        let (Ok(name), Ok(stat)) = (
+            std::fs::read_to_string(dir.join("comm")),
+            std::fs::read_to_string(dir.join("schedstat")),
+        ) else {
+            continue;
+        };
+        if !wanted(name.trim_end()) {
+            continue;
+        }
+        let wait = stat
+            .split_whitespace()
+            .nth(1)
+            .and_then(|w| w.parse::<u64>().ok())
+            .ok_or_else(|| {
+                io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("{}: not a schedstat line: {stat:?}", dir.display()),
+                )
+            })?;
+        total += wait;
+    }
+    Ok(total as f64 / 1e9)
+}
+
 /// `VmRSS` of a `/proc/.../status` file, bytes.
 fn status_rss(path: &str) -> io::Result<u64> {
     let text = std::fs::read_to_string(path)?;
@@ -125,5 +175,8 @@ mod tests {
         assert!(me.cpu_seconds().unwrap() >= 0.0);
         assert!(process_cpu_seconds() > 0.0);
         assert!(Watch::Pid(u32::MAX).rss().is_err());
+        assert!(me.wait_seconds().unwrap() >= 0.0);
+        assert!(Watch::Pid(u32::MAX).wait_seconds().is_err());
+        assert!(process_wait_seconds(|_| true).unwrap() >= 0.0);
     }
 }

@@ -5,6 +5,9 @@
 // reference-server/README.md), for the room fan-out bench.
 //
 // Usage: node server.js [PORT]   (or PORT=... node server.js; default 3000)
+// PING_INTERVAL=... and PING_TIMEOUT=... (milliseconds) replace the test
+// profile's heartbeat (the bench runs the servers with Socket.IO's
+// documented defaults, 25000 and 20000).
 "use strict";
 
 const http = require("http");
@@ -14,8 +17,8 @@ const port = Number(process.argv[2] || process.env.PORT || 3000);
 const host = process.env.HOST || "127.0.0.1";
 
 const io = new Server({
-  pingInterval: 300,
-  pingTimeout: 200,
+  pingInterval: Number(process.env.PING_INTERVAL || 300),
+  pingTimeout: Number(process.env.PING_TIMEOUT || 200),
   maxPayload: 1000000,
   connectTimeout: 1000,
   allowEIO3: true,

@@ -5,7 +5,9 @@ timings as the Node peer (the "test profile" Socket.IO's own protocol test
 suites require). python-socketio 5 speaks Engine.IO 4 / Socket.IO v5 only.
 
 Usage: python server.py [PORT]   (or PORT=... python server.py; default 3000;
-0 picks a free port). HOST=... (default 127.0.0.1). Prints
+0 picks a free port). HOST=... (default 127.0.0.1). PING_INTERVAL=... and
+PING_TIMEOUT=... (milliseconds) replace the test profile's heartbeat (the
+bench runs the servers with Socket.IO's documented defaults). Prints
 "python-socketio VERSION echo listening on HOST:PORT" once it listens.
 """
 
@@ -22,8 +24,8 @@ from aiohttp import web
 # (a client that never joins a namespace stays until the heartbeat drops it).
 sio = socketio.AsyncServer(
     async_mode="aiohttp",
-    ping_interval=0.3,
-    ping_timeout=0.2,
+    ping_interval=int(os.environ.get("PING_INTERVAL", "300")) / 1000,
+    ping_timeout=int(os.environ.get("PING_TIMEOUT", "200")) / 1000,
     max_http_buffer_size=1000000,
     cors_allowed_origins="*",
 )

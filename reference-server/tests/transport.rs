@@ -198,6 +198,54 @@ async fn to_room_reaches_the_sender_too_and_emit_to_one_client_only() {
     b.expect_quiet(Duration::from_millis(100)).await;
 }
 
+/// A burst of broadcasts read at once is delivered in runs (one per
+/// stretch of the same recipients): every member still gets its own in the
+/// order they were sent, across runs to other rooms and clients.
+#[tokio::test]
+async fn a_burst_of_broadcasts_reaches_every_member_in_order_across_runs() {
+    let addr = chat_server().await;
+    let mut a = chat_client(addr, Some("r")).await;
+    let mut b = chat_client(addr, Some("r")).await;
+    let mut c = chat_client(addr, Some("other")).await;
+    let b_sid = whoami(&mut b).await;
+    let (mut burst, mut to_a, mut to_b, mut to_c) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for i in 0..40 {
+        let (sent, shouted) = match i % 7 {
+            3 => (
+                format!(r#"42["shout","other","{i}"]"#),
+                format!(r#"42["shouted","other","{i}"]"#),
+            ),
+            5 => (
+                format!(r#"42["dm","{b_sid}","{i}"]"#),
+                format!(r#"42["dm","{b_sid}","{i}"]"#),
+            ),
+            _ => (
+                format!(r#"42["shout","r","{i}"]"#),
+                format!(r#"42["shouted","r","{i}"]"#),
+            ),
+        };
+        match i % 7 {
+            3 => to_c.push(shouted),
+            5 => to_b.push(shouted),
+            _ => {
+                to_a.push(shouted.clone());
+                to_b.push(shouted);
+            }
+        }
+        burst.push(sent);
+    }
+    a.send_burst(&burst).await;
+    for (ws, expected) in [(&mut a, to_a), (&mut b, to_b), (&mut c, to_c)] {
+        let mut got = Vec::new();
+        for _ in 0..expected.len() {
+            got.push(ws.recv_text().await);
+        }
+        assert_eq!(got, expected);
+        ws.expect_quiet(Duration::from_millis(100)).await;
+    }
+}
+
 #[tokio::test]
 async fn the_hub_emits_from_outside_a_handler_and_changes_membership() {
     let (addr, hub) = chat_server_with_hub().await;

@@ -7,7 +7,13 @@
 //! maxPayload 1000000, connectTimeout 1000): namespaces `/` and `/custom`,
 //! `auth` on connect, `message` -> `message-back`, `message-with-ack`
 //! acknowledged with its own arguments; Engine.IO 3 and 4; the Engine.IO
-//! echo at `/engine.io/`.
+//! echo at `/engine.io/`; and the reference server's room events (`join`,
+//! `leave`, `room-message` to every member of the room, the sender
+//! included), for the room fan-out bench and the `socketio.*.room.*` cases.
+//!
+//! `PING_INTERVAL` and `PING_TIMEOUT` (milliseconds) replace the test
+//! profile's heartbeat, as the Node peer's do (the bench runs the servers
+//! with Socket.IO's documented defaults, 25000 and 20000).
 //!
 //! Usage: socketioxide-echo-peer [PORT]   (or PORT=...; HOST=..., default 127.0.0.1)
 
@@ -30,8 +36,8 @@ use socketioxide::{
     SocketIo,
 };
 
-const PING_INTERVAL: Duration = Duration::from_millis(300);
-const PING_TIMEOUT: Duration = Duration::from_millis(200);
+const PING_INTERVAL_MS: u64 = 300;
+const PING_TIMEOUT_MS: u64 = 200;
 const MAX_PAYLOAD: u64 = 1_000_000;
 const CONNECT_TIMEOUT: Duration = Duration::from_millis(1000);
 
@@ -50,10 +56,12 @@ async fn main() -> std::io::Result<()> {
         .map(|p| p.parse().expect("PORT is a port number"))
         .unwrap_or(3000);
     let host = std::env::var("HOST").unwrap_or_else(|_| "127.0.0.1".to_owned());
+    let ping_interval = millis_from_env("PING_INTERVAL", PING_INTERVAL_MS);
+    let ping_timeout = millis_from_env("PING_TIMEOUT", PING_TIMEOUT_MS);
 
     let (svc, io) = SocketIo::builder()
-        .ping_interval(PING_INTERVAL)
-        .ping_timeout(PING_TIMEOUT)
+        .ping_interval(ping_interval)
+        .ping_timeout(ping_timeout)
         .max_payload(MAX_PAYLOAD)
         .connect_timeout(CONNECT_TIMEOUT)
         .build_svc();
@@ -63,7 +71,7 @@ async fn main() -> std::io::Result<()> {
     // One service for every request: each `Layer::layer` call would make an
     // engine with its own session table.
     let router = Router::new()
-        .route_service("/engine.io/", engine_echo())
+        .route_service("/engine.io/", engine_echo(ping_interval, ping_timeout))
         .fallback_service(svc);
     let tcp = tokio::net::TcpListener::bind((host.as_str(), port)).await?;
     println!(
@@ -78,12 +86,23 @@ async fn main() -> std::io::Result<()> {
         .await
 }
 
+/// A duration in milliseconds from the environment variable `name`, or `default`.
+fn millis_from_env(name: &str, default: u64) -> Duration {
+    let ms = match std::env::var(name) {
+        Ok(v) => v
+            .parse()
+            .unwrap_or_else(|_| panic!("{name} is a number of milliseconds, not {v:?}")),
+        Err(_) => default,
+    };
+    Duration::from_millis(ms)
+}
+
 /// The Engine.IO echo service at `/engine.io/`.
-fn engine_echo() -> EngineIoService<EngineEcho> {
+fn engine_echo(ping_interval: Duration, ping_timeout: Duration) -> EngineIoService<EngineEcho> {
     let config = EngineIoConfig::builder()
         .req_path("/engine.io")
-        .ping_interval(PING_INTERVAL)
-        .ping_timeout(PING_TIMEOUT)
+        .ping_interval(ping_interval)
+        .ping_timeout(ping_timeout)
         .max_payload(MAX_PAYLOAD)
         .build();
     EngineIoService::with_config(Arc::new(EngineEcho), config)
@@ -141,6 +160,44 @@ fn on_connect(socket: SocketRef, Data(auth): Data<serde_json::Value>) {
             ack.send(&args).ok();
         },
     );
+    // Rooms: each event acknowledged with true, or false when its argument
+    // is not what it takes; room-message reaches every member, the sender too.
+    socket.on(
+        "join",
+        |socket: SocketRef, Data(args): Data<Args>, ack: AckSender| {
+            let room = room_name(&args);
+            if let Some(room) = &room {
+                // The local adapter's join cannot fail.
+                socket.join(room.clone()).ok();
+            }
+            ack.send(&room.is_some()).ok();
+        },
+    );
+    socket.on(
+        "leave",
+        |socket: SocketRef, Data(args): Data<Args>, ack: AckSender| {
+            let room = room_name(&args);
+            if let Some(room) = &room {
+                socket.leave(room.clone()).ok();
+            }
+            ack.send(&room.is_some()).ok();
+        },
+    );
+    socket.on(
+        "room-message",
+        |socket: SocketRef, Data(args): Data<Args>, ack: AckSender| {
+            let message = args.0.into_iter().next();
+            let room = message.as_ref().and_then(message_room);
+            if let (Some(room), Some(message)) = (&room, &message) {
+                // A member whose buffer is full misses it, as in socketioxide's own broadcasts.
+                socket
+                    .within(room.clone())
+                    .emit("room-message", message)
+                    .ok();
+            }
+            ack.send(&room.is_some()).ok();
+        },
+    );
     // The Node server writes the CONNECT answer and `auth` in two
     // WebSocket writes; written together, they reach a client in one read,
     // and the socket.io-protocol test suite (whose `waitFor` listens for
@@ -149,6 +206,22 @@ fn on_connect(socket: SocketRef, Data(auth): Data<serde_json::Value>) {
         tokio::time::sleep(Duration::from_millis(2)).await;
         socket.emit("auth", &auth).ok();
     });
+}
+
+/// The room a `join` or `leave` names: its first argument, a string.
+fn room_name(args: &Args) -> Option<String> {
+    args.0.first()?.as_str().map(str::to_owned)
+}
+
+/// The `room` field of a `room-message`'s object.
+fn message_room(message: &rmpv::Value) -> Option<String> {
+    message
+        .as_map()?
+        .iter()
+        .find(|(k, _)| k.as_str() == Some("room"))?
+        .1
+        .as_str()
+        .map(str::to_owned)
 }
 
 /// The arguments of an event or an ack, any number of them, binary
@@ -190,4 +263,3 @@ impl<'de> Deserialize<'de> for Args {
         deserializer.deserialize_tuple_struct("Args", usize::MAX, ArgsVisitor)
     }
 }
-

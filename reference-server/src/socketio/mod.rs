@@ -79,7 +79,7 @@ pub(crate) struct Broadcast {
 }
 
 /// Who a [`Broadcast`] goes to, in its namespace.
-#[derive(Debug)]
+#[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Recipients {
     /// Every member of a room, but `except`.
     Room {

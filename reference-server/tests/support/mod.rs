@@ -156,6 +156,20 @@ impl Ws {
             .expect("send");
     }
 
+    /// Sends text frames in one write, so the server reads them in one burst.
+    pub async fn send_burst(&mut self, texts: &[String]) {
+        let burst = async {
+            for text in texts {
+                self.stream.feed(Message::text(text.as_str())).await?;
+            }
+            self.stream.flush().await
+        };
+        tokio::time::timeout(WAIT, burst)
+            .await
+            .expect("send in time")
+            .expect("send");
+    }
+
     /// Sends a binary frame.
     pub async fn send_binary(&mut self, bytes: &[u8]) {
         tokio::time::timeout(WAIT, self.stream.send(Message::binary(bytes.to_vec())))
