@@ -175,20 +175,24 @@ impl Dialect {
 
     /// A request answered by the server with the same `payload` (a JSON string's content).
     pub(crate) fn request(&self, out: &mut Out, id: u64, payload: &str) {
-        // Writing into a Vec cannot fail.
-        out.frame(|o| {
-            let _ = match self {
-                Dialect::Socketio { .. } => {
-                    write!(o, r#"42{id}["message-with-ack","{payload}"]"#)
-                }
-                Dialect::Socketcluster { echo, .. } => {
-                    write!(o, r#"{{"event":"{echo}","data":"{payload}","cid":{id}}}"#)
-                }
-                Dialect::Tcp(t) => {
-                    t.echo(o, id, payload);
-                    Ok(())
-                }
-            };
+        out.frame(|o| match self {
+            Dialect::Socketio { .. } => {
+                o.extend_from_slice(b"42");
+                number(o, id);
+                o.extend_from_slice(br#"["message-with-ack",""#);
+                o.extend_from_slice(payload.as_bytes());
+                o.extend_from_slice(br#""]"#);
+            }
+            Dialect::Socketcluster { echo, .. } => {
+                o.extend_from_slice(br#"{"event":""#);
+                o.extend_from_slice(echo.as_bytes());
+                o.extend_from_slice(br#"","data":""#);
+                o.extend_from_slice(payload.as_bytes());
+                o.extend_from_slice(br#"","cid":"#);
+                number(o, id);
+                o.push(b'}');
+            }
+            Dialect::Tcp(t) => t.echo(o, id, payload),
         });
     }
 
@@ -315,6 +319,21 @@ pub(crate) struct Room {
     pub(crate) user: u64,
     /// ASSA: the `timestamp` of the sends of one burst.
     pub(crate) timestamp: String,
+}
+
+/// Appends `n` in decimal.
+pub(crate) fn number(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
 }
 
 /// Pads a stamped payload (`~T<sent_us>~`) to `size` bytes.

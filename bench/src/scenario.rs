@@ -5,7 +5,7 @@
 //! (the next requests, heartbeat answers) goes out in one write, and its
 //! latencies are recorded at once.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -180,7 +180,8 @@ async fn run(
         None
     };
     let mut quota = plan.messages.unwrap_or(u64::MAX);
-    let mut pending: HashMap<u64, Instant> = HashMap::with_capacity(plan.window.min(4096));
+    let mut pending = Flight::new(plan.window);
+    let mut change = Box::pin(changed(shared.phase.clone()));
     let mut latencies: Vec<u64> = Vec::new();
     loop {
         let now_phase = *phase.borrow();
@@ -224,7 +225,7 @@ async fn run(
                     .expect(if fanout { sent * room_size } else { sent });
             }
         }
-        if now_phase == Phase::Drain && pending.is_empty() && !fanout {
+        if now_phase == Phase::Drain && pending.len() == 0 && !fanout {
             break;
         }
         let wake = match &pacer {
@@ -235,7 +236,10 @@ async fn run(
         let writing = conn.woff < conn.out.buf.len();
         tokio::select! {
             biased;
-            changed = phase.changed() => if changed.is_err() { break },
+            next = &mut change => match next {
+                Some(rx) => change = Box::pin(changed(rx)),
+                None => break,
+            },
             written = conn.write.write(&conn.out.buf[conn.woff..]), if writing => match written {
                 Ok(n) if n > 0 => {
                     conn.woff += n;
@@ -247,6 +251,9 @@ async fn run(
                 _ => return Err(ConnError::new("closed-by-server", "a write failed")),
             },
             read = conn.read.read_buf(&mut conn.rbuf) => {
+                // A short read clears the socket's readiness: the next turn
+                // waits for the next burst instead of reading again to learn
+                // that nothing is left.
                 if !matches!(read, Ok(n) if n > 0) {
                     return Err(ConnError::new("closed-by-server", "the server closed"));
                 }
@@ -256,7 +263,7 @@ async fn run(
                 while let Some(frame) = conn.next_frame()? {
                     match conn.handle(shared, frame, &mut latencies) {
                         Ok(Some(Got::Answer(id))) => {
-                            if let Some(at) = pending.remove(&id) {
+                            if let Some(at) = pending.remove(id) {
                                 if !fanout {
                                     latencies.push(micros(now.saturating_duration_since(at)));
                                 }
@@ -280,10 +287,76 @@ async fn run(
             _ = sleep_until(wake) => {},
         }
     }
-    if !pending.is_empty() && !fanout {
+    if pending.len() > 0 && !fanout {
         shared.recorder.error_n("unanswered", pending.len() as u64);
     }
     Ok(())
+}
+
+/// The next change of the run's phase; the receiver back, or `None` once the run is gone.
+async fn changed(mut phase: watch::Receiver<Phase>) -> Option<watch::Receiver<Phase>> {
+    phase.changed().await.ok().map(|()| phase)
+}
+
+/// The requests in flight of one connection, by id: ids are handed out in
+/// order, so a ring from the oldest unanswered one holds them (an answer
+/// out of order leaves a hole until the ones before it come).
+struct Flight {
+    /// The id of `slots[0]`.
+    first: u64,
+    /// When each request was due, `None` once answered.
+    slots: VecDeque<Option<Instant>>,
+    /// Requests still unanswered.
+    open: usize,
+}
+
+/// Requests after an unanswered one before it is given up for lost.
+const MAX_BEHIND: usize = 1 << 16;
+
+impl Flight {
+    fn new(window: usize) -> Flight {
+        Flight {
+            first: 0,
+            slots: VecDeque::with_capacity(window.min(MAX_BEHIND)),
+            open: 0,
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.open
+    }
+
+    /// Request `id`, the one after the last inserted, due at `at`.
+    fn insert(&mut self, id: u64, at: Instant) {
+        if self.slots.is_empty() {
+            self.first = id;
+        }
+        self.slots.push_back(Some(at));
+        self.open += 1;
+        // A request this far behind the newest is lost: it stays counted
+        // in `open` (unanswered), but its answer is no longer awaited.
+        if self.slots.len() > MAX_BEHIND {
+            self.slots.pop_front();
+            self.first += 1;
+            self.trim();
+        }
+    }
+
+    /// When request `id` was due, if it is still awaited.
+    fn remove(&mut self, id: u64) -> Option<Instant> {
+        let slot = usize::try_from(id.checked_sub(self.first)?).ok()?;
+        let at = self.slots.get_mut(slot)?.take()?;
+        self.open -= 1;
+        self.trim();
+        Some(at)
+    }
+
+    fn trim(&mut self) {
+        while let Some(None) = self.slots.front() {
+            self.slots.pop_front();
+            self.first += 1;
+        }
+    }
 }
 
 async fn sleep_until(at: Option<Instant>) {
@@ -330,5 +403,45 @@ async fn connect_loop(shared: &Shared, local: usize, global: usize) {
             }
             Err(e) => shared.recorder.error(e.kind),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_in_any_order_empty_the_flight() {
+        let t0 = Instant::now();
+        let mut f = Flight::new(4);
+        for id in 5..9 {
+            f.insert(id, t0 + Duration::from_millis(id));
+        }
+        assert_eq!(f.len(), 4);
+        assert_eq!(f.remove(7), Some(t0 + Duration::from_millis(7)));
+        assert_eq!(f.remove(7), None, "answered twice");
+        assert_eq!(f.remove(4), None, "never sent");
+        assert_eq!(f.remove(99), None, "never sent");
+        assert_eq!(f.remove(5), Some(t0 + Duration::from_millis(5)));
+        assert_eq!((f.first, f.slots.len()), (6, 3));
+        f.remove(6);
+        f.remove(8);
+        assert_eq!((f.len(), f.slots.len()), (0, 0));
+        f.insert(9, t0);
+        assert_eq!((f.first, f.len()), (9, 1));
+    }
+
+    #[test]
+    fn a_request_far_behind_stays_unanswered() {
+        let t0 = Instant::now();
+        let mut f = Flight::new(1);
+        f.insert(0, t0);
+        for id in 1..=MAX_BEHIND as u64 {
+            f.insert(id, t0);
+            assert!(f.remove(id).is_some());
+        }
+        // Request 0 is no longer awaited, and still counted as unanswered.
+        assert_eq!(f.remove(0), None);
+        assert_eq!((f.len(), f.slots.len()), (1, 0));
     }
 }

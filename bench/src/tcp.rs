@@ -148,7 +148,9 @@ impl TcpDialect {
 
     /// The echo request `id` (the baseline's hot path).
     pub(crate) fn echo(&self, o: &mut Vec<u8>, id: u64, payload: &str) {
-        let _ = write!(o, "{id} {payload}");
+        crate::dialect::number(o, id);
+        o.push(b' ');
+        o.extend_from_slice(payload.as_bytes());
     }
 
     /// SEND_MESSAGE `id` into `room` from its user, its content stamped with
