@@ -1,28 +1,27 @@
-//! The hot path of each protocol the generator speaks: the handshake, and
-//! pre-encoded request frames and the classification of server frames
-//! without parsing JSON (an answer is recognised by its prefix and id).
+//! The hot path of each protocol the generator speaks: requests written
+//! straight into the connection's write buffer, and the classification of
+//! server frames without parsing JSON (an answer is recognised by its
+//! prefix and id). Socket.IO and SocketCluster are here; the plain-TCP
+//! protocols are in [`crate::tcp`].
 
-use std::time::Duration;
+use std::io::Write as _;
 
-use futures_util::{SinkExt, StreamExt};
-use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
-
-/// A connection of the generator.
-pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+use crate::wire::{Out, Wire};
 
 /// What a server frame is to the generator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Incoming {
-    /// A heartbeat to answer with this text.
-    Ping(&'static str),
+pub enum Got {
     /// The answer to request `id`.
     Answer(u64),
+    /// Request `id` was refused (ASSA: `success: false`, or an ERROR naming it).
+    Refused(u64),
     /// A fan-out delivery whose payload says it was sent at this many
     /// microseconds after the Unix epoch.
     Delivery(u64),
+    /// A heartbeat to answer ([`Dialect::pong`]).
+    Ping,
+    /// An error that names no request of the hot path.
+    ServerError,
     /// The server ends the session.
     Closing,
     /// Anything else (events the scenario does not count).
@@ -151,59 +150,12 @@ impl Dialect {
         }
     }
 
-    /// Opens a connection and completes the handshake (Socket.IO: the
-    /// Engine.IO open and the CONNECT of `/`; SocketCluster: `#handshake`)
-    /// within `wait`.
-    pub async fn connect(&self, wait: Duration) -> Result<Ws, ConnError> {
-        if let Dialect::Tcp(t) = self {
-            return Err(ConnError::new(
-                "connect-failed",
-                format!("{} speaks plain TCP, not WebSocket", t.protocol()),
-            ));
+    /// How messages are delimited on its connections.
+    pub(crate) fn wire(&self) -> Wire {
+        match self {
+            Dialect::Socketio { .. } | Dialect::Socketcluster { .. } => Wire::WebSocket,
+            Dialect::Tcp(t) => t.wire(),
         }
-        // Small buffers: ten thousand idle connections stay cheap for the generator.
-        let config = WebSocketConfig::default()
-            .read_buffer_size(16 * 1024)
-            .write_buffer_size(16 * 1024);
-        let opened = tokio_tungstenite::connect_async_with_config(self.url(), Some(config), true);
-        let (mut ws, _) = tokio::time::timeout(wait, opened)
-            .await
-            .map_err(|_| ConnError::new("connect-timeout", "no WebSocket within the wait"))?
-            .map_err(|e| ConnError::new("connect-failed", e))?;
-        let handshake = async {
-            match self {
-                Dialect::Socketio { .. } => {
-                    expect(&mut ws, |t| t.starts_with('0'), "3").await?;
-                    send(&mut ws, "40".to_owned()).await?;
-                    expect(&mut ws, |t| t.starts_with("40") || t.starts_with("44"), "3")
-                        .await
-                        .and_then(|t| {
-                            if t.starts_with("44") {
-                                Err(ConnError::new("handshake-refused", t))
-                            } else {
-                                Ok(())
-                            }
-                        })
-                }
-                Dialect::Socketcluster { .. } => {
-                    send(
-                        &mut ws,
-                        r##"{"event":"#handshake","data":{},"cid":1}"##.to_owned(),
-                    )
-                    .await?;
-                    let answer = expect(&mut ws, |t| t.contains(r#""rid":1"#), "#2").await?;
-                    if answer.contains(r#""error""#) {
-                        return Err(ConnError::new("handshake-refused", answer));
-                    }
-                    Ok(())
-                }
-                Dialect::Tcp(_) => Ok(()),
-            }
-        };
-        tokio::time::timeout(wait, handshake).await.map_err(|_| {
-            ConnError::new("handshake-timeout", "no handshake answer within the wait")
-        })??;
-        Ok(ws)
     }
 
     /// The first request id after the handshake (SocketCluster's handshake used cid 1).
@@ -214,101 +166,192 @@ impl Dialect {
         }
     }
 
+    /// The handshake's first request, if the client speaks first (SocketCluster's `#handshake`, cid 1).
+    pub(crate) fn hello(&self, out: &mut Out) {
+        if let Dialect::Socketcluster { .. } = self {
+            out.frame(|o| o.extend_from_slice(br##"{"event":"#handshake","data":{},"cid":1}"##));
+        }
+    }
+
     /// A request answered by the server with the same `payload` (a JSON string's content).
-    pub fn request(&self, out: &mut String, id: u64, payload: &str) {
-        use std::fmt::Write;
-        out.clear();
-        // Writing into a String cannot fail.
-        let _ = match self {
-            Dialect::Socketio { .. } => write!(out, r#"42{id}["message-with-ack","{payload}"]"#),
-            Dialect::Socketcluster { echo, .. } => {
-                write!(out, r#"{{"event":"{echo}","data":"{payload}","cid":{id}}}"#)
+    pub(crate) fn request(&self, out: &mut Out, id: u64, payload: &str) {
+        out.frame(|o| match self {
+            Dialect::Socketio { .. } => {
+                o.extend_from_slice(b"42");
+                number(o, id);
+                o.extend_from_slice(br#"["message-with-ack",""#);
+                o.extend_from_slice(payload.as_bytes());
+                o.extend_from_slice(br#""]"#);
             }
-            // Its requests are written by its own loop.
-            Dialect::Tcp(_) => Ok(()),
-        };
+            Dialect::Socketcluster { echo, .. } => {
+                o.extend_from_slice(br#"{"event":""#);
+                o.extend_from_slice(echo.as_bytes());
+                o.extend_from_slice(br#"","data":""#);
+                o.extend_from_slice(payload.as_bytes());
+                o.extend_from_slice(br#"","cid":"#);
+                number(o, id);
+                o.push(b'}');
+            }
+            Dialect::Tcp(t) => t.echo(o, id, payload),
+        });
     }
 
     /// A subscription to `room` (Socket.IO: `join`), answered with id `id`.
-    pub fn subscribe(&self, id: u64, room: &str) -> String {
-        match self {
-            Dialect::Socketcluster { .. } => {
-                format!(r##"{{"event":"#subscribe","data":{{"channel":"{room}"}},"cid":{id}}}"##)
-            }
-            Dialect::Socketio { .. } => format!(r#"42{id}["join","{room}"]"#),
-            Dialect::Tcp(_) => String::new(),
-        }
+    pub(crate) fn subscribe(&self, out: &mut Out, id: u64, room: &str) {
+        out.frame(|o| {
+            let _ = match self {
+                Dialect::Socketcluster { .. } => write!(
+                    o,
+                    r##"{{"event":"#subscribe","data":{{"channel":"{room}"}},"cid":{id}}}"##
+                ),
+                Dialect::Socketio { .. } => write!(o, r#"42{id}["join","{room}"]"#),
+                // ASSA's rooms are set up by `tcp::room`.
+                Dialect::Tcp(_) => Ok(()),
+            };
+        });
     }
 
     /// A publication to `room` (Socket.IO: `room-message`), acknowledged
     /// with id `id`, whose payload carries the send time (`sent_us` after
     /// the Unix epoch) and is padded to `size` bytes.
-    pub fn publish(&self, out: &mut String, id: u64, room: &str, sent_us: u64, size: usize) {
-        use std::fmt::Write;
-        out.clear();
-        // Writing into a String cannot fail.
-        let _ = match self {
-            // The TCP dialects publish through their own connections (`tcp.rs`).
-            Dialect::Tcp(_) => return,
-            Dialect::Socketcluster { .. } => write!(
-                out,
-                r##"{{"event":"#publish","data":{{"channel":"{room}","data":"{STAMP}{sent_us}~"##
-            ),
-            Dialect::Socketio { .. } => write!(
-                out,
-                r#"42{id}["room-message",{{"room":"{room}","data":"{STAMP}{sent_us}~"#
-            ),
-        };
-        let stamp_len = STAMP.len() + digits(sent_us) + 1;
-        for _ in stamp_len..size {
-            out.push('x');
+    pub(crate) fn publish(&self, out: &mut Out, id: u64, room: &Room, sent_us: u64, size: usize) {
+        if let Dialect::Tcp(t) = self {
+            return t.send_message(out, id, room, sent_us, size);
         }
-        let _ = match self {
-            Dialect::Socketcluster { .. } => write!(out, r#""}},"cid":{id}}}"#),
-            Dialect::Socketio { .. } => write!(out, r#""}}]"#),
-            Dialect::Tcp(_) => Ok(()),
-        };
+        out.frame(|o| {
+            let name = &room.name;
+            let _ = match self {
+                Dialect::Socketcluster { .. } => write!(
+                    o,
+                    r##"{{"event":"#publish","data":{{"channel":"{name}","data":"{STAMP}{sent_us}~"##
+                ),
+                _ => write!(
+                    o,
+                    r#"42{id}["room-message",{{"room":"{name}","data":"{STAMP}{sent_us}~"#
+                ),
+            };
+            pad(o, sent_us, size);
+            let _ = match self {
+                Dialect::Socketcluster { .. } => write!(o, r#""}},"cid":{id}}}"#),
+                _ => write!(o, r#""}}]"#),
+            };
+        });
     }
 
-    /// What a text frame from the server is.
-    pub fn classify(&self, text: &str) -> Incoming {
+    /// Answers the heartbeat `frame`.
+    pub(crate) fn pong(&self, out: &mut Out, frame: &[u8]) {
+        match self {
+            Dialect::Socketio { .. } => out.frame(|o| o.push(b'3')),
+            Dialect::Socketcluster { .. } => out.frame(|o| o.extend_from_slice(b"#2")),
+            Dialect::Tcp(t) => t.pong(out, frame),
+        }
+    }
+
+    /// What a message from the server is.
+    pub fn classify(&self, frame: &[u8]) -> Got {
         match self {
             Dialect::Socketio { .. } => {
-                if text == "2" {
-                    Incoming::Ping("3")
-                } else if text.starts_with(r#"42["room-message","#) {
-                    stamp(text)
-                } else if let Some(rest) = text.strip_prefix("43") {
-                    leading_number(rest).map_or(Incoming::Other, Incoming::Answer)
-                } else if text == "1" || text.starts_with("41") {
-                    Incoming::Closing
+                if frame == b"2" {
+                    Got::Ping
+                } else if frame.starts_with(br#"42["room-message","#) {
+                    stamp(frame)
+                } else if let Some(rest) = frame.strip_prefix(b"43") {
+                    leading_number(rest).map_or(Got::Other, Got::Answer)
+                } else if frame == b"1" || frame.starts_with(b"41") {
+                    Got::Closing
                 } else {
-                    Incoming::Other
+                    Got::Other
                 }
             }
             Dialect::Socketcluster { .. } => {
-                if text == "#1" {
-                    Incoming::Ping("#2")
-                } else if text.starts_with(r##"{"event":"#publish""##) {
-                    stamp(text)
-                } else if text.starts_with(r##"{"event":"#disconnect""##) {
-                    Incoming::Closing
-                } else if let Some(at) = text.find(r#""rid":"#) {
-                    leading_number(&text[at + 6..]).map_or(Incoming::Other, Incoming::Answer)
+                if frame == b"#1" {
+                    Got::Ping
+                } else if frame.starts_with(br##"{"event":"#publish""##) {
+                    stamp(frame)
+                } else if frame.starts_with(br##"{"event":"#disconnect""##) {
+                    Got::Closing
+                } else if let Some(at) = find(frame, br#""rid":"#) {
+                    leading_number(&frame[at + 6..]).map_or(Got::Other, Got::Answer)
                 } else {
-                    Incoming::Other
+                    Got::Other
                 }
             }
-            Dialect::Tcp(_) => Incoming::Other,
+            Dialect::Tcp(t) => t.classify(frame),
+        }
+    }
+
+    /// What the handshake waits for: Socket.IO's Engine.IO open, then the
+    /// CONNECT of `/` (`Ok(true)`: done; a CONNECT_ERROR is an `Err`);
+    /// SocketCluster's answer to `#handshake`. `None`: not yet.
+    pub(crate) fn handshake_step(&self, frame: &[u8]) -> Option<Result<bool, String>> {
+        match self {
+            Dialect::Socketio { .. } if frame.starts_with(b"0") => Some(Ok(false)),
+            Dialect::Socketio { .. } if frame.starts_with(b"40") => Some(Ok(true)),
+            Dialect::Socketio { .. } if frame.starts_with(b"44") => {
+                Some(Err(String::from_utf8_lossy(frame).into_owned()))
+            }
+            Dialect::Socketcluster { .. } if self.classify(frame) == Got::Answer(1) => {
+                Some(if find(frame, br#""error""#).is_some() {
+                    Err(String::from_utf8_lossy(frame).into_owned())
+                } else {
+                    Ok(true)
+                })
+            }
+            _ => None,
+        }
+    }
+
+    /// What the client says once the server opened the session (Socket.IO: CONNECT `/`).
+    pub(crate) fn after_open(&self, out: &mut Out) {
+        if let Dialect::Socketio { .. } = self {
+            out.frame(|o| o.extend_from_slice(b"40"));
         }
     }
 }
 
+/// The room a connection publishes to and receives from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Room {
+    /// Its name (Socket.IO, SocketCluster).
+    pub(crate) name: String,
+    /// ASSA: its id, and the session's user id.
+    pub(crate) id: u64,
+    pub(crate) user: u64,
+    /// ASSA: the `timestamp` of the sends of one burst.
+    pub(crate) timestamp: String,
+}
+
+/// Appends `n` in decimal.
+pub(crate) fn number(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
+}
+
+/// Pads a stamped payload (`~T<sent_us>~`) to `size` bytes.
+pub(crate) fn pad(out: &mut Vec<u8>, sent_us: u64, size: usize) {
+    let stamp_len = STAMP.len() + digits(sent_us) + 1;
+    out.resize(out.len() + size.saturating_sub(stamp_len), b'x');
+}
+
+/// Where `needle` first occurs in `haystack`.
+pub(crate) fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
 /// A fan-out delivery, by the send time stamped into its payload.
-fn stamp(text: &str) -> Incoming {
-    text.find(STAMP)
-        .and_then(|at| leading_number(&text[at + STAMP.len()..]))
-        .map_or(Incoming::Other, Incoming::Delivery)
+pub(crate) fn stamp(frame: &[u8]) -> Got {
+    find(frame, STAMP.as_bytes())
+        .and_then(|at| leading_number(&frame[at + STAMP.len()..]))
+        .map_or(Got::Other, Got::Delivery)
 }
 
 pub(crate) fn digits(mut n: u64) -> usize {
@@ -321,52 +364,19 @@ pub(crate) fn digits(mut n: u64) -> usize {
 }
 
 /// The decimal number `text` starts with.
-pub(crate) fn leading_number(text: &str) -> Option<u64> {
+pub(crate) fn leading_number(text: &[u8]) -> Option<u64> {
     let end = text
-        .bytes()
+        .iter()
         .position(|b| !b.is_ascii_digit())
         .unwrap_or(text.len());
-    text[..end].parse().ok()
-}
-
-async fn send(ws: &mut Ws, text: String) -> Result<(), ConnError> {
-    ws.send(Message::text(text))
-        .await
-        .map_err(|e| ConnError::new("closed-by-server", e))
-}
-
-/// Reads until a text frame `wanted` accepts (answering pings with `pong`), and returns it.
-async fn expect(
-    ws: &mut Ws,
-    wanted: impl Fn(&str) -> bool,
-    pong: &str,
-) -> Result<String, ConnError> {
-    loop {
-        match ws.next().await {
-            Some(Ok(Message::Text(t))) => {
-                if wanted(t.as_str()) {
-                    return Ok(t.as_str().to_owned());
-                }
-                if t.as_str() == "2" || t.as_str() == "#1" {
-                    send(ws, pong.to_owned()).await?;
-                }
-            }
-            Some(Ok(Message::Close(frame))) => {
-                return Err(ConnError::new(
-                    "closed-by-server",
-                    format!("closed during the handshake: {frame:?}"),
-                ))
-            }
-            Some(Ok(_)) => {}
-            Some(Err(e)) => return Err(ConnError::new("closed-by-server", e)),
-            None => {
-                return Err(ConnError::new(
-                    "closed-by-server",
-                    "closed during the handshake",
-                ))
-            }
-        }
+    if end == 0 || end > 19 {
+        return None;
     }
+    Some(
+        text[..end]
+            .iter()
+            .fold(0, |n, &d| n * 10 + u64::from(d - b'0')),
+    )
 }
 
 #[cfg(test)]
@@ -384,24 +394,44 @@ mod tests {
         }
     }
 
+    /// The messages `write` puts into a buffer, one per line.
+    fn written(write: impl FnOnce(&mut Out)) -> String {
+        let mut out = Out::new(Wire::Lines, 1);
+        write(&mut out);
+        String::from_utf8(out.buf).unwrap().trim_end().to_owned()
+    }
+
+    fn room(name: &str) -> Room {
+        Room {
+            name: name.into(),
+            ..Room::default()
+        }
+    }
+
     #[test]
     fn socketio_requests_and_answers() {
-        let mut out = String::new();
-        sio().request(&mut out, 17, "xx");
+        let out = written(|o| sio().request(o, 17, "xx"));
         assert_eq!(out, r#"4217["message-with-ack","xx"]"#);
-        assert_eq!(sio().classify(r#"4317["xx"]"#), Incoming::Answer(17));
-        assert_eq!(sio().classify("2"), Incoming::Ping("3"));
-        assert_eq!(sio().classify(r#"42["auth",{}]"#), Incoming::Other);
-        assert_eq!(sio().classify("41"), Incoming::Closing);
-        assert_eq!(sio().classify("43[]"), Incoming::Other);
+        assert_eq!(sio().classify(br#"4317["xx"]"#), Got::Answer(17));
+        assert_eq!(sio().classify(b"2"), Got::Ping);
+        assert_eq!(written(|o| sio().pong(o, b"2")), "3");
+        assert_eq!(sio().classify(br#"42["auth",{}]"#), Got::Other);
+        assert_eq!(sio().classify(b"41"), Got::Closing);
+        assert_eq!(sio().classify(b"43[]"), Got::Other);
+        assert_eq!(sio().handshake_step(b"0{}"), Some(Ok(false)));
+        assert_eq!(sio().handshake_step(b"40{}"), Some(Ok(true)));
+        assert!(matches!(sio().handshake_step(b"44{}"), Some(Err(_))));
+        assert_eq!(sio().handshake_step(b"2"), None);
     }
 
     #[test]
     fn socketio_rooms_joins_messages_and_deliveries() {
-        assert_eq!(sio().subscribe(3, "r1"), r#"423["join","r1"]"#);
-        assert_eq!(sio().classify("433[true]"), Incoming::Answer(3));
-        let mut out = String::new();
-        sio().publish(&mut out, 9, "r0", 1234, 12);
+        assert_eq!(
+            written(|o| sio().subscribe(o, 3, "r1")),
+            r#"423["join","r1"]"#
+        );
+        assert_eq!(sio().classify(b"433[true]"), Got::Answer(3));
+        let out = written(|o| sio().publish(o, 9, &room("r0"), 1234, 12));
         assert_eq!(
             out,
             r#"429["room-message",{"room":"r0","data":"~T1234~xxxxx"}]"#
@@ -411,30 +441,43 @@ mod tests {
             r#"42["room-message",{"data":"~T1234~xxxxx","room":"r0"}]"#,
             r#"42["room-message",{"room":"r0","data":"~T1234~xxxxx"}]"#,
         ] {
-            assert_eq!(sio().classify(delivery), Incoming::Delivery(1234));
+            assert_eq!(sio().classify(delivery.as_bytes()), Got::Delivery(1234));
         }
         assert_eq!(
-            sio().classify(r#"42["message-back","~T1234~"]"#),
-            Incoming::Other
+            sio().classify(br#"42["message-back","~T1234~"]"#),
+            Got::Other
         );
     }
 
     #[test]
     fn socketcluster_requests_publications_and_deliveries() {
-        let mut out = String::new();
-        sc().request(&mut out, 5, "ab");
+        let out = written(|o| sc().request(o, 5, "ab"));
         assert_eq!(out, r#"{"event":"echo","data":"ab","cid":5}"#);
-        assert_eq!(
-            sc().classify(r#"{"rid":5,"data":"ab"}"#),
-            Incoming::Answer(5)
-        );
-        assert_eq!(sc().classify("#1"), Incoming::Ping("#2"));
-        sc().publish(&mut out, 9, "r0", 1234, 12);
+        assert_eq!(sc().classify(br#"{"rid":5,"data":"ab"}"#), Got::Answer(5));
+        assert_eq!(sc().classify(b"#1"), Got::Ping);
+        assert_eq!(written(|o| sc().pong(o, b"#1")), "#2");
+        let out = written(|o| sc().publish(o, 9, &room("r0"), 1234, 12));
         assert_eq!(
             out,
             r##"{"event":"#publish","data":{"channel":"r0","data":"~T1234~xxxxx"},"cid":9}"##
         );
-        let delivery = r##"{"event":"#publish","data":{"channel":"r0","data":"~T1234~xxxxx"}}"##;
-        assert_eq!(sc().classify(delivery), Incoming::Delivery(1234));
+        let delivery = br##"{"event":"#publish","data":{"channel":"r0","data":"~T1234~xxxxx"}}"##;
+        assert_eq!(sc().classify(delivery), Got::Delivery(1234));
+        assert_eq!(
+            sc().handshake_step(br#"{"rid":1,"data":{"id":"a"}}"#),
+            Some(Ok(true))
+        );
+        assert!(matches!(
+            sc().handshake_step(br#"{"rid":1,"error":{}}"#),
+            Some(Err(_))
+        ));
+        assert_eq!(sc().handshake_step(br#"{"rid":12}"#), None);
+    }
+
+    #[test]
+    fn numbers_are_read_without_overflow() {
+        assert_eq!(leading_number(b"17]"), Some(17));
+        assert_eq!(leading_number(b"]"), None);
+        assert_eq!(leading_number(b"99999999999999999999"), None);
     }
 }

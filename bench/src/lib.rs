@@ -7,6 +7,7 @@
 //! configuration of `run`, and calls [`run`]; it never sees a connection.
 
 pub mod baseline;
+mod conn;
 pub mod dialect;
 pub mod pace;
 pub mod report;
@@ -15,6 +16,7 @@ pub mod scenario;
 pub mod stats;
 pub mod sys;
 pub mod tcp;
+mod wire;
 
 use std::collections::BTreeMap;
 use std::str::FromStr;

@@ -1,22 +1,24 @@
-//! The connection loops of each scenario: echo (request and answer), fan-out
-//! (subscribe, publish, count deliveries), connect (a storm of handshakes) and
-//! idle (connections held open, heartbeats answered). Each loop answers what
-//! one read burst owes in one flush and records a burst's latencies at once.
+//! The one connection loop of every scenario and protocol: echo (request
+//! and answer), fan-out (subscribe, publish, count deliveries), connect (a
+//! storm of handshakes) and idle (connections held open, heartbeats
+//! answered). One read takes a wake-up's whole burst; everything it owes
+//! (the next requests, heartbeat answers) goes out in one write, and its
+//! latencies are recorded at once.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use futures_util::{FutureExt, SinkExt, StreamExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{watch, OwnedSemaphorePermit};
 use tokio::time::Instant;
-use tokio_tungstenite::tungstenite::Message;
 
-use crate::dialect::{Dialect, Incoming, Ws};
+use crate::conn::Conn;
+use crate::dialect::{ConnError, Dialect, Got, Room};
 use crate::pace::Pacer;
 use crate::stats::{micros, Recorder};
-use crate::Plan;
+use crate::{Plan, Scenario};
 
 /// The phases every connection follows, set by the run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,97 +62,137 @@ pub async fn connection(
     global: usize,
     permit: Option<OwnedSemaphorePermit>,
 ) {
-    if let Dialect::Tcp(_) = shared.dialect {
-        return crate::tcp::connection(&shared, local, global, permit).await;
+    let shared = &*shared;
+    if shared.plan.scenario == Scenario::Connect {
+        drop(permit);
+        return connect_loop(shared, local, global).await;
     }
-    match shared.plan.scenario {
-        crate::Scenario::Connect => {
-            drop(permit);
-            connect_loop(&shared, local, global).await
-        }
-        _ => {
-            let started = Instant::now();
-            let ws = match shared.dialect.connect(shared.plan.wait).await {
-                Ok(ws) => ws,
-                Err(e) => {
-                    shared.recorder.error(e.kind);
-                    shared.failed.fetch_add(1, Ordering::Relaxed);
-                    return;
-                }
-            };
-            let setup = micros(started.elapsed());
-            run_connected(&shared, ws, local, global, setup, permit).await;
-        }
-    }
-}
-
-async fn run_connected(
-    shared: &Shared,
-    mut ws: Ws,
-    local: usize,
-    global: usize,
-    setup_us: u64,
-    permit: Option<OwnedSemaphorePermit>,
-) {
-    let mut phase = shared.phase.clone();
-    let plan = &shared.plan;
-    let mut pending: HashMap<u64, Instant> = HashMap::new();
-    let mut next_id = shared.dialect.first_id();
-    let room = format!("bench-room-{}", global % plan.rooms.max(1));
-    let sender = match plan.scenario {
-        crate::Scenario::Fanout => global < plan.senders,
-        crate::Scenario::Echo => true,
-        _ => false,
-    };
-    if plan.scenario == crate::Scenario::Fanout {
-        let id = next_id;
-        next_id += 1;
-        let ok = ws
-            .send(Message::text(shared.dialect.subscribe(id, &room)))
-            .await
-            .is_ok()
-            && await_answer(shared, local, &mut ws, id).await;
-        if !ok {
-            shared.recorder.error("subscribe-failed");
+    let started = Instant::now();
+    let (mut conn, room, next_id) = match ready(shared, local, global).await {
+        Ok(ready) => ready,
+        Err(e) => {
+            shared.recorder.error(e.kind);
             shared.failed.fetch_add(1, Ordering::Relaxed);
             return;
         }
-    }
-    if plan.scenario == crate::Scenario::Idle {
+    };
+    if shared.plan.scenario == Scenario::Idle {
         // The handshake is what an idle scenario times.
-        shared.recorder.handshake(local, setup_us);
+        shared.recorder.handshake(local, micros(started.elapsed()));
     }
     shared.ready.fetch_add(1, Ordering::Relaxed);
     drop(permit);
-    while *phase.borrow() == Phase::Setup {
-        tokio::select! {
-            changed = phase.changed() => if changed.is_err() { return },
-            msg = ws.next() => if !keep_alive(shared, local, &mut ws, msg).await { return },
+    if let Err(e) = run(shared, &mut conn, local, global, room, next_id).await {
+        let closed_at_stop = e.kind == "closed-by-server" && *shared.phase.borrow() == Phase::Stop;
+        if !closed_at_stop {
+            shared.recorder.error(e.kind);
         }
     }
-    let room_size = plan.room_size(global) as u64;
-    let mut quota = plan.messages.unwrap_or(u64::MAX);
+    conn.close(Duration::from_millis(500)).await;
+}
+
+/// Opens client `global`'s connection, completes its handshake and (in a
+/// fan-out) joins its room; the room it publishes to and its next request id.
+async fn ready(
+    shared: &Shared,
+    local: usize,
+    global: usize,
+) -> Result<(Conn, Room, u64), ConnError> {
+    let dialect = &shared.dialect;
+    let mut conn = Conn::open(shared, local, global).await?;
+    if let Dialect::Tcp(_) = dialect {
+        let room = crate::tcp::setup(shared, &mut conn, local, global).await?;
+        return Ok((conn, room, dialect.first_id()));
+    }
+    let mut next_id = dialect.first_id();
+    let mut room = Room::default();
+    if shared.plan.scenario == Scenario::Fanout {
+        room.name = format!("bench-room-{}", global % shared.plan.rooms.max(1));
+        let id = next_id;
+        next_id += 1;
+        dialect.subscribe(&mut conn.out, id, &room.name);
+        conn.until(shared, local, "the subscription", |f| {
+            (dialect.classify(f) == Got::Answer(id)).then_some(())
+        })
+        .await
+        .map_err(|e| ConnError::new("subscribe-failed", e.detail))?;
+    }
+    Ok((conn, room, next_id))
+}
+
+/// Handles every whole frame read while not sending: heartbeats answered
+/// (into the write buffer), deliveries counted (another shard may already
+/// be sending).
+pub(crate) fn absorb(shared: &Shared, conn: &mut Conn, local: usize) -> Result<(), ConnError> {
+    let mut late = Vec::new();
+    let mut handled = Ok(());
+    while let Some(frame) = conn.next_frame()? {
+        handled = conn.handle(shared, frame, &mut late).map(|_| ());
+        if handled.is_err() {
+            break;
+        }
+    }
+    conn.compact();
+    shared.recorder.delivered(local, &late);
+    handled
+}
+
+/// The run of one ready connection: sends as the load says, answers and
+/// deliveries counted, until the run stops.
+async fn run(
+    shared: &Shared,
+    conn: &mut Conn,
+    local: usize,
+    global: usize,
+    mut room: Room,
+    mut next_id: u64,
+) -> Result<(), ConnError> {
+    let plan = &shared.plan;
+    let dialect = &shared.dialect;
+    let mut phase = shared.phase.clone();
+    while *phase.borrow() == Phase::Setup {
+        tokio::select! {
+            changed = phase.changed() => if changed.is_err() { return Ok(()) },
+            alive = conn.read_some() => {
+                if !alive {
+                    return Err(ConnError::new("closed-by-server", "closed before the run"));
+                }
+                absorb(shared, conn, local)?;
+                if !conn.out.buf.is_empty() {
+                    conn.flush().await?;
+                }
+            }
+        }
+    }
+    let fanout = plan.scenario == Scenario::Fanout;
+    let sender = match plan.scenario {
+        Scenario::Fanout => global < plan.senders,
+        Scenario::Echo => true,
+        _ => false,
+    };
+    let room_size = match dialect {
+        Dialect::Tcp(t) if fanout => t.room_size(plan, global),
+        _ => plan.room_size(global),
+    } as u64;
     let mut pacer = if sender {
         Pacer::new(plan.load, plan.senders_total(), global, plan.warmup)
     } else {
         None
     };
-    let mut frame = String::new();
+    let mut quota = plan.messages.unwrap_or(u64::MAX);
+    let mut pending = Flight::new(plan.window);
+    let mut change = Box::pin(changed(shared.phase.clone()));
     let mut latencies: Vec<u64> = Vec::new();
-    let mut owed = 0usize;
     loop {
         let now_phase = *phase.borrow();
         if now_phase == Phase::Stop {
             break;
         }
-        // Send what is due.
-        let mut fed = false;
+        // Send what is due, into the write buffer.
         if sender && now_phase == Phase::Go && quota > 0 {
             let now = Instant::now();
-            loop {
-                if quota == 0 {
-                    break;
-                }
+            let mut sent = 0;
+            while quota > 0 {
                 let at = match &pacer {
                     None if pending.len() < plan.window => now,
                     Some(p) => match p.due(now) {
@@ -161,160 +203,166 @@ async fn run_connected(
                 };
                 let id = next_id;
                 next_id += 1;
-                match plan.scenario {
-                    crate::Scenario::Fanout => {
-                        shared
-                            .dialect
-                            .publish(&mut frame, id, &room, wall_micros(), plan.payload);
-                        shared.recorder.expect(room_size);
+                if fanout {
+                    if sent == 0 && matches!(dialect, Dialect::Tcp(_)) {
+                        room.timestamp = suites::driver::assa::now_timestamp();
                     }
-                    _ => {
-                        shared.dialect.request(&mut frame, id, &plan.payload_text);
-                        shared.recorder.expect(1);
-                    }
+                    dialect.publish(&mut conn.out, id, &room, wall_micros(), plan.payload);
+                } else {
+                    dialect.request(&mut conn.out, id, &plan.payload_text);
                 }
-                if ws.feed(Message::text(frame.as_str())).await.is_err() {
-                    shared.recorder.error("closed-by-server");
-                    return;
-                }
-                shared.recorder.sent(1);
+                sent += 1;
                 pending.insert(id, at);
                 quota -= 1;
-                fed = true;
                 if let Some(p) = &mut pacer {
                     p.advance();
                 }
             }
-        }
-        if fed || owed > 0 {
-            owed = 0;
-            if ws.flush().await.is_err() {
-                shared.recorder.error("closed-by-server");
-                return;
+            if sent > 0 {
+                shared.recorder.sent(sent);
+                shared
+                    .recorder
+                    .expect(if fanout { sent * room_size } else { sent });
             }
         }
-        if now_phase == Phase::Drain
-            && pending.is_empty()
-            && plan.scenario != crate::Scenario::Fanout
-        {
+        if now_phase == Phase::Drain && pending.len() == 0 && !fanout {
             break;
         }
         let wake = match &pacer {
             Some(p) if now_phase == Phase::Go && quota > 0 => Some(p.next()),
             _ => None,
         };
-        let msg = tokio::select! {
-            changed = phase.changed() => { if changed.is_err() { break } continue }
-            _ = sleep_until(wake) => continue,
-            msg = ws.next() => msg,
-        };
-        // One read burst: everything ready now, answered in one flush.
-        let mut next = Some(msg);
-        while let Some(msg) = next.take() {
-            match msg {
-                Some(Ok(Message::Text(text))) => match shared.dialect.classify(text.as_str()) {
-                    Incoming::Answer(id) => {
-                        if let Some(at) = pending.remove(&id) {
-                            if plan.scenario != crate::Scenario::Fanout {
-                                latencies.push(micros(at.elapsed()));
+        conn.make_room();
+        let writing = conn.woff < conn.out.buf.len();
+        tokio::select! {
+            biased;
+            next = &mut change => match next {
+                Some(rx) => change = Box::pin(changed(rx)),
+                None => break,
+            },
+            written = conn.write.write(&conn.out.buf[conn.woff..]), if writing => match written {
+                Ok(n) if n > 0 => {
+                    conn.woff += n;
+                    if conn.woff == conn.out.buf.len() {
+                        conn.out.buf.clear();
+                        conn.woff = 0;
+                    }
+                }
+                _ => return Err(ConnError::new("closed-by-server", "a write failed")),
+            },
+            read = conn.read.read_buf(&mut conn.rbuf) => {
+                // A short read clears the socket's readiness: the next turn
+                // waits for the next burst instead of reading again to learn
+                // that nothing is left.
+                if !matches!(read, Ok(n) if n > 0) {
+                    return Err(ConnError::new("closed-by-server", "the server closed"));
+                }
+                // One read burst: every frame in it, one record.
+                let now = Instant::now();
+                let mut broke = Ok(());
+                while let Some(frame) = conn.next_frame()? {
+                    match conn.handle(shared, frame, &mut latencies) {
+                        Ok(Some(Got::Answer(id))) => {
+                            if let Some(at) = pending.remove(id) {
+                                if !fanout {
+                                    latencies.push(micros(now.saturating_duration_since(at)));
+                                }
                             }
                         }
-                    }
-                    Incoming::Delivery(sent_us) => {
-                        latencies.push(micros(Duration::from_micros(
-                            wall_micros().saturating_sub(sent_us),
-                        )));
-                    }
-                    Incoming::Ping(pong) => {
-                        if ws.feed(Message::text(pong)).await.is_err() {
-                            shared.recorder.error("closed-by-server");
-                            return;
+                        Ok(Some(_)) => {
+                            // Refused (and counted by `handle`).
                         }
-                        owed += 1;
+                        Ok(None) => {}
+                        Err(e) => {
+                            broke = Err(e);
+                            break;
+                        }
                     }
-                    Incoming::Closing => {
-                        shared.recorder.delivered(local, &latencies);
-                        shared.recorder.error("closed-by-server");
-                        return;
-                    }
-                    Incoming::Other => {}
-                },
-                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => {
-                    shared.recorder.delivered(local, &latencies);
-                    if *phase.borrow() != Phase::Stop {
-                        shared.recorder.error("closed-by-server");
-                    }
-                    return;
                 }
-                Some(Ok(_)) => {}
+                conn.compact();
+                shared.recorder.delivered(local, &latencies);
+                latencies.clear();
+                broke?;
             }
-            next = ws.next().now_or_never();
+            _ = sleep_until(wake) => {},
         }
-        shared.recorder.delivered(local, &latencies);
-        latencies.clear();
     }
-    if !pending.is_empty() && plan.scenario != crate::Scenario::Fanout {
+    if pending.len() > 0 && !fanout {
         shared.recorder.error_n("unanswered", pending.len() as u64);
     }
-    let _ = tokio::time::timeout(Duration::from_millis(500), ws.close(None)).await;
+    Ok(())
+}
+
+/// The next change of the run's phase; the receiver back, or `None` once the run is gone.
+async fn changed(mut phase: watch::Receiver<Phase>) -> Option<watch::Receiver<Phase>> {
+    phase.changed().await.ok().map(|()| phase)
+}
+
+/// The requests in flight of one connection, by id: ids are handed out in
+/// order, so a ring from the oldest unanswered one holds them (an answer
+/// out of order leaves a hole until the ones before it come).
+struct Flight {
+    /// The id of `slots[0]`.
+    first: u64,
+    /// When each request was due, `None` once answered.
+    slots: VecDeque<Option<Instant>>,
+    /// Requests still unanswered.
+    open: usize,
+}
+
+/// Requests after an unanswered one before it is given up for lost.
+const MAX_BEHIND: usize = 1 << 16;
+
+impl Flight {
+    fn new(window: usize) -> Flight {
+        Flight {
+            first: 0,
+            slots: VecDeque::with_capacity(window.min(MAX_BEHIND)),
+            open: 0,
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.open
+    }
+
+    /// Request `id`, the one after the last inserted, due at `at`.
+    fn insert(&mut self, id: u64, at: Instant) {
+        if self.slots.is_empty() {
+            self.first = id;
+        }
+        self.slots.push_back(Some(at));
+        self.open += 1;
+        // A request this far behind the newest is lost: it stays counted
+        // in `open` (unanswered), but its answer is no longer awaited.
+        if self.slots.len() > MAX_BEHIND {
+            self.slots.pop_front();
+            self.first += 1;
+            self.trim();
+        }
+    }
+
+    /// When request `id` was due, if it is still awaited.
+    fn remove(&mut self, id: u64) -> Option<Instant> {
+        let slot = usize::try_from(id.checked_sub(self.first)?).ok()?;
+        let at = self.slots.get_mut(slot)?.take()?;
+        self.open -= 1;
+        self.trim();
+        Some(at)
+    }
+
+    fn trim(&mut self) {
+        while let Some(None) = self.slots.front() {
+            self.slots.pop_front();
+            self.first += 1;
+        }
+    }
 }
 
 async fn sleep_until(at: Option<Instant>) {
     match at {
         Some(at) => tokio::time::sleep_until(at).await,
         None => std::future::pending().await,
-    }
-}
-
-/// Answers a heartbeat while waiting, and counts a delivery (another
-/// shard may already be sending); false when the connection ended.
-async fn keep_alive(
-    shared: &Shared,
-    local: usize,
-    ws: &mut Ws,
-    msg: Option<Result<Message, tokio_tungstenite::tungstenite::Error>>,
-) -> bool {
-    match msg {
-        Some(Ok(Message::Text(text))) => match shared.dialect.classify(text.as_str()) {
-            Incoming::Ping(pong) => ws.send(Message::text(pong)).await.is_ok(),
-            Incoming::Delivery(sent_us) => {
-                let late = wall_micros().saturating_sub(sent_us);
-                shared
-                    .recorder
-                    .delivered(local, &[micros(Duration::from_micros(late))]);
-                true
-            }
-            Incoming::Closing => {
-                shared.recorder.error("closed-by-server");
-                false
-            }
-            _ => true,
-        },
-        Some(Ok(Message::Close(_))) | None | Some(Err(_)) => {
-            shared.recorder.error("closed-by-server");
-            false
-        }
-        Some(Ok(_)) => true,
-    }
-}
-
-/// Waits for the answer to `id` (a subscription), answering heartbeats.
-async fn await_answer(shared: &Shared, local: usize, ws: &mut Ws, id: u64) -> bool {
-    let wait = tokio::time::sleep(shared.plan.wait);
-    tokio::pin!(wait);
-    loop {
-        let msg = tokio::select! {
-            _ = &mut wait => return false,
-            msg = ws.next() => msg,
-        };
-        if let Some(Ok(Message::Text(text))) = &msg {
-            if shared.dialect.classify(text.as_str()) == Incoming::Answer(id) {
-                return true;
-            }
-        }
-        if !keep_alive(shared, local, ws, msg).await {
-            return false;
-        }
     }
 }
 
@@ -346,14 +394,54 @@ async fn connect_loop(shared: &Shared, local: usize, global: usize) {
         shared.recorder.sent(1);
         shared.recorder.expect(1);
         quota -= 1;
-        match shared.dialect.connect(plan.wait).await {
-            Ok(mut ws) => {
+        match ready(shared, local, global).await {
+            Ok((conn, ..)) => {
                 shared
                     .recorder
                     .delivered(local, &[micros(started.elapsed())]);
-                let _ = tokio::time::timeout(Duration::from_millis(200), ws.close(None)).await;
+                conn.close(Duration::from_millis(200)).await;
             }
             Err(e) => shared.recorder.error(e.kind),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_in_any_order_empty_the_flight() {
+        let t0 = Instant::now();
+        let mut f = Flight::new(4);
+        for id in 5..9 {
+            f.insert(id, t0 + Duration::from_millis(id));
+        }
+        assert_eq!(f.len(), 4);
+        assert_eq!(f.remove(7), Some(t0 + Duration::from_millis(7)));
+        assert_eq!(f.remove(7), None, "answered twice");
+        assert_eq!(f.remove(4), None, "never sent");
+        assert_eq!(f.remove(99), None, "never sent");
+        assert_eq!(f.remove(5), Some(t0 + Duration::from_millis(5)));
+        assert_eq!((f.first, f.slots.len()), (6, 3));
+        f.remove(6);
+        f.remove(8);
+        assert_eq!((f.len(), f.slots.len()), (0, 0));
+        f.insert(9, t0);
+        assert_eq!((f.first, f.len()), (9, 1));
+    }
+
+    #[test]
+    fn a_request_far_behind_stays_unanswered() {
+        let t0 = Instant::now();
+        let mut f = Flight::new(1);
+        f.insert(0, t0);
+        for id in 1..=MAX_BEHIND as u64 {
+            f.insert(id, t0);
+            assert!(f.remove(id).is_some());
+        }
+        // Request 0 is no longer awaited, and still counted as unanswered.
+        assert_eq!(f.remove(0), None);
+        assert_eq!((f.len(), f.slots.len()), (1, 0));
     }
 }
