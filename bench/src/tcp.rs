@@ -706,6 +706,7 @@ pub async fn connection(
         shared.recorder.handshake(local, setup_us);
     }
     shared.ready.fetch_add(1, Ordering::Relaxed);
+    let _open = crate::scenario::Open::count(&shared.open);
     drop(permit);
     if let Err(e) = run(shared, &mut conn, local, global, room_id).await {
         shared.recorder.error(e.kind);
