@@ -44,6 +44,7 @@ pub use config::{
 use super::{BoxFuture, Listener, Shutdown, GRACE};
 use crate::config::{Config, ListenerName};
 use crate::fault::Fault;
+use crate::read_ahead::{ReadAhead, WS_READ_BUFFER};
 use crate::services::tokens::{unix_now_secs, Claims, TokenError, Tokens};
 use crate::services::Services;
 
@@ -460,9 +461,10 @@ async fn connection(
     over_limit: bool,
 ) -> Result<(), tokio_tungstenite::tungstenite::Error> {
     let limit = hub.limited().then_some(hub.config.max_frame_bytes);
-    // A small read buffer (tungstenite's default is 128 KiB per connection).
+    // A small read buffer over a stream that reads ahead (`read_ahead`):
+    // tungstenite's buffer lives as long as the connection, filled.
     let ws_config = WebSocketConfig::default()
-        .read_buffer_size(4 * 1024)
+        .read_buffer_size(WS_READ_BUFFER)
         .max_message_size(limit)
         .max_frame_size(limit);
     #[allow(clippy::result_large_err)] // the callback's signature is tungstenite's
@@ -476,9 +478,12 @@ async fn connection(
             Err(refusal)
         }
     };
-    let mut ws =
-        tokio_tungstenite::accept_hdr_async_with_config(stream, check_path, Some(ws_config))
-            .await?;
+    let mut ws = tokio_tungstenite::accept_hdr_async_with_config(
+        ReadAhead::new(stream),
+        check_path,
+        Some(ws_config),
+    )
+    .await?;
     if over_limit {
         ws.send(close_frame(1013, "too many connections")).await?;
         return Ok(());
