@@ -14,8 +14,10 @@ const port = Number(process.argv[2] || process.env.PORT || 3000);
 const host = process.env.HOST || "127.0.0.1";
 
 const io = new Server({
-  pingInterval: 300,
-  pingTimeout: 200,
+  // PING_INTERVAL / PING_TIMEOUT (ms) override the test profile, e.g. the
+  // documented defaults (25000 / 20000) for the idle-memory bench.
+  pingInterval: Number(process.env.PING_INTERVAL || 300),
+  pingTimeout: Number(process.env.PING_TIMEOUT || 200),
   maxPayload: 1000000,
   connectTimeout: 1000,
   allowEIO3: true,

@@ -198,32 +198,54 @@ w("each look's growth is divided by the connections open at that moment. The")
 w("figure is the median over the window (its min–max beside it: Node's garbage")
 w("collector moves it); resident set (RSS) and its anonymous part (heap and")
 w("stacks). Neither counts the kernel's socket buffers, the same for every server.\n")
-w("| server | 1,000 idle: RSS (min–max) | anonymous | vs Node | 10,000 idle: RSS (min–max) | anonymous | vs Node | open at 10,000 | handshake p99 (10,000) | errors (10,000) |")
-w("|---|---|---|---|---|---|---|---|---|---|")
 
 
 def per_connection(r):
-    """(rss median, 'median (min–max)' text, anonymous text, open min) of an idle run."""
+    """(rss median or None when the server did not hold its connections,
+    'median (min–max)' text, anonymous text, open min) of an idle run."""
     s = r["summary"]
     m = s.get("server_memory")
     if not m:
+        # Written before the memory was sampled: one look over every
+        # connection attempted, on a server that may have run other loads.
         b = s["server_bytes_per_connection"]
-        return b, f"{b / 1024:.1f} KiB", "-", r["results"]["connections"]
+        return None, f"{b / 1024:.1f} KiB (one look, older method)", "-", r["results"]["connections"]
     rss, anon = m["rss"], m["anon"]
     text = f"{rss['median'] / 1024:.1f} KiB ({rss['min'] / 1024:.1f}–{rss['max'] / 1024:.1f})"
-    return rss["median"], text, f"{anon['median'] / 1024:.1f} KiB", m["open_min"]
+    held = m["open_min"] >= 0.9 * r["results"]["connections"]
+    if not held:
+        # The memory of the sessions it closed is not given back: per open
+        # connection the figure is not one of idle connections.
+        text += f" **(held {m['open_min']:,} of {r['results']['connections']:,})**"
+    return (rss["median"] if held else None), text, f"{anon['median'] / 1024:.1f} KiB", m["open_min"]
 
 
-node_idle = {n: load(f"node-idle-{n}") for n in (1000, 10000)}
-for key, label in SERVERS:
-    a, b = load(f"{key}-idle-1000"), load(f"{key}-idle-10000")
-    if not a or not b:
-        continue
-    (pa, ta, aa, _), (pb, tb, ab, ob) = per_connection(a), per_connection(b)
-    na = node_idle[1000] and per_connection(node_idle[1000])[0]
-    nb = node_idle[10000] and per_connection(node_idle[10000])[0]
-    w(f"| {label} | {ta} | {aa} | {ratio(pa, na)} | {tb} | {ab} | {ratio(pb, nb)} | {ob:,} "
-      f"| {us(b['summary']['latency_us']['p99'])} | {errors(b)} |")
+def idle_table(suffix):
+    node = {n: load(f"node-idle{suffix}-{n}") for n in (1000, 10000)}
+    for key, label in SERVERS:
+        a, b = load(f"{key}-idle{suffix}-1000"), load(f"{key}-idle{suffix}-10000")
+        if not a or not b:
+            continue
+        (pa, ta, aa, _), (pb, tb, ab, ob) = per_connection(a), per_connection(b)
+        na = node[1000] and per_connection(node[1000])[0]
+        nb = node[10000] and per_connection(node[10000])[0]
+        w(f"| {label} | {ta} | {aa} | {ratio(pa, na)} | {tb} | {ab} | {ratio(pb, nb)} | {ob:,} "
+          f"| {us(b['summary']['latency_us']['p99'])} | {errors(b)} |")
+
+
+HEADER = ("| server | 1,000 idle: RSS (min–max) | anonymous | vs Node | 10,000 idle: RSS (min–max) "
+          "| anonymous | vs Node | open at 10,000 | handshake p99 (10,000) | errors (10,000) |")
+w(HEADER)
+w("|---|---|---|---|---|---|---|---|---|---|")
+idle_table("")
+if load("reference-idle-default-10000"):
+    w("\nThe same at the documented heartbeat (pingInterval 25 s, pingTimeout 20 s;")
+    w("`*-idle-default-*`): the test profile's ping every 300 ms is more than one core")
+    w("can answer for 10,000 Node sessions, and a server that closed sessions keeps")
+    w("their memory, so a run that did not hold 90% of its connections has no ratio.\n")
+    w(HEADER)
+    w("|---|---|---|---|---|---|---|---|---|---|")
+    idle_table("-default")
 
 # The heartbeat runs (who closed sessions at 10,000 idle, and why) are
 # taken apart from this script, by hand; their write-up is kept beside it.
@@ -390,14 +412,18 @@ if ours and nd:
     f = ours["summary"]["fairness"]
     goal(f"fair under saturation (max/min per connection {f['spread']:.2f})", f["spread"] <= 1.1)
     goal(f"no session closed under saturation ({closed(ours)} closed)", closed(ours) == 0)
-o10, n10 = load("reference-idle-10000"), load("node-idle-10000")
-if o10 and n10:
-    a, b = per_connection(o10)[0], per_connection(n10)[0]
-    goal(f"memory per idle connection a quarter of Node's or less (10,000: {ratio(a, b)})", a <= b / 4)
-o1, n1 = load("reference-idle-1000"), load("node-idle-1000")
-if o1 and n1:
-    a, b = per_connection(o1)[0], per_connection(n1)[0]
-    goal(f"memory per idle connection a quarter of Node's or less (1,000: {ratio(a, b)})", a <= b / 4)
+for suffix, heartbeat in (("", "test profile"), ("-default", "documented heartbeat")):
+    for n, size in ((1000, "1,000"), (10000, "10,000")):
+        o, nd = load(f"reference-idle{suffix}-{n}"), load(f"node-idle{suffix}-{n}")
+        if not o or not nd:
+            continue
+        a, b = per_connection(o)[0], per_connection(nd)[0]
+        if a is None or b is None:
+            w(f"- not measured: memory per idle connection a quarter of Node's or less ({size}, {heartbeat}: "
+              "a server did not hold its connections)")
+            continue
+        goal(f"memory per idle connection a quarter of Node's or less ({size}, {heartbeat}: {ratio(a, b)})",
+             a <= b / 4)
 sf, nf = load("sc-reference-fanout"), load("sc-socketcluster-fanout")
 if sf and nf:
     a, b = sf["summary"]["delivered_per_s"], nf["summary"]["delivered_per_s"]
