@@ -288,7 +288,11 @@ pub async fn run(plan: Plan, dialect: Dialect, watch: Option<Watch>) -> anyhow::
         Ok((generator, server))
     };
     let mut waits_at_start = None;
-    let rss_before = watch.as_ref().and_then(|w| w.rss().ok()).unwrap_or(0);
+    let memory_before = match &watch {
+        Some(w) => Some(settled_memory(w).await?),
+        None => None,
+    };
+    let rss_before = memory_before.map_or(0, |m| m.rss);
     let mine: Vec<usize> = plan.shard.clients(plan.clients).collect();
     let (phase_tx, phase_rx) = watch::channel(Phase::Setup);
     let shared = Arc::new(Shared {
@@ -298,6 +302,7 @@ pub async fn run(plan: Plan, dialect: Dialect, watch: Option<Watch>) -> anyhow::
         phase: phase_rx,
         ready: Default::default(),
         failed: Default::default(),
+        open: Default::default(),
         rooms: watch::channel(BTreeMap::new()).0,
     });
     let progress = progress_bar(&plan);
@@ -338,6 +343,9 @@ pub async fn run(plan: Plan, dialect: Dialect, watch: Option<Watch>) -> anyhow::
     let mut last = go;
     let measure_at = go + plan.warmup;
     let stop_at = measure_at + plan.duration;
+    let sampler = watch
+        .clone()
+        .map(|w| tokio::spawn(sample_memory(w, shared.clone(), measure_at)));
     if plan.warmup.is_zero() {
         recorder.start_measuring();
         server_cpu_at_start = watch.as_ref().map(server_cpu);
@@ -424,6 +432,14 @@ pub async fn run(plan: Plan, dialect: Dialect, watch: Option<Watch>) -> anyhow::
     let rss_loaded = watch.as_ref().and_then(|w| w.rss().ok()).unwrap_or(0);
     peak = peak.max(rss_loaded);
     let _ = phase_tx.send(Phase::Drain);
+    let memory_samples = match sampler {
+        Some(task) => match task.await {
+            Ok(samples) => samples,
+            Err(e) => anyhow::bail!("the memory sampler failed: {e}"),
+        },
+        None => Vec::new(),
+    };
+    peak = memory_samples.iter().fold(peak, |p, s| p.max(s.memory.rss));
     progress.set_message("draining");
     let drain_until = Instant::now() + plan.drain;
     while Instant::now() < drain_until && !settled(recorder) {
@@ -470,8 +486,87 @@ pub async fn run(plan: Plan, dialect: Dialect, watch: Option<Watch>) -> anyhow::
             rss_before,
             rss_loaded,
             rss_peak: peak,
+            memory_before,
+            memory_samples,
         }),
     })
+}
+
+/// How often the server's memory is looked at: before the run, until it
+/// settles, and through the measured window.
+const MEMORY_STEP: Duration = Duration::from_millis(250);
+
+/// The server's memory before the run, once steady: looked at every
+/// [`MEMORY_STEP`] until the last [`SETTLED_SAMPLES`] stay within 1% (or
+/// 256 KiB) of each other, at most [`SETTLE_LIMIT`]; each figure is the
+/// median of those last samples.
+async fn settled_memory(watch: &Watch) -> anyhow::Result<sys::Memory> {
+    let limit = Instant::now() + SETTLE_LIMIT;
+    let mut last: std::collections::VecDeque<sys::Memory> = Default::default();
+    loop {
+        let memory = watch
+            .memory()
+            .with_context(|| format!("reading the memory of the server ({})", watch.describe()))?;
+        if last.len() == SETTLED_SAMPLES {
+            last.pop_front();
+        }
+        last.push_back(memory);
+        let median = |field: fn(&sys::Memory) -> u64| {
+            let mut v: Vec<u64> = last.iter().map(field).collect();
+            v.sort_unstable();
+            v[v.len() / 2]
+        };
+        let (lo, hi) = last
+            .iter()
+            .fold((u64::MAX, 0), |(lo, hi), m| (lo.min(m.rss), hi.max(m.rss)));
+        let steady =
+            last.len() == SETTLED_SAMPLES && hi - lo <= (median(|m| m.rss) / 100).max(256 << 10);
+        if steady || Instant::now() >= limit {
+            return Ok(sys::Memory {
+                rss: median(|m| m.rss),
+                anon: median(|m| m.anon),
+                pss: median(|m| m.pss),
+            });
+        }
+        tokio::time::sleep(MEMORY_STEP).await;
+    }
+}
+
+/// How many samples in a row make the memory before steady.
+const SETTLED_SAMPLES: usize = 4;
+
+/// How long the memory before may take to settle.
+const SETTLE_LIMIT: Duration = Duration::from_secs(5);
+
+/// The server's memory every [`MEMORY_STEP`] through the measured window,
+/// with the connections open at each look; ends with the window.
+async fn sample_memory(
+    watch: Watch,
+    shared: Arc<Shared>,
+    measure_at: Instant,
+) -> Vec<results::MemorySample> {
+    let mut samples = Vec::new();
+    let mut phase = shared.phase.clone();
+    let mut at = measure_at;
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep_until(at) => {}
+            changed = phase.changed() => if changed.is_err() { break } else { continue },
+        }
+        if matches!(*phase.borrow(), Phase::Drain | Phase::Stop) {
+            break;
+        }
+        // A process that is gone has no memory left to look at; the run says why it ended.
+        if let Ok(memory) = watch.memory() {
+            samples.push(results::MemorySample {
+                t: (Instant::now() - measure_at).as_secs_f64(),
+                open: shared.open.load(Ordering::Relaxed) as u64,
+                memory,
+            });
+        }
+        at += MEMORY_STEP;
+    }
+    samples
 }
 
 /// How often the lag probe asks to be woken.

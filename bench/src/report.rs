@@ -20,9 +20,9 @@ pub fn format_us(us: u64) -> String {
 }
 
 fn format_bytes(b: f64) -> String {
-    if b >= 1024.0 * 1024.0 {
+    if b.abs() >= 1024.0 * 1024.0 {
         format!("{:.1} MiB", b / (1024.0 * 1024.0))
-    } else if b >= 1024.0 {
+    } else if b.abs() >= 1024.0 {
         format!("{:.1} KiB", b / 1024.0)
     } else {
         format!("{b:.0} B")
@@ -126,8 +126,41 @@ pub fn markdown(results: &Results, summary: &Summary) -> String {
             format_bytes(server.rss_loaded as f64),
             format_bytes(server.rss_peak as f64)
         );
-        if let Some(b) = s.server_bytes_per_connection {
-            let _ = writeln!(md, "| server memory per connection | {} |", format_bytes(b));
+        if let Some(before) = server.memory_before {
+            let _ = writeln!(
+                md,
+                "| server memory before, settled: resident / anonymous / proportional | {} / {} / {} |",
+                format_bytes(before.rss as f64),
+                format_bytes(before.anon as f64),
+                format_bytes(before.pss as f64)
+            );
+        }
+        match s.server_memory {
+            Some(m) => {
+                let _ = writeln!(
+                    md,
+                    "| server memory per open connection over the window | {} samples, {}–{} connections open |",
+                    m.samples, m.open_min, m.open_max
+                );
+                for (name, spread) in [
+                    ("resident (RSS)", m.rss),
+                    ("anonymous (RssAnon)", m.anon),
+                    ("proportional (PSS)", m.pss),
+                ] {
+                    let _ = writeln!(
+                        md,
+                        "| … {name}: median (min–max) | {} ({}–{}) |",
+                        format_bytes(spread.median),
+                        format_bytes(spread.min),
+                        format_bytes(spread.max)
+                    );
+                }
+            }
+            None => {
+                if let Some(b) = s.server_bytes_per_connection {
+                    let _ = writeln!(md, "| server memory per connection | {} |", format_bytes(b));
+                }
+            }
         }
     }
     let _ = writeln!(md, "\nErrors and timeouts by kind:\n");

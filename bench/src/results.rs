@@ -11,6 +11,7 @@ use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
 use crate::stats::{histogram, Point};
+use crate::sys::Memory;
 
 /// Latency percentiles, microseconds.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
@@ -90,6 +91,91 @@ pub struct ServerUsage {
     pub rss_loaded: u64,
     /// The largest resident memory seen during the run, bytes.
     pub rss_peak: u64,
+    /// The memory before the clients connected, once it had settled (the
+    /// median of the last samples of a steady stretch; `rss_before` is its
+    /// `rss`); absent in results written before it was recorded.
+    #[serde(default)]
+    pub memory_before: Option<Memory>,
+    /// Looks at the memory through the measured window, with the
+    /// connections open at each (empty in results written before they were
+    /// recorded, and after a merge of shards: each shard counted only its
+    /// own connections).
+    #[serde(default)]
+    pub memory_samples: Vec<MemorySample>,
+}
+
+/// One look at the server's memory in the measured window.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct MemorySample {
+    /// Seconds into the measured window.
+    pub t: f64,
+    /// The connections this run held open at that moment.
+    pub open: u64,
+    #[serde(flatten)]
+    pub memory: Memory,
+}
+
+/// A figure over the memory samples of a run: median, min and max.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Spread {
+    pub median: f64,
+    pub min: f64,
+    pub max: f64,
+}
+
+impl Spread {
+    /// The spread of `values` (`None` when there are none).
+    pub fn of(values: impl IntoIterator<Item = f64>) -> Option<Spread> {
+        let mut sorted: Vec<f64> = values.into_iter().collect();
+        sorted.sort_unstable_by(f64::total_cmp);
+        let (&min, &max) = sorted.first().zip(sorted.last())?;
+        Some(Spread {
+            median: sorted[sorted.len() / 2],
+            min,
+            max,
+        })
+    }
+}
+
+/// Server memory per open connection over the measured window: each
+/// sample's growth since the settled memory before, over the connections
+/// open at that moment.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct MemoryPerConnection {
+    /// Resident set, bytes per connection.
+    pub rss: Spread,
+    /// Anonymous resident memory, bytes per connection.
+    pub anon: Spread,
+    /// Proportional set size, bytes per connection (zeros when unknown).
+    pub pss: Spread,
+    /// How many samples.
+    pub samples: usize,
+    /// The fewest and the most connections open at a sample.
+    pub open_min: u64,
+    pub open_max: u64,
+}
+
+impl MemoryPerConnection {
+    /// The figure of `usage`'s samples; `None` without samples or
+    /// without a settled memory before.
+    pub fn of(usage: &ServerUsage) -> Option<MemoryPerConnection> {
+        let before = usage.memory_before?;
+        let open: Vec<&MemorySample> = usage.memory_samples.iter().filter(|s| s.open > 0).collect();
+        let per = |field: fn(&Memory) -> u64| {
+            Spread::of(
+                open.iter()
+                    .map(|s| (field(&s.memory) as f64 - field(&before) as f64) / s.open as f64),
+            )
+        };
+        Some(MemoryPerConnection {
+            rss: per(|m| m.rss)?,
+            anon: per(|m| m.anon)?,
+            pss: per(|m| m.pss)?,
+            samples: open.len(),
+            open_min: open.iter().map(|s| s.open).min()?,
+            open_max: open.iter().map(|s| s.open).max()?,
+        })
+    }
 }
 
 /// One run of one scenario (or one shard of it).
@@ -180,8 +266,13 @@ pub struct Summary {
     /// altogether, the server was bound by CPU (its own or the share other
     /// load left it), not by the load.
     pub server_waiting: Option<f64>,
-    /// Server memory per connection (loaded minus before, over the connections), when local.
+    /// Server memory per connection, when local: the median of the
+    /// samples of [`Summary::server_memory`] (resident set), or, for results
+    /// without samples, loaded minus before over the connections.
     pub server_bytes_per_connection: Option<f64>,
+    /// Server memory per open connection over the measured window, when
+    /// it was sampled.
+    pub server_memory: Option<MemoryPerConnection>,
 }
 
 /// The generator's share of a core (running or ready to run) above which a
@@ -245,10 +336,14 @@ impl Results {
             server_cores: self.server.as_ref().map(|s| share(s.cpu_seconds)),
             server_waiting: self.server.as_ref().map(|s| share(s.wait_seconds)),
             server_bytes_per_connection: self.server.as_ref().and_then(|s| {
-                (self.connections > 0).then(|| {
-                    s.rss_loaded.saturating_sub(s.rss_before) as f64 / self.connections as f64
-                })
+                match MemoryPerConnection::of(s) {
+                    Some(m) => Some(m.rss.median),
+                    None => (self.connections > 0).then(|| {
+                        s.rss_loaded.saturating_sub(s.rss_before) as f64 / self.connections as f64
+                    }),
+                }
             }),
+            server_memory: self.server.as_ref().and_then(MemoryPerConnection::of),
         })
     }
 
@@ -315,6 +410,8 @@ impl Results {
                     a.rss_peak = a.rss_peak.max(b.rss_peak);
                     a.rss_loaded = a.rss_loaded.max(b.rss_loaded);
                     a.rss_before = a.rss_before.min(b.rss_before);
+                    // Each shard's samples count its own connections only.
+                    a.memory_samples.clear();
                     Some(a)
                 }
                 (a, b) => a.or_else(|| b.clone()),
@@ -411,6 +508,8 @@ mod tests {
                 rss_before: 0,
                 rss_loaded: 0,
                 rss_peak: 0,
+                memory_before: None,
+                memory_samples: Vec::new(),
             }),
         }
     }
@@ -445,5 +544,52 @@ mod tests {
         let back = decode_histogram(&encode_histogram(&h).unwrap()).unwrap();
         assert_eq!(back, h);
         assert!(decode_histogram("not base64!").is_err());
+    }
+
+    fn sample(t: f64, open: u64, rss: u64) -> MemorySample {
+        MemorySample {
+            t,
+            open,
+            memory: Memory {
+                rss,
+                anon: rss / 2,
+                pss: 0,
+            },
+        }
+    }
+
+    #[test]
+    fn memory_per_connection_counts_the_connections_open_at_each_sample() {
+        let before = Memory {
+            rss: 10_000,
+            anon: 5_000,
+            pss: 0,
+        };
+        let usage = ServerUsage {
+            memory_before: Some(before),
+            memory_samples: vec![
+                sample(0.0, 0, 50_000),     // nothing open: left out
+                sample(0.25, 100, 110_000), // 1,000 per connection
+                sample(0.5, 100, 130_000),  // 1,200
+                sample(0.75, 50, 110_000),  // half closed: 2,000
+            ],
+            ..ServerUsage::default()
+        };
+        let m = MemoryPerConnection::of(&usage).expect("samples");
+        assert_eq!((m.samples, m.open_min, m.open_max), (3, 50, 100));
+        assert_eq!(
+            (m.rss.min, m.rss.median, m.rss.max),
+            (1_000.0, 1_200.0, 2_000.0)
+        );
+        assert_eq!(m.anon.min, 500.0);
+        assert_eq!(m.pss.max, 0.0);
+        assert_eq!(
+            MemoryPerConnection::of(&ServerUsage {
+                memory_before: None,
+                ..usage
+            }),
+            None,
+            "no settled memory before: no figure"
+        );
     }
 }

@@ -43,8 +43,26 @@ pub struct Shared {
     pub ready: AtomicUsize,
     /// Connections that failed to get ready.
     pub failed: AtomicUsize,
+    /// Connections ready and still open (the storm's are not counted).
+    pub open: AtomicUsize,
     /// ASSA: the room ids of this shard's rooms, by room index, as their hosts create them.
     pub rooms: watch::Sender<BTreeMap<usize, u64>>,
+}
+
+/// One connection counted in [`Shared::open`] while it lives.
+pub(crate) struct Open<'a>(&'a AtomicUsize);
+
+impl Open<'_> {
+    pub(crate) fn count(open: &AtomicUsize) -> Open<'_> {
+        open.fetch_add(1, Ordering::Relaxed);
+        Open(open)
+    }
+}
+
+impl Drop for Open<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// Microseconds since the Unix epoch (fan-out latencies cross processes).
@@ -81,6 +99,7 @@ pub async fn connection(
         shared.recorder.handshake(local, micros(started.elapsed()));
     }
     shared.ready.fetch_add(1, Ordering::Relaxed);
+    let _open = Open::count(&shared.open);
     drop(permit);
     if let Err(e) = run(shared, &mut conn, local, global, room, next_id).await {
         let closed_at_stop = e.kind == "closed-by-server" && *shared.phase.borrow() == Phase::Stop;

@@ -3,8 +3,28 @@
 //! one (the embedded server's runtime); and the time their threads were
 //! ready to run but waited for a core (`/proc/.../schedstat`), which tells a
 //! process that was idle from one that other load kept off its core.
+//!
+//! Memory is what the kernel says the process has mapped in: resident set,
+//! its anonymous part and the proportional set size. None of it counts the
+//! kernel's own memory for the process's sockets (their send and receive
+//! buffers), which is the same for every server on the machine.
 
 use std::io;
+
+use serde::{Deserialize, Serialize};
+
+/// One look at a process's memory, bytes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Memory {
+    /// Resident set (`VmRSS`): anonymous, file-backed and shared pages mapped in.
+    pub rss: u64,
+    /// Its anonymous part (`RssAnon`): heap, stacks, what connections allocate;
+    /// not the binary's pages or shared libraries.
+    pub anon: u64,
+    /// Proportional set size (`Pss` of `smaps_rollup`: shared pages divided
+    /// among the processes that map them); 0 when the kernel does not say.
+    pub pss: u64,
+}
 
 /// A local server to watch.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,10 +68,27 @@ impl Watch {
 
     /// Resident memory now, bytes.
     pub fn rss(&self) -> io::Result<u64> {
-        match self {
-            Watch::Pid(pid) => status_rss(&format!("/proc/{pid}/status")),
-            Watch::Threads(_) => status_rss("/proc/self/status"),
-        }
+        Ok(self.memory()?.rss)
+    }
+
+    /// Resident, anonymous and proportional memory now.
+    pub fn memory(&self) -> io::Result<Memory> {
+        let proc = match self {
+            Watch::Pid(pid) => format!("/proc/{pid}"),
+            Watch::Threads(_) => "/proc/self".to_owned(),
+        };
+        let path = format!("{proc}/status");
+        let status = std::fs::read_to_string(&path)?;
+        let missing =
+            |field: &str| io::Error::new(io::ErrorKind::InvalidData, format!("{path}: no {field}"));
+        let rss = kib_field(&status, "VmRSS:").ok_or_else(|| missing("VmRSS"))?;
+        let anon = kib_field(&status, "RssAnon:").ok_or_else(|| missing("RssAnon"))?;
+        // Older kernels (before 4.14) have no rollup: PSS is then unknown, not an error.
+        let pss = std::fs::read_to_string(format!("{proc}/smaps_rollup"))
+            .ok()
+            .and_then(|rollup| kib_field(&rollup, "Pss:"))
+            .unwrap_or(0);
+        Ok(Memory { rss, anon, pss })
     }
 }
 
@@ -152,14 +189,12 @@ fn threads_wait(tasks: &str, wanted: impl Fn(&str) -> bool) -> io::Result<f64> {
     Ok(total as f64 / 1e9)
 }
 
-/// `VmRSS` of a `/proc/.../status` file, bytes.
-fn status_rss(path: &str) -> io::Result<u64> {
-    let text = std::fs::read_to_string(path)?;
+/// The `Name:   123 kB` line `name` of a `/proc` file, bytes.
+fn kib_field(text: &str, name: &str) -> Option<u64> {
     text.lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .find_map(|l| l.strip_prefix(name))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
         .map(|kb| kb * 1024)
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, format!("{path}: no VmRSS")))
 }
 
 #[cfg(test)]
@@ -170,6 +205,8 @@ mod tests {
     fn this_process_can_be_watched() {
         let me = Watch::Pid(std::process::id());
         assert!(me.rss().unwrap() > 0);
+        let memory = me.memory().unwrap();
+        assert!(memory.anon > 0 && memory.anon <= memory.rss, "{memory:?}");
         let spin: u64 = (0..5_000_000u64).fold(0, |a, b| a.wrapping_add(b * b));
         assert_ne!(spin, 1);
         assert!(me.cpu_seconds().unwrap() >= 0.0);
@@ -178,5 +215,14 @@ mod tests {
         assert!(me.wait_seconds().unwrap() >= 0.0);
         assert!(Watch::Pid(u32::MAX).wait_seconds().is_err());
         assert!(process_wait_seconds(|_| true).unwrap() >= 0.0);
+    }
+
+    #[test]
+    fn proc_fields_are_read_in_bytes() {
+        let text = "VmPeak:\t  2000 kB\nVmRSS:\t    1756 kB\nRssAnon:\t 108 kB\n";
+        assert_eq!(kib_field(text, "VmRSS:"), Some(1756 * 1024));
+        assert_eq!(kib_field(text, "RssAnon:"), Some(108 * 1024));
+        assert_eq!(kib_field(text, "Pss:"), None);
+        assert_eq!(kib_field("VmRSS: lots kB", "VmRSS:"), None);
     }
 }

@@ -26,6 +26,14 @@ async fn smoke(protocol: Protocol, scenario: Scenario, load: Load) {
     assert_eq!(results.lost(), 0, "{:?}", results.errors);
     assert!(results.errors.is_empty(), "{:?}", results.errors);
     assert!(results.server.as_ref().is_some_and(|s| s.rss_peak > 0));
+    // The memory was looked at through the window, with every client open
+    // (the storm's connections come and go: none is counted open).
+    if scenario != Scenario::Connect {
+        let memory = results.summary().expect("the summary").server_memory;
+        let memory = memory.expect("memory samples of the measured window");
+        assert!(memory.samples > 0, "{memory:?}");
+        assert_eq!(memory.open_max, 4, "{memory:?}");
+    }
     // The lag probe woke in the measured window (every wake records at
     // least 1 µs), and the window's CPU is part of the run's.
     assert!(results.generator_lag_us.max >= 1, "no lag recorded");

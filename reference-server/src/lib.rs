@@ -19,6 +19,7 @@ mod config;
 mod fault;
 pub mod fuzzing;
 mod listeners;
+mod read_ahead;
 mod server;
 pub mod services;
 pub mod socketio;

@@ -189,19 +189,63 @@ for key, label in SERVERS:
     w(f"| {label} | {rate(s['delivered_per_s'])} | {us(l['p50'])} | {us(l['p99'])} | {us(l['max'])} | {errors(r)} |")
 
 w("\n## Memory per idle connection\n")
-w("Resident memory with every connection open (heartbeats answered) minus before")
-w("they connected, over the connections; the 10,000 on a freshly started server.\n")
-w("| server | 1,000 idle | 10,000 idle | vs Node (10,000) | handshake p99 (10,000) | errors (10,000) |")
-w("|---|---|---|---|---|---|")
-node10k = load("node-idle-10000")
-for key, label in SERVERS:
-    a, b = load(f"{key}-idle-1000"), load(f"{key}-idle-10000")
-    if not a or not b:
-        continue
-    pa = a["summary"]["server_bytes_per_connection"]
-    pb = b["summary"]["server_bytes_per_connection"]
-    nb = node10k and node10k["summary"]["server_bytes_per_connection"]
-    w(f"| {label} | {pa / 1024:.1f} KiB | {pb / 1024:.1f} KiB | {ratio(pb, nb)} | {us(b['summary']['latency_us']['p99'])} | {errors(b)} |")
+w("Every idle run on a freshly started server, the servers in turn at each size")
+w("(so those compared ran under the same load of the machine); heartbeats")
+w("answered (the test profile: a ping every 300 ms). The server's memory before")
+w("is the median of four looks 250 ms apart once they agree within 1%; after a")
+w("5 s warm-up it is looked at every 250 ms through the measured window, and")
+w("each look's growth is divided by the connections open at that moment. The")
+w("figure is the median over the window (its min–max beside it: Node's garbage")
+w("collector moves it); resident set (RSS) and its anonymous part (heap and")
+w("stacks). Neither counts the kernel's socket buffers, the same for every server.\n")
+
+
+def per_connection(r):
+    """(rss median or None when the server did not hold its connections,
+    'median (min–max)' text, anonymous text, open min) of an idle run."""
+    s = r["summary"]
+    m = s.get("server_memory")
+    if not m:
+        # Written before the memory was sampled: one look over every
+        # connection attempted, on a server that may have run other loads.
+        b = s["server_bytes_per_connection"]
+        return None, f"{b / 1024:.1f} KiB (one look, older method)", "-", r["results"]["connections"]
+    rss, anon = m["rss"], m["anon"]
+    text = f"{rss['median'] / 1024:.1f} KiB ({rss['min'] / 1024:.1f}–{rss['max'] / 1024:.1f})"
+    held = m["open_min"] >= 0.9 * r["results"]["connections"]
+    if not held:
+        # The memory of the sessions it closed is not given back: per open
+        # connection the figure is not one of idle connections.
+        text += f" **(held {m['open_min']:,} of {r['results']['connections']:,})**"
+    return (rss["median"] if held else None), text, f"{anon['median'] / 1024:.1f} KiB", m["open_min"]
+
+
+def idle_table(suffix):
+    node = {n: load(f"node-idle{suffix}-{n}") for n in (1000, 10000)}
+    for key, label in SERVERS:
+        a, b = load(f"{key}-idle{suffix}-1000"), load(f"{key}-idle{suffix}-10000")
+        if not a or not b:
+            continue
+        (pa, ta, aa, _), (pb, tb, ab, ob) = per_connection(a), per_connection(b)
+        na = node[1000] and per_connection(node[1000])[0]
+        nb = node[10000] and per_connection(node[10000])[0]
+        w(f"| {label} | {ta} | {aa} | {ratio(pa, na)} | {tb} | {ab} | {ratio(pb, nb)} | {ob:,} "
+          f"| {us(b['summary']['latency_us']['p99'])} | {errors(b)} |")
+
+
+HEADER = ("| server | 1,000 idle: RSS (min–max) | anonymous | vs Node | 10,000 idle: RSS (min–max) "
+          "| anonymous | vs Node | open at 10,000 | handshake p99 (10,000) | errors (10,000) |")
+w(HEADER)
+w("|---|---|---|---|---|---|---|---|---|---|")
+idle_table("")
+if load("reference-idle-default-10000"):
+    w("\nThe same at the documented heartbeat (pingInterval 25 s, pingTimeout 20 s;")
+    w("`*-idle-default-*`): the test profile's ping every 300 ms is more than one core")
+    w("can answer for 10,000 Node sessions, and a server that closed sessions keeps")
+    w("their memory, so a run that did not hold 90% of its connections has no ratio.\n")
+    w(HEADER)
+    w("|---|---|---|---|---|---|---|---|---|---|")
+    idle_table("-default")
 
 # The heartbeat runs (who closed sessions at 10,000 idle, and why) are
 # taken apart from this script, by hand; their write-up is kept beside it.
@@ -218,7 +262,7 @@ w("sender per room, deliveries counted at every member (the sender included):")
 w("closed loop with 64 and with 256 publications in flight per sender, and open")
 w("loop at 1,000 publications/s (20,000 deliveries/s). Both servers run")
 w("socketcluster-server's heartbeat (ping every 8 s, pingTimeout 20 s).\n")
-w("| server | echo answers/s | echo p99 | idle memory per connection (1,000) |")
+w("| server | echo answers/s | echo p99 | idle memory per connection (1,000, fresh server; RSS min–max) |")
 w("|---|---|---|---|")
 SC_SERVERS = [("reference", "reference server"), ("socketcluster", "socketcluster-server 20")]
 for key, label in SC_SERVERS:
@@ -226,7 +270,7 @@ for key, label in SC_SERVERS:
     if not e or not i:
         continue
     w(f"| {label} | {rate(e['summary']['delivered_per_s'])} | {us(e['summary']['latency_us']['p99'])} "
-      f"| {i['summary']['server_bytes_per_connection'] / 1024:.1f} KiB |")
+      f"| {per_connection(i)[1]} |")
 w("")
 w("| server | fan-out load | deliveries/s | p50 | p99 | max | lost | closed by the server | server CPU per delivery |")
 w("|---|---|---|---|---|---|---|---|---|")
@@ -425,10 +469,18 @@ if ours and nd:
     f = ours["summary"]["fairness"]
     goal(f"fair under saturation (max/min per connection {f['spread']:.2f})", f["spread"] <= 1.1)
     goal(f"no session closed under saturation ({closed(ours)} closed)", closed(ours) == 0)
-o10, n10 = load("reference-idle-10000"), load("node-idle-10000")
-if o10 and n10:
-    a, b = o10["summary"]["server_bytes_per_connection"], n10["summary"]["server_bytes_per_connection"]
-    goal(f"memory per idle connection a quarter of Node's or less ({ratio(a, b)})", a <= b / 4)
+for suffix, heartbeat in (("", "test profile"), ("-default", "documented heartbeat")):
+    for n, size in ((1000, "1,000"), (10000, "10,000")):
+        o, nd = load(f"reference-idle{suffix}-{n}"), load(f"node-idle{suffix}-{n}")
+        if not o or not nd:
+            continue
+        a, b = per_connection(o)[0], per_connection(nd)[0]
+        if a is None or b is None:
+            w(f"- not measured: memory per idle connection a quarter of Node's or less ({size}, {heartbeat}: "
+              "a server did not hold its connections)")
+            continue
+        goal(f"memory per idle connection a quarter of Node's or less ({size}, {heartbeat}: {ratio(a, b)})",
+             a <= b / 4)
 sf, nf = load("sc-reference-fanout"), load("sc-socketcluster-fanout")
 if sf and nf:
     a, b = sf["summary"]["delivered_per_s"], nf["summary"]["delivered_per_s"]

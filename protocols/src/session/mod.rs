@@ -27,7 +27,23 @@ pub mod engineio;
 pub mod socketcluster;
 pub mod socketio;
 
+use std::collections::VecDeque;
 use std::sync::Arc;
+
+/// The front of `queue`; when there is none, the queue's storage is freed.
+///
+/// A `VecDeque` keeps its capacity once drained: four slots of packets,
+/// transmits or events in every session, idle ones included, for good.
+/// Freed when a drain finds the queue empty (once per burst, not per
+/// item), an idle session holds none, and a busy one allocates again as
+/// its queue fills.
+pub(crate) fn pop_or_free<T>(queue: &mut VecDeque<T>) -> Option<T> {
+    let front = queue.pop_front();
+    if front.is_none() && queue.capacity() > 0 {
+        *queue = VecDeque::new();
+    }
+    front
+}
 
 /// Which transport a transmit or an input belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

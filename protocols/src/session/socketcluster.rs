@@ -434,12 +434,12 @@ impl ServerSession {
 
     /// The next thing to send.
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
-        self.transmits.pop_front()
+        super::pop_or_free(&mut self.transmits)
     }
 
     /// The next thing the application must handle.
     pub fn poll_event(&mut self) -> Option<SessionEvent> {
-        self.events.pop_front()
+        super::pop_or_free(&mut self.events)
     }
 
     fn push_message(&mut self, message: &Message) {

@@ -347,7 +347,10 @@ impl ServerConnection {
     /// What happened: Engine.IO messages decoded into Socket.IO events.
     pub fn poll_event(&mut self, now: Duration) -> Option<ServerSioEvent> {
         while self.events.is_empty() {
-            match self.engine.poll_event()? {
+            let Some(event) = self.engine.poll_event() else {
+                return super::pop_or_free(&mut self.events);
+            };
+            match event {
                 ServerEvent::Message(data) => match self.inbound.push(data) {
                     Ok(Some(packet)) => self.dispatch(now, packet),
                     Ok(None) => {}

@@ -45,12 +45,13 @@ use protocols::session::socketio::{
 };
 use protocols::session::{CloseReason, Data, HttpError, HttpResponse, Outbound, WsFrame};
 use protocols::socketio::Data as SioData;
-use tokio::sync::{mpsc, oneshot, Notify};
+use tokio::sync::{oneshot, Notify};
 use tokio_tungstenite::tungstenite::{self, protocol::Role, Bytes, Message};
 use tokio_tungstenite::WebSocketStream;
 
 use super::peer::PeerSocket;
 use super::{lock, App, Broadcast, Event, Gate, Recipients, SharedRooms, Socket};
+use crate::read_ahead::{ReadAhead, WS_READ_BUFFER};
 
 /// What a transport announces and enforces.
 #[derive(Debug, Clone)]
@@ -142,7 +143,10 @@ struct Inner {
     next_id: Mutex<u64>,
 }
 
-type Sink = SplitSink<WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>, Message>;
+/// The WebSocket of a session: over the upgraded HTTP connection, read ahead.
+type Ws = WebSocketStream<ReadAhead<TokioIo<hyper::upgrade::Upgraded>>>;
+
+type Sink = SplitSink<Ws, Message>;
 
 /// A WebSocket's write half, and the socket it runs on when known.
 type Attached = (Sink, Option<PeerSocket>);
@@ -153,8 +157,11 @@ struct Session {
     sid: String,
     state: Mutex<State>,
     wake: Arc<Notify>,
-    /// The write half of a WebSocket for the session's task.
-    attach: mpsc::Sender<Attached>,
+    /// The write half of a WebSocket for the session's task, handed over
+    /// once (a session gets at most one WebSocket). A oneshot: a bounded
+    /// mpsc channel allocates a block of 32 slots up front, 2 KiB for
+    /// each session, idle ones included.
+    attach: Mutex<Option<oneshot::Sender<Attached>>>,
 }
 
 struct State {
@@ -420,7 +427,7 @@ impl Transport {
                 handler: handler.clone(),
             },
         };
-        let (attach, attached) = mpsc::channel(1);
+        let (attach, attached) = oneshot::channel();
         let session = Arc::new(Session {
             sid: sid.clone(),
             state: Mutex::new(State {
@@ -433,11 +440,11 @@ impl Transport {
                 },
             }),
             wake: Arc::new(Notify::new()),
-            attach,
+            attach: Mutex::new(Some(attach)),
         });
         lock(&inner.sessions).insert(sid.clone(), session.clone());
         tracing::debug!(%sid, ?version, ?transport, "session opened");
-        tokio::spawn(self.clone().drive(session.clone(), attached));
+        tokio::spawn(self.clone().drive(session.clone(), Some(attached)));
         session
     }
 
@@ -449,14 +456,12 @@ impl Transport {
     }
 
     /// Hands the write half to the session's task and reads frames into the session until the socket ends.
-    async fn attach_websocket(
-        &self,
-        session: Arc<Session>,
-        ws: WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>,
-        peer: Option<PeerSocket>,
-    ) {
+    async fn attach_websocket(&self, session: Arc<Session>, ws: Ws, peer: Option<PeerSocket>) {
         let (sink, mut stream) = ws.split();
-        if session.attach.send((sink, peer)).await.is_err() {
+        let Some(attach) = lock(&session.attach).take() else {
+            return;
+        };
+        if attach.send((sink, peer)).is_err() {
             return;
         }
         session.wake.notify_one();
@@ -485,7 +490,7 @@ impl Transport {
     }
 
     /// The session's task: timers, the app, transmits, until the session ends.
-    async fn drive(self, session: Arc<Session>, mut attached: mpsc::Receiver<Attached>) {
+    async fn drive(self, session: Arc<Session>, mut attached: Option<oneshot::Receiver<Attached>>) {
         let inner = &self.inner;
         let mut sink: Option<Sink> = None;
         // The WebSocket's socket, looked at only while `sink` holds the connection open.
@@ -502,7 +507,7 @@ impl Transport {
             };
             tokio::select! {
                 biased;
-                Some((s, p)) = attached.recv() => (sink, peer) = (Some(s), p),
+                Some((s, p)) = attached_once(&mut attached) => (sink, peer) = (Some(s), p),
                 () = session.wake.notified() => {}
                 () = sleep => {}
             }
@@ -1060,6 +1065,17 @@ impl Machine {
     }
 }
 
+/// The WebSocket's write half when it is handed over; then (or when it
+/// never will be) never again.
+async fn attached_once(rx: &mut Option<oneshot::Receiver<Attached>>) -> Option<Attached> {
+    let Some(pending) = rx.as_mut() else {
+        return std::future::pending().await;
+    };
+    let got = pending.await.ok();
+    *rx = None;
+    got
+}
+
 /// Tells the app the client left `namespace`; returns its socket (what it
 /// emitted to the departed client is dropped) and what a [`Hub`] was asked
 /// for meanwhile.
@@ -1276,17 +1292,9 @@ fn wants_websocket(headers: &HeaderMap) -> bool {
         .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
 }
 
-type Upgrade = std::pin::Pin<
-    Box<
-        dyn std::future::Future<Output = Option<WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>>>
-            + Send,
-    >,
->;
+type Upgrade = std::pin::Pin<Box<dyn std::future::Future<Output = Option<Ws>> + Send>>;
 
 /// The `101` answer to a WebSocket request, and the socket once it is switched.
-/// The read buffer of a WebSocket; a larger frame is read in several steps.
-const READ_BUFFER: usize = 4 * 1024;
-
 fn accept_websocket(req: &mut Request, max_payload: usize) -> Option<(Response, Upgrade)> {
     let key = req.headers().get(header::SEC_WEBSOCKET_KEY)?.clone();
     let on_upgrade = req.extensions_mut().remove::<hyper::upgrade::OnUpgrade>()?;
@@ -1301,17 +1309,17 @@ fn accept_websocket(req: &mut Request, max_payload: usize) -> Option<(Response, 
     // Frames up to twice maxPayload reach the session, which refuses those
     // over it with its own reason; nothing larger is ever buffered.
     let limit = max_payload.saturating_mul(2).max(64 * 1024);
-    // A small read buffer: tungstenite's default (128 KiB, filled as it is
-    // allocated) made every idle connection cost 20 times what Node's does.
+    // A small read buffer over a stream that reads ahead (`read_ahead`):
+    // tungstenite's buffer lives as long as the connection, filled.
     let config = tungstenite::protocol::WebSocketConfig::default()
-        .read_buffer_size(READ_BUFFER)
+        .read_buffer_size(WS_READ_BUFFER)
         .max_message_size(Some(limit))
         .max_frame_size(Some(limit));
     let upgrade = Box::pin(async move {
         match on_upgrade.await {
             Ok(upgraded) => Some(
                 WebSocketStream::from_raw_socket(
-                    TokioIo::new(upgraded),
+                    ReadAhead::new(TokioIo::new(upgraded)),
                     Role::Server,
                     Some(config),
                 )

@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use super::{decode_frame, drain_payload, frame_len, payload_response, Item};
 use crate::engineio::{Config as CodecConfig, EioVersion, Handshake, Packet, PacketType, Payload};
-use crate::session::{CloseReason, Data, HttpError, HttpResponse, Outbound, Transport, WsFrame};
+use crate::session::{
+    pop_or_free, CloseReason, Data, HttpError, HttpResponse, Outbound, Transport, WsFrame,
+};
 
 /// What a server session announces and enforces.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -463,11 +465,16 @@ impl ServerSession {
     /// What to send next: the answer to the pending poll once something is
     /// queued, or the next WebSocket frame.
     pub fn poll_transmit(&mut self, now: Duration) -> Option<ServerTransmit> {
-        if let Some(t) = self.transmits.pop_front() {
+        if let Some(t) = pop_or_free(&mut self.transmits) {
             return Some(t);
         }
+        if self.queue.is_empty() {
+            // Nothing to send: the drained queue's storage is freed.
+            let _ = pop_or_free(&mut self.queue);
+            return None;
+        }
         // Once `3probe` is out, packets wait for the upgrade to complete (or fail).
-        if self.state == State::Closed || self.upgrade == Upgrade::Probed || self.queue.is_empty() {
+        if self.state == State::Closed || self.upgrade == Upgrade::Probed {
             return None;
         }
         match self.transport {
@@ -509,7 +516,7 @@ impl ServerSession {
 
     /// What happened, in order.
     pub fn poll_event(&mut self) -> Option<ServerEvent> {
-        self.events.pop_front()
+        pop_or_free(&mut self.events)
     }
 
     fn handle_packet(&mut self, now: Duration, packet: Packet) {

@@ -45,6 +45,7 @@ pub use config::{
 use super::{BoxFuture, Listener, Shutdown, GRACE};
 use crate::config::{Config, ListenerName};
 use crate::fault::Fault;
+use crate::read_ahead::{ReadAhead, WS_READ_BUFFER};
 use crate::services::tokens::{unix_now_secs, Claims, TokenError, Tokens};
 use crate::services::Services;
 
@@ -535,9 +536,10 @@ async fn connection(
     over_limit: bool,
 ) -> Result<(), tokio_tungstenite::tungstenite::Error> {
     let limit = hub.limited().then_some(hub.config.max_frame_bytes);
-    // A small read buffer (tungstenite's default is 128 KiB per connection).
+    // A small read buffer over a stream that reads ahead (`read_ahead`):
+    // tungstenite's buffer lives as long as the connection, filled.
     let ws_config = WebSocketConfig::default()
-        .read_buffer_size(4 * 1024)
+        .read_buffer_size(WS_READ_BUFFER)
         .max_message_size(limit)
         .max_frame_size(limit);
     #[allow(clippy::result_large_err)] // the callback's signature is tungstenite's
@@ -551,9 +553,12 @@ async fn connection(
             Err(refusal)
         }
     };
-    let mut ws =
-        tokio_tungstenite::accept_hdr_async_with_config(stream, check_path, Some(ws_config))
-            .await?;
+    let mut ws = tokio_tungstenite::accept_hdr_async_with_config(
+        ReadAhead::new(stream),
+        check_path,
+        Some(ws_config),
+    )
+    .await?;
     if over_limit {
         ws.send(close_frame(1013, "too many connections")).await?;
         return Ok(());
@@ -661,7 +666,7 @@ pub const QUEUE_FULL_CLOSE: u16 = 1008;
 /// connection is dropped (a reader that stopped may never take it).
 const CUT_OFF_LINGER: Duration = Duration::from_secs(10);
 
-type Socket = WebSocketStream<TcpStream>;
+type Socket = WebSocketStream<ReadAhead<TcpStream>>;
 type WsError = tokio_tungstenite::tungstenite::Error;
 
 /// What writing the session's transmits left.
