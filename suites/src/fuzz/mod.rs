@@ -201,29 +201,32 @@ impl Input {
     }
 }
 
-/// Lower-case hex of `bytes`.
+/// Lower-case hex of `bytes` (table-driven: a megabyte frame's step is
+/// hexed and read back for every input of its class).
 pub fn hex(bytes: &[u8]) -> String {
-    base16ct::lower::encode_string(bytes)
+    data_encoding::HEXLOWER.encode(bytes)
 }
 
-/// The bytes of a hex string (a replay file's), or what is wrong with it.
+/// The bytes of a hex string (a replay file's, either case), or what is wrong with it.
 pub fn unhex(text: &str) -> Result<Vec<u8>, String> {
-    base16ct::mixed::decode_vec(text).map_err(|e| match e {
-        base16ct::Error::InvalidLength => format!(
-            "its hex has an odd number of digits ({}): a byte is cut in half",
-            text.len()
-        ),
-        base16ct::Error::InvalidEncoding => {
-            let at = text
-                .char_indices()
-                .find(|(_, c)| !c.is_ascii_hexdigit())
-                .map_or(0, |(at, _)| at);
-            format!(
-                "its hex has a character that is not a hex digit at offset {at}: {:?}",
-                &text[at..].chars().next().unwrap_or(' ')
-            )
-        }
-    })
+    data_encoding::HEXLOWER_PERMISSIVE
+        .decode(text.as_bytes())
+        .map_err(|e| match e.kind {
+            data_encoding::DecodeKind::Length => format!(
+                "its hex has an odd number of digits ({}): a byte is cut in half",
+                text.len()
+            ),
+            _ => {
+                let at = text
+                    .char_indices()
+                    .find(|(_, c)| !c.is_ascii_hexdigit())
+                    .map_or(0, |(at, _)| at);
+                format!(
+                    "its hex has a character that is not a hex digit at offset {at}: {:?}",
+                    &text[at..].chars().next().unwrap_or(' ')
+                )
+            }
+        })
 }
 
 /// The bytes of a step's hex. Generated inputs and replay files read with
