@@ -1,21 +1,24 @@
 //! `chatspec fuzz`: grammar- and mutation-based inputs against a live server, with oracles after every input.
 //!
-//! A protocol plugs in with a [`Fuzzer`] (its inputs, how a run of them is
-//! sent and how a fresh client and a sentinel session are checked) and one
-//! line in [`FUZZERS`]. The loop ([`run`]) is deterministic by seed: input
-//! `i` is generated from `seed` and `i` alone, so a run is replayed
-//! exactly. Inputs go in runs of [`FuzzOptions::per_session`], one after
-//! another on one session for as long as the protocol's session survives
-//! them, several runs at once ([`FuzzOptions::jobs`]). After every input the
+//! A protocol plugs in with a [`SessionFuzzer`] (its inputs, its session,
+//! how one input is sent on it and probed, its sentinel session) and one
+//! line in [`FUZZERS`]; the rest is written once for every protocol: the
+//! runs on one session and the fresh client ([`Fuzzer`], implemented for
+//! every `SessionFuzzer`) and the loop ([`run`], in `runner`). The loop is
+//! deterministic by seed: input `i` is generated from `seed` and `i`
+//! alone, so a run is replayed exactly. Inputs go in runs of
+//! [`FuzzOptions::per_session`], one after another on one session for as
+//! long as the protocol's session survives them, in a sliding window of
+//! runs ([`FuzzOptions::concurrency_for`]). After every input the
 //! fuzzer's own oracle runs (the input gets an answer or a close; silence
-//! past the wait is a finding); after every batch a fresh client must still
-//! handshake and get an answer in time, the sentinel session must still
-//! receive what is sent to it, and, when the target's memory can be read,
-//! its growth must stay under a bound. A run that fails is bisected down to
-//! the input that fails alone, or to the inputs one session must carry for
-//! the last of them to fail (saved as one input, with [`Step::Probe`]
-//! between them); a finding is then minimized (steps removed, then the
-//! failing step cut) and saved as a replayable JSON file.
+//! past the wait is a finding); every batch of inputs a fresh client must
+//! still handshake and get an answer in time, the sentinel session must
+//! still receive what is sent to it, and, when the target's memory can be
+//! read, its growth must stay under a bound. A run that fails is bisected
+//! down to the input that fails alone, or to the inputs one session must
+//! carry for the last of them to fail (saved as one input, with
+//! [`Step::Probe`] between them); a finding is then minimized (steps
+//! removed, then the failing step cut) and saved as a replayable JSON file.
 //!
 //! Drivers run on a bare [`Link`](crate::wire::Link): no transcript, no
 //! mutation, full speed; nothing here knows the case model.
