@@ -35,9 +35,11 @@ pub struct FuzzArgs {
     /// How long an answer may take, in milliseconds.
     #[arg(long, value_name = "MS", default_value_t = 2_000)]
     wait: u64,
-    /// Runs of inputs sent at once, each on its own session (1: one after the other).
-    #[arg(long, value_name = "N", default_value_t = 16)]
-    jobs: u64,
+    /// Runs of inputs in flight at once, each on its own session (1: one
+    /// after the other). Default: 64 for a server on a loopback address (the
+    /// embedded one too), 16 for any other.
+    #[arg(long, visible_alias = "jobs", value_name = "N")]
+    concurrency: Option<u64>,
     /// Inputs sent one after another on one session, each followed by the
     /// probe, while the session survives them (1: a fresh session per input).
     #[arg(long, value_name = "N", default_value_t = 16)]
@@ -93,7 +95,7 @@ pub async fn fuzz(args: FuzzArgs) -> anyhow::Result<ExitCode> {
         duration: args.duration,
         count: args.count.unwrap_or(u64::MAX),
         wait: Duration::from_millis(args.wait),
-        jobs: args.jobs,
+        concurrency: args.concurrency,
         per_session: args.per_session,
         pid: args.pid,
         progress: !args.quiet,
@@ -146,11 +148,12 @@ pub async fn fuzz(args: FuzzArgs) -> anyhow::Result<ExitCode> {
         None => {
             let report = suites::fuzz::run(fuzzer, &target, &options).await?;
             println!(
-                "fuzz {}: {} inputs in {:.1}s ({:.0}/s), {} findings",
+                "fuzz {}: {} inputs in {:.1}s ({:.0}/s, {} runs in flight), {} findings",
                 report.protocol,
                 report.inputs,
                 report.seconds,
                 report.rate(),
+                report.concurrency,
                 report.findings.len()
             );
             for f in &report.findings {

@@ -191,6 +191,23 @@ impl Decoder {
 
     fn scan_json(&mut self) -> Result<Option<(u64, usize)>, Error> {
         while self.pos < self.buf.len() {
+            if self.in_string && !self.escape {
+                // Inside a string only a quote or a backslash changes the
+                // state: skip to the next one (a megabyte of content is
+                // one search, not a megabyte of turns of this loop), but
+                // never past the frame limit, which is checked below.
+                let limit = self
+                    .start
+                    .saturating_add(self.max_frame)
+                    .min(self.buf.len());
+                if self.pos < limit {
+                    self.pos += memchr::memchr2(b'"', b'\\', &self.buf[self.pos..limit])
+                        .unwrap_or(limit - self.pos);
+                }
+                if self.pos >= self.buf.len() {
+                    break;
+                }
+            }
             let i = self.pos;
             let b = self.buf[i];
             self.pos += 1;

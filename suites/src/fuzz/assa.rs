@@ -14,13 +14,14 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 use futures::FutureExt;
+use protocols::assa::framing::{Decoder, Framing};
 use protocols::Protocol;
 use serde_json::{json, Value};
 use tokio::sync::{mpsc, oneshot};
 
 use super::raw;
 use super::{
-    step_bytes, Broken, FuzzTarget, Fuzzer, Gen, Input, Oracle, Sentinel, Step, TaskSentinel,
+    step_bytes, Broken, FuzzTarget, Gen, Input, Oracle, Sentinel, SessionFuzzer, Step, TaskSentinel,
 };
 use crate::driver::DriverError;
 use crate::wire::{Link, TcpConn};
@@ -100,7 +101,9 @@ const ACTIONS: &[&str] = &[
     "NOT_AN_ACTION",
 ];
 
-impl Fuzzer for AssaFuzzer {
+impl SessionFuzzer for AssaFuzzer {
+    type Session = Conn;
+
     fn protocol(&self) -> Protocol {
         Protocol::Assa
     }
@@ -200,39 +203,32 @@ impl Fuzzer for AssaFuzzer {
         }
     }
 
-    fn execute_batch<'a>(
+    fn open<'a>(
         &'a self,
         target: &'a FuzzTarget,
-        inputs: &'a [Input],
+        link: &'a Link,
         wait: Duration,
-    ) -> BoxFuture<'a, Option<(usize, Broken)>> {
-        async move {
-            let link = Link::bare(wait);
-            let mut session = None;
-            for (at, input) in inputs.iter().enumerate() {
-                if let Err(broken) = execute_one(target, &link, &mut session, input, wait).await {
-                    return Some((at, broken));
-                }
-            }
-            None
-        }
-        .boxed()
+    ) -> BoxFuture<'a, Result<Conn, Broken>> {
+        Conn::connect(target, link, token(target, 2), wait).boxed()
     }
 
-    fn fresh_client<'a>(
+    fn send<'a>(
         &'a self,
         target: &'a FuzzTarget,
+        link: &'a Link,
+        session: &'a mut Option<Conn>,
+        input: &'a Input,
         wait: Duration,
     ) -> BoxFuture<'a, Result<(), Broken>> {
-        async move {
-            let link = Link::bare(wait);
-            let fresh = |b: Broken| Broken::new(Oracle::FreshClient, b.detail);
-            let mut conn = Conn::connect(target, &link, token(target, 2), wait)
-                .await
-                .map_err(fresh)?;
-            conn.probe(wait).await.map(|_| ()).map_err(fresh)
-        }
-        .boxed()
+        send(target, link, session, input, wait).boxed()
+    }
+
+    fn probe<'a>(
+        &'a self,
+        session: &'a mut Conn,
+        wait: Duration,
+    ) -> BoxFuture<'a, Result<bool, Broken>> {
+        session.probe(wait).boxed()
     }
 
     fn sentinel<'a>(
@@ -279,10 +275,10 @@ impl Fuzzer for AssaFuzzer {
     }
 }
 
-/// Sends one input on `session` (a fresh connection when there is none),
-/// then the probe; `session` is left empty when the connection can carry
-/// nothing more.
-async fn execute_one(
+/// Sends one input's steps on `session` (a fresh connection when there is
+/// none); `session` is left empty when the connection can carry nothing
+/// more.
+async fn send(
     target: &FuzzTarget,
     link: &Link,
     session: &mut Option<Conn>,
@@ -304,24 +300,39 @@ async fn execute_one(
             // WebSocket steps: the SocketCluster fuzzer's; no probe within a run's input.
             Step::WsFrame { .. } | Step::Fresh { .. } | Step::Probe => continue,
         };
-        // A JSON value cut short: the server may wait for its end, and what
-        // follows becomes part of it. Nothing after it can be checked.
-        let cut_short = matches!(step, Step::Text { text } if unfinished(text));
+        // A JSON value left unfinished: the server may wait for its end,
+        // and what follows becomes part of it. Nothing after it can be checked.
+        let cut_short = unfinished(&line);
         if conn.send_line(&line).await.is_err() || cut_short {
             return Ok(());
         }
     }
-    if conn.probe(wait).await? {
-        *session = Some(conn);
-    }
+    *session = Some(conn);
     Ok(())
 }
 
-/// Whether `text` starts a JSON value it does not finish (the JSON-stream
-/// framing waits for the rest of it).
-fn unfinished(text: &str) -> bool {
-    let mut values = serde_json::Deserializer::from_str(text).into_iter::<Value>();
-    matches!(values.next(), Some(Err(e)) if e.is_eof())
+/// Whether `line` (and its newline) leaves a JSON value unfinished on the
+/// stream: the JSON-stream framing waits for the rest of it, and would take
+/// what follows (the probe) into it. Decided by the protocol's own framing
+/// decoder, which tracks nesting and strings as a server does: a stray
+/// quote (`"SEND_MESSAG""`) leaves a string open to the end of the line,
+/// where a JSON parser sees only a syntax error.
+fn unfinished(line: &[u8]) -> bool {
+    let mut decoder = Decoder::new(Framing::JsonStream);
+    decoder.feed(line);
+    decoder.feed(b"\n");
+    loop {
+        match decoder.next_frame() {
+            Ok(Some(_)) => continue,
+            Ok(None) => {
+                // Drops the frames handed out: what is left is the value in progress.
+                decoder.feed(&[]);
+                return decoder.buffered() > 0;
+            }
+            // A broken stream: the server answers ERROR and closes.
+            Err(_) => return false,
+        }
+    }
 }
 
 fn token(target: &FuzzTarget, n: usize) -> &str {
@@ -333,7 +344,7 @@ fn token(target: &FuzzTarget, n: usize) -> &str {
 }
 
 /// An authenticated ASSA connection that answers PINGs while it reads.
-struct Conn {
+pub struct Conn {
     tcp: TcpConn,
     buf: Vec<u8>,
     closed: bool,
@@ -529,5 +540,33 @@ async fn sentinel_task(
         }
         // The sender's response, read so it does not pile up.
         let _ = sender.next(Duration::from_millis(5)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unfinished;
+
+    #[test]
+    fn a_line_that_leaves_a_value_open_on_the_stream_is_unfinished() {
+        // Complete values, one or several, and broken ones the framing refuses.
+        for done in [
+            r#"{"action":"PONG"}"#,
+            r#"{"a":1} {"b":2}"#,
+            r#"{"a":}"#,
+            "[1]",
+            "",
+        ] {
+            assert!(!unfinished(done.as_bytes()), "{done}");
+        }
+        // Cut short, or a stray quote that leaves a string open to the end.
+        for open in [
+            r#"{"action":"ROOM_INFO","data":{"#,
+            r#"{"action":"SEND_MESSAG"","data":{"room_id":1}}"#,
+            r#"{"a":1} {"b""#,
+            "{\"a\":\"\\",
+        ] {
+            assert!(unfinished(open.as_bytes()), "{open}");
+        }
     }
 }

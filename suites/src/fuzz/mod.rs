@@ -1,21 +1,24 @@
 //! `chatspec fuzz`: grammar- and mutation-based inputs against a live server, with oracles after every input.
 //!
-//! A protocol plugs in with a [`Fuzzer`] (its inputs, how a run of them is
-//! sent and how a fresh client and a sentinel session are checked) and one
-//! line in [`FUZZERS`]. The loop ([`run`]) is deterministic by seed: input
-//! `i` is generated from `seed` and `i` alone, so a run is replayed
-//! exactly. Inputs go in runs of [`FuzzOptions::per_session`], one after
-//! another on one session for as long as the protocol's session survives
-//! them, several runs at once ([`FuzzOptions::jobs`]). After every input the
+//! A protocol plugs in with a [`SessionFuzzer`] (its inputs, its session,
+//! how one input is sent on it and probed, its sentinel session) and one
+//! line in [`FUZZERS`]; the rest is written once for every protocol: the
+//! runs on one session and the fresh client ([`Fuzzer`], implemented for
+//! every `SessionFuzzer`) and the loop ([`run`], in `runner`). The loop is
+//! deterministic by seed: input `i` is generated from `seed` and `i`
+//! alone, so a run is replayed exactly. Inputs go in runs of
+//! [`FuzzOptions::per_session`], one after another on one session for as
+//! long as the protocol's session survives them, in a sliding window of
+//! runs ([`FuzzOptions::concurrency_for`]). After every input the
 //! fuzzer's own oracle runs (the input gets an answer or a close; silence
-//! past the wait is a finding); after every batch a fresh client must still
-//! handshake and get an answer in time, the sentinel session must still
-//! receive what is sent to it, and, when the target's memory can be read,
-//! its growth must stay under a bound. A run that fails is bisected down to
-//! the input that fails alone, or to the inputs one session must carry for
-//! the last of them to fail (saved as one input, with [`Step::Probe`]
-//! between them); a finding is then minimized (steps removed, then the
-//! failing step cut) and saved as a replayable JSON file.
+//! past the wait is a finding); every batch of inputs a fresh client must
+//! still handshake and get an answer in time, the sentinel session must
+//! still receive what is sent to it, and, when the target's memory can be
+//! read, its growth must stay under a bound. A run that fails is bisected
+//! down to the input that fails alone, or to the inputs one session must
+//! carry for the last of them to fail (saved as one input, with
+//! [`Step::Probe`] between them); a finding is then minimized (steps
+//! removed, then the failing step cut) and saved as a replayable JSON file.
 //!
 //! Drivers run on a bare [`Link`](crate::wire::Link): no transcript, no
 //! mutation, full speed; nothing here knows the case model.
@@ -24,18 +27,22 @@ pub mod assa;
 mod grammar;
 pub mod raw;
 pub mod report;
+mod runner;
 pub mod socketcluster;
 pub mod socketio;
 
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures::future::BoxFuture;
 use protocols::Protocol;
 use serde::{Deserialize, Serialize};
 
+use crate::wire::Link;
+
 pub use grammar::Gen;
 pub use report::{Finding, FuzzReport};
+pub use runner::{replay, rss, run};
 
 /// One fuzz input: steps sent in order on one session (or on fresh connections).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -197,29 +204,32 @@ impl Input {
     }
 }
 
-/// Lower-case hex of `bytes`.
+/// Lower-case hex of `bytes` (table-driven: a megabyte frame's step is
+/// hexed and read back for every input of its class).
 pub fn hex(bytes: &[u8]) -> String {
-    base16ct::lower::encode_string(bytes)
+    data_encoding::HEXLOWER.encode(bytes)
 }
 
-/// The bytes of a hex string (a replay file's), or what is wrong with it.
+/// The bytes of a hex string (a replay file's, either case), or what is wrong with it.
 pub fn unhex(text: &str) -> Result<Vec<u8>, String> {
-    base16ct::mixed::decode_vec(text).map_err(|e| match e {
-        base16ct::Error::InvalidLength => format!(
-            "its hex has an odd number of digits ({}): a byte is cut in half",
-            text.len()
-        ),
-        base16ct::Error::InvalidEncoding => {
-            let at = text
-                .char_indices()
-                .find(|(_, c)| !c.is_ascii_hexdigit())
-                .map_or(0, |(at, _)| at);
-            format!(
-                "its hex has a character that is not a hex digit at offset {at}: {:?}",
-                &text[at..].chars().next().unwrap_or(' ')
-            )
-        }
-    })
+    data_encoding::HEXLOWER_PERMISSIVE
+        .decode(text.as_bytes())
+        .map_err(|e| match e.kind {
+            data_encoding::DecodeKind::Length => format!(
+                "its hex has an odd number of digits ({}): a byte is cut in half",
+                text.len()
+            ),
+            _ => {
+                let at = text
+                    .char_indices()
+                    .find(|(_, c)| !c.is_ascii_hexdigit())
+                    .map_or(0, |(at, _)| at);
+                format!(
+                    "its hex has a character that is not a hex digit at offset {at}: {:?}",
+                    &text[at..].chars().next().unwrap_or(' ')
+                )
+            }
+        })
 }
 
 /// The bytes of a step's hex. Generated inputs and replay files read with
@@ -237,6 +247,28 @@ pub struct FuzzTarget {
     pub url: String,
     /// ASSA: tokens the server accepts, one per user (the sentinel, the prober, the fuzzed session).
     pub tokens: Vec<String>,
+}
+
+impl FuzzTarget {
+    /// Whether the server is on this machine: its host a loopback address or `localhost`.
+    pub fn is_local(&self) -> bool {
+        let rest = self
+            .url
+            .split_once("://")
+            .map_or(self.url.as_str(), |(_, r)| r);
+        let authority = rest.split('/').next().unwrap_or(rest);
+        let host = match authority.rsplit_once(':') {
+            Some((host, port)) if !host.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => {
+                host
+            }
+            _ => authority,
+        };
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        host.eq_ignore_ascii_case("localhost")
+            || host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    }
 }
 
 /// Why an oracle fired.
@@ -282,11 +314,59 @@ impl Broken {
     }
 }
 
-/// A protocol's side of the fuzzer.
-pub trait Fuzzer: Send + Sync {
+/// A protocol's side of the fuzzer: its inputs, its session, how one input
+/// is sent on that session and how the session is probed. The runs, the
+/// fresh client and the oracles around them are the same for every
+/// protocol ([`Fuzzer`], implemented for every `SessionFuzzer`).
+pub trait SessionFuzzer: Send + Sync {
+    /// A session of the protocol, handshaken, on which inputs are sent one after another.
+    type Session: Send;
     /// The protocol.
     fn protocol(&self) -> Protocol;
     /// Input `gen` describes: from the grammar, a mutation of a valid session, or a CVE class.
+    fn generate(&self, gen: &mut Gen) -> Input;
+    /// A fresh session, handshaken (the fuzzed sessions' and the fresh client's).
+    fn open<'a>(
+        &'a self,
+        target: &'a FuzzTarget,
+        link: &'a Link,
+        wait: Duration,
+    ) -> BoxFuture<'a, Result<Self::Session, Broken>>;
+    /// Sends the steps of one input: those that go on a session on
+    /// `session` (opened with [`SessionFuzzer::open`] when there is none and
+    /// the input needs one), the others on connections of their own, each
+    /// checked as its kind requires. `session` is left `None` when the server
+    /// closed it or it can carry nothing more: no probe follows then. The
+    /// input holds no [`Step::Probe`].
+    fn send<'a>(
+        &'a self,
+        target: &'a FuzzTarget,
+        link: &'a Link,
+        session: &'a mut Option<Self::Session>,
+        input: &'a Input,
+        wait: Duration,
+    ) -> BoxFuture<'a, Result<(), Broken>>;
+    /// The probe after an input: its answer, or the session's close, must
+    /// come within the wait. Whether the session is still open.
+    fn probe<'a>(
+        &'a self,
+        session: &'a mut Self::Session,
+        wait: Duration,
+    ) -> BoxFuture<'a, Result<bool, Broken>>;
+    /// Opens the sentinel session, in a room where it is sent to.
+    fn sentinel<'a>(
+        &'a self,
+        target: &'a FuzzTarget,
+        wait: Duration,
+    ) -> BoxFuture<'a, Result<Box<dyn Sentinel>, Broken>>;
+}
+
+/// What the runner asks of a protocol: a [`SessionFuzzer`] seen through
+/// one object-safe interface (what [`FUZZERS`] lists).
+pub trait Fuzzer: Send + Sync {
+    /// The protocol.
+    fn protocol(&self) -> Protocol;
+    /// Input `gen` describes.
     fn generate(&self, gen: &mut Gen) -> Input;
     /// Sends `inputs` in order, each followed by the probe, on one session
     /// for as long as it survives them (a fresh one after a close; steps
@@ -316,7 +396,7 @@ pub trait Fuzzer: Send + Sync {
             }
         })
     }
-    /// A fresh client handshakes and gets an answer in time.
+    /// A fresh client handshakes and gets an answer to the probe in time.
     fn fresh_client<'a>(
         &'a self,
         target: &'a FuzzTarget,
@@ -328,6 +408,67 @@ pub trait Fuzzer: Send + Sync {
         target: &'a FuzzTarget,
         wait: Duration,
     ) -> BoxFuture<'a, Result<Box<dyn Sentinel>, Broken>>;
+}
+
+impl<F: SessionFuzzer> Fuzzer for F {
+    fn protocol(&self) -> Protocol {
+        SessionFuzzer::protocol(self)
+    }
+
+    fn generate(&self, gen: &mut Gen) -> Input {
+        SessionFuzzer::generate(self, gen)
+    }
+
+    fn execute_batch<'a>(
+        &'a self,
+        target: &'a FuzzTarget,
+        inputs: &'a [Input],
+        wait: Duration,
+    ) -> BoxFuture<'a, Option<(usize, Broken)>> {
+        Box::pin(async move {
+            let link = Link::bare(wait);
+            let mut session = None;
+            for (at, input) in inputs.iter().enumerate() {
+                let sent = async {
+                    self.send(target, &link, &mut session, input, wait).await?;
+                    if let Some(mut open) = session.take() {
+                        if self.probe(&mut open, wait).await? {
+                            session = Some(open);
+                        }
+                    }
+                    Ok::<(), Broken>(())
+                };
+                if let Err(broken) = sent.await {
+                    return Some((at, broken));
+                }
+            }
+            None
+        })
+    }
+
+    fn fresh_client<'a>(
+        &'a self,
+        target: &'a FuzzTarget,
+        wait: Duration,
+    ) -> BoxFuture<'a, Result<(), Broken>> {
+        Box::pin(async move {
+            let link = Link::bare(wait);
+            let fresh = |b: Broken| Broken::new(Oracle::FreshClient, b.detail);
+            let mut session = self.open(target, &link, wait).await.map_err(fresh)?;
+            self.probe(&mut session, wait)
+                .await
+                .map(|_| ())
+                .map_err(fresh)
+        })
+    }
+
+    fn sentinel<'a>(
+        &'a self,
+        target: &'a FuzzTarget,
+        wait: Duration,
+    ) -> BoxFuture<'a, Result<Box<dyn Sentinel>, Broken>> {
+        SessionFuzzer::sentinel(self, target, wait)
+    }
 }
 
 /// A session kept open for the whole run: it must keep receiving what is sent to it.
@@ -412,8 +553,9 @@ pub struct FuzzOptions {
     pub wait: Duration,
     /// Inputs between two checks of the fresh client, the sentinel and the memory.
     pub batch: u64,
-    /// Runs of inputs sent at once, each run on its own session.
-    pub jobs: u64,
+    /// Runs of inputs in flight at once, each on its own session; `None`:
+    /// [`FuzzOptions::concurrency_for`] the target decides.
+    pub concurrency: Option<u64>,
     /// Inputs sent one after another on one session (each followed by the
     /// probe) before the run ends and the next opens its own; 1: a fresh
     /// session for every input.
@@ -438,7 +580,7 @@ impl Default for FuzzOptions {
             count: u64::MAX,
             wait: Duration::from_secs(2),
             batch: 256,
-            jobs: 16,
+            concurrency: None,
             per_session: 16,
             pid: None,
             memory_bound: 256 * 1024 * 1024,
@@ -449,443 +591,69 @@ impl Default for FuzzOptions {
     }
 }
 
-/// Most findings of one run.
-const MAX_FINDINGS: usize = 10;
+/// Runs in flight at once against a server on this machine: enough to keep
+/// both ends busy while some runs wait on a slow input (a megabyte frame,
+/// a truncated one the server may wait on).
+pub const LOCAL_CONCURRENCY: u64 = 64;
+/// Runs in flight at once against a server elsewhere: one client should
+/// not look like a flood to it.
+pub const REMOTE_CONCURRENCY: u64 = 16;
 
-/// Fuzzes `target` with `fuzzer` until the duration or the count is
-/// reached, the server stops answering, or [`MAX_FINDINGS`] findings (one
-/// per input class, each minimized); then writes the report under `out`.
-///
-/// The inputs of a batch (up to the next check of the fresh client, the
-/// sentinel and the memory) are cut into runs of
-/// [`FuzzOptions::per_session`], [`FuzzOptions::jobs`] runs in flight at
-/// once, each on its own session ([`Fuzzer::execute_batch`]). A run that
-/// fails stops there; what it did not send goes on in a run of its own,
-/// and the failure is isolated ([`isolate`]): only one that repeats alone
-/// is a finding (one that does not is counted as `unconfirmed`); a server
-/// that falls over under the load is caught by the batch checks.
-pub async fn run(
-    fuzzer: &dyn Fuzzer,
-    target: &FuzzTarget,
-    options: &FuzzOptions,
-) -> anyhow::Result<FuzzReport> {
-    use futures::StreamExt;
-
-    let started = Instant::now();
-    let mut report = FuzzReport::new(fuzzer.protocol(), &target.url, options.seed);
-    let mut progress = report::Progress::new(options.progress);
-    let mut sentinel = match fuzzer.sentinel(target, options.wait).await {
-        Ok(s) => s,
-        Err(broken) => anyhow::bail!("cannot open the sentinel session: {}", broken.detail),
-    };
-    let mut baseline = None;
-    // Classes that produced a finding: one finding each is enough.
-    let mut found: Vec<String> = Vec::new();
-    let jobs = usize::try_from(options.jobs.max(1)).unwrap_or(usize::MAX);
-    let per_session = usize::try_from(options.per_session.max(1)).unwrap_or(usize::MAX);
-    let batch = options.batch.max(1);
-    let mut i = 0;
-    'run: while i < options.count && started.elapsed() < options.duration {
-        let end = ((i / batch + 1) * batch).min(options.count);
-        let inputs: Vec<(u64, Input)> = (i..end)
-            .map(|k| (k, fuzzer.generate(&mut Gen::new(options.seed, k))))
-            .filter(|(_, input)| {
-                !options.exclude.contains(&input.class) && !found.contains(&input.class)
-            })
-            .collect();
-        let mut pending: Vec<Run> = inputs.chunks(per_session).map(Run::new).collect();
-        while !pending.is_empty() {
-            let results: Vec<Option<(usize, Broken)>> = futures::stream::iter(
-                pending
-                    .iter()
-                    .map(|run| fuzzer.execute_batch(target, &run.inputs, options.wait)),
-            )
-            .buffered(jobs)
-            .collect()
-            .await;
-            let mut next = Vec::new();
-            for (run, result) in pending.iter().zip(results) {
-                let sent = result.as_ref().map_or(run.inputs.len(), |(at, _)| at + 1);
-                for input in &run.inputs[..sent] {
-                    *report
-                        .classes
-                        .entry(class_family(&input.class))
-                        .or_default() += 1;
-                }
-                let Some((at, broken)) = result else { continue };
-                if sent < run.inputs.len() {
-                    next.push(run.rest(sent));
-                }
-                if found.contains(&run.inputs[at].class) {
-                    continue;
-                }
-                let Some((k, broken, input)) =
-                    isolate(fuzzer, target, &run.upto(at), &broken, options.wait).await
-                else {
-                    report.unconfirmed += 1;
-                    continue;
-                };
-                // Isolated to an input of a class that already has its finding.
-                if found.contains(&input.class) {
-                    continue;
-                }
-                // A server that no longer answers cannot tell a smaller input from a larger one.
-                let alive = fuzzer.fresh_client(target, options.wait).await.is_ok();
-                let minimal = if alive {
-                    minimize(fuzzer, target, &input, &broken, options.wait).await
-                } else {
-                    input.clone()
-                };
-                report.findings.push(Finding::new(k, broken, minimal));
-                found.push(input.class.clone());
-                if !alive || report.findings.len() >= MAX_FINDINGS {
-                    report.inputs = k + 1;
-                    i = k + 1;
-                    break 'run;
-                }
+impl FuzzOptions {
+    /// The runs in flight at once: [`FuzzOptions::concurrency`] if given,
+    /// else [`LOCAL_CONCURRENCY`] for a server on a loopback address and
+    /// [`REMOTE_CONCURRENCY`] for any other.
+    pub fn concurrency_for(&self, target: &FuzzTarget) -> u64 {
+        self.concurrency.unwrap_or_else(|| {
+            if target.is_local() {
+                LOCAL_CONCURRENCY
+            } else {
+                REMOTE_CONCURRENCY
             }
-            pending = next;
-        }
-        i = end;
-        report.inputs = i;
-        if i % batch == 0 || i == options.count {
-            if let Some(broken) =
-                batch_checks(fuzzer, target, sentinel.as_mut(), options, &mut baseline).await
-            {
-                let last = fuzzer.generate(&mut Gen::new(options.seed, i - 1));
-                report.findings.push(Finding::new(i - 1, broken, last));
-                break;
-            }
-        }
-        progress.tick(i, started.elapsed(), report.findings.len());
+        })
     }
-    progress.finish(i, started.elapsed(), report.findings.len());
-    report.seconds = started.elapsed().as_secs_f64();
-    report.memory = baseline.map(|b| (b, rss(options.pid).unwrap_or(b)));
-    if let Some(out) = &options.out {
-        report.write(out)?;
-    }
-    Ok(report)
-}
-
-/// Inputs sent one after another on one session, with their indexes.
-#[derive(Debug, Clone)]
-struct Run {
-    indexes: Vec<u64>,
-    inputs: Vec<Input>,
-}
-
-impl Run {
-    fn new(inputs: &[(u64, Input)]) -> Run {
-        Run {
-            indexes: inputs.iter().map(|(k, _)| *k).collect(),
-            inputs: inputs.iter().map(|(_, input)| input.clone()).collect(),
-        }
-    }
-
-    /// The inputs from position `from` on.
-    fn rest(&self, from: usize) -> Run {
-        Run {
-            indexes: self.indexes[from..].to_vec(),
-            inputs: self.inputs[from..].to_vec(),
-        }
-    }
-
-    /// The inputs up to position `at`, included.
-    fn upto(&self, at: usize) -> Run {
-        Run {
-            indexes: self.indexes[..=at].to_vec(),
-            inputs: self.inputs[..=at].to_vec(),
-        }
-    }
-}
-
-/// The finding of a run whose last input broke `broken`'s oracle, sent
-/// again alone (nothing else in flight): the last input, if it fails on a
-/// fresh session; otherwise the shortest tail of the run that still fails
-/// on one session, found by bisection, whose first input is the one that
-/// left the session (or the server) broken for the last. That tail is the
-/// finding, joined into one input with [`Step::Probe`] between its inputs
-/// (its first input alone, when that fails alone). `None` when nothing
-/// fails alone: the failure needed the inputs in flight beside it.
-/// Returns the index of the input it names, what broke, and the input.
-async fn isolate(
-    fuzzer: &dyn Fuzzer,
-    target: &FuzzTarget,
-    run: &Run,
-    broken: &Broken,
-    wait: Duration,
-) -> Option<(u64, Broken, Input)> {
-    let fails = |inputs: &[Input]| {
-        let inputs = inputs.to_vec();
-        async move {
-            match fuzzer.execute_batch(target, &inputs, wait).await {
-                Some((_, again)) if again.oracle == broken.oracle => Some(again),
-                _ => None,
-            }
-        }
-    };
-    let last = run.inputs.len() - 1;
-    if let Some(again) = fails(&run.inputs[last..]).await {
-        return Some((run.indexes[last], again, run.inputs[last].clone()));
-    }
-    if last == 0 {
-        return None;
-    }
-    let mut failing = fails(&run.inputs).await?;
-    // inputs[lo..] fails on one session, inputs[hi..] does not.
-    let (mut lo, mut hi) = (0, last);
-    while hi - lo > 1 {
-        let mid = lo + (hi - lo) / 2;
-        match fails(&run.inputs[mid..]).await {
-            Some(again) => {
-                failing = again;
-                lo = mid;
-            }
-            None => hi = mid,
-        }
-    }
-    if let Some(again) = fails(&run.inputs[lo..=lo]).await {
-        return Some((run.indexes[lo], again, run.inputs[lo].clone()));
-    }
-    let detail = format!(
-        "after inputs {} to {} on one session: {}",
-        run.indexes[lo], run.indexes[last], failing.detail
-    );
-    Some((
-        run.indexes[lo],
-        Broken::new(failing.oracle, detail),
-        Input::joined(&run.inputs[lo..]),
-    ))
-}
-
-/// Replays a saved input once and checks every oracle after it.
-pub async fn replay(
-    fuzzer: &dyn Fuzzer,
-    target: &FuzzTarget,
-    input: &Input,
-    options: &FuzzOptions,
-) -> Result<(), Broken> {
-    let mut sentinel = fuzzer.sentinel(target, options.wait).await?;
-    fuzzer.execute(target, input, options.wait).await?;
-    let mut baseline = None;
-    match batch_checks(fuzzer, target, sentinel.as_mut(), options, &mut baseline).await {
-        Some(broken) => Err(broken),
-        None => Ok(()),
-    }
-}
-
-/// The fresh client, the sentinel and the memory bound.
-async fn batch_checks(
-    fuzzer: &dyn Fuzzer,
-    target: &FuzzTarget,
-    sentinel: &mut dyn Sentinel,
-    options: &FuzzOptions,
-    baseline: &mut Option<u64>,
-) -> Option<Broken> {
-    if let Err(b) = fuzzer.fresh_client(target, options.wait).await {
-        return Some(b);
-    }
-    if let Err(b) = sentinel.check(options.wait).await {
-        return Some(b);
-    }
-    let now = rss(options.pid)?;
-    let base = *baseline.get_or_insert(now);
-    (now > base.saturating_add(options.memory_bound)).then(|| {
-        Broken::new(
-            Oracle::Memory,
-            format!(
-                "resident memory grew from {} MiB to {} MiB",
-                base >> 20,
-                now >> 20
-            ),
-        )
-    })
-}
-
-/// The class up to its first `:` (`mutation`, `cve`, `grammar`, ...), for the summary.
-fn class_family(class: &str) -> String {
-    class.split(':').next().unwrap_or(class).to_owned()
-}
-
-/// Resident memory of `pid` in bytes, from `/proc` (Linux); `None` elsewhere or without a pid.
-pub fn rss(pid: Option<u32>) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{}/status", pid?)).ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb * 1024)
-}
-
-/// The smallest input found that still breaks the same oracle: steps
-/// removed one at a time, then the remaining steps cut in half while it
-/// still fails. At most 40 replays.
-async fn minimize(
-    fuzzer: &dyn Fuzzer,
-    target: &FuzzTarget,
-    input: &Input,
-    broken: &Broken,
-    wait: Duration,
-) -> Input {
-    let mut best = input.clone();
-    let mut budget = 40;
-    let still = |candidate: Input| async move {
-        let again = fuzzer.execute(target, &candidate, wait).await;
-        (
-            matches!(again, Err(ref b) if b.oracle == broken.oracle),
-            candidate,
-        )
-    };
-    let mut at = 0;
-    while at < best.steps.len() && best.steps.len() > 1 && budget > 0 {
-        budget -= 1;
-        let mut candidate = best.clone();
-        candidate.steps.remove(at);
-        match still(candidate).await {
-            (true, c) => best = c,
-            (false, _) => at += 1,
-        }
-    }
-    for at in 0..best.steps.len() {
-        let mut len = 4096;
-        while budget > 0 {
-            let Some(step) = best.steps[at].truncated(len) else {
-                len /= 2;
-                if len == 0 {
-                    break;
-                }
-                continue;
-            };
-            budget -= 1;
-            let mut candidate = best.clone();
-            candidate.steps[at] = step;
-            match still(candidate).await {
-                (true, c) => {
-                    best = c;
-                    len /= 2;
-                }
-                (false, _) => break,
-            }
-        }
-    }
-    best
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// A fuzzer without a server: input `bad` fails on any session, and
-    /// `victim` fails on a session that carried `poison` before it.
-    struct Fake;
-
-    fn texts(input: &Input) -> impl Iterator<Item = &str> {
-        input.steps.iter().filter_map(|s| match s {
-            Step::Text { text } => Some(text.as_str()),
-            _ => None,
-        })
-    }
-
-    struct Quiet;
-
-    impl Sentinel for Quiet {
-        fn check(&mut self, _wait: Duration) -> BoxFuture<'_, Result<(), Broken>> {
-            Box::pin(async { Ok(()) })
-        }
-    }
-
-    impl Fuzzer for Fake {
-        fn protocol(&self) -> Protocol {
-            Protocol::Socketio
-        }
-
-        fn generate(&self, gen: &mut Gen) -> Input {
-            let class = match gen.below(40) {
-                0 => "bad",
-                1 => "poison",
-                2..=9 => "victim",
-                _ => "plain",
-            };
-            Input {
-                protocol: "socketio".to_owned(),
-                class: class.to_owned(),
-                steps: vec![Step::Text { text: class.into() }],
-            }
-        }
-
-        fn execute_batch<'a>(
-            &'a self,
-            _target: &'a FuzzTarget,
-            inputs: &'a [Input],
-            _wait: Duration,
-        ) -> BoxFuture<'a, Option<(usize, Broken)>> {
-            Box::pin(async move {
-                let mut poisoned = false;
-                for (at, input) in inputs.iter().enumerate() {
-                    for text in texts(input) {
-                        match text {
-                            "bad" => return Some((at, Broken::new(Oracle::Silence, "bad"))),
-                            "poison" => poisoned = true,
-                            "victim" if poisoned => {
-                                return Some((at, Broken::new(Oracle::Silence, "poisoned")))
-                            }
-                            _ => {}
-                        }
-                    }
-                }
-                None
-            })
-        }
-
-        fn fresh_client<'a>(
-            &'a self,
-            _target: &'a FuzzTarget,
-            _wait: Duration,
-        ) -> BoxFuture<'a, Result<(), Broken>> {
-            Box::pin(async { Ok(()) })
-        }
-
-        fn sentinel<'a>(
-            &'a self,
-            _target: &'a FuzzTarget,
-            _wait: Duration,
-        ) -> BoxFuture<'a, Result<Box<dyn Sentinel>, Broken>> {
-            Box::pin(async { Ok(Box::new(Quiet) as Box<dyn Sentinel>) })
-        }
-    }
-
-    #[tokio::test]
-    async fn a_failing_run_is_bisected_to_the_input_or_the_inputs_one_session_needs() {
-        let target = FuzzTarget {
-            url: "fake".to_owned(),
+    #[test]
+    fn a_target_on_a_loopback_address_is_local() {
+        let target = |url: &str| FuzzTarget {
+            url: url.to_owned(),
             tokens: Vec::new(),
         };
-        let options = FuzzOptions {
-            count: 400,
-            per_session: 16,
-            jobs: 4,
+        for url in [
+            "http://127.0.0.1:3000",
+            "127.0.0.1:12345",
+            "ws://localhost:8000/socketcluster/",
+            "ws://[::1]:8000/socketcluster/",
+            "http://127.0.0.2",
+        ] {
+            assert!(target(url).is_local(), "{url}");
+        }
+        for url in [
+            "http://10.0.0.1:3000",
+            "chat.example:12345",
+            "ws://[2001:db8::1]:80/",
+        ] {
+            assert!(!target(url).is_local(), "{url}");
+        }
+        let options = FuzzOptions::default();
+        assert_eq!(
+            options.concurrency_for(&target("127.0.0.1:1")),
+            LOCAL_CONCURRENCY
+        );
+        assert_eq!(
+            options.concurrency_for(&target("10.1.1.1:1")),
+            REMOTE_CONCURRENCY
+        );
+        let given = FuzzOptions {
+            concurrency: Some(3),
             ..FuzzOptions::default()
         };
-        let report = run(&Fake, &target, &options).await.expect("the run");
-        assert_eq!(report.inputs, 400);
-        let classes: Vec<&str> = report
-            .findings
-            .iter()
-            .map(|f| f.input.class.as_str())
-            .collect();
-        assert_eq!(classes.len(), 2, "{:#?}", report.findings);
-        assert!(
-            classes.contains(&"bad") && classes.contains(&"poison"),
-            "{classes:?}"
-        );
-        for finding in &report.findings {
-            let sent: Vec<&str> = texts(&finding.input).collect();
-            match finding.input.class.as_str() {
-                "bad" => assert_eq!(sent, ["bad"]),
-                _ => assert_eq!(sent, ["poison", "victim"], "{:?}", finding.input),
-            }
-            let again = Fake.execute(&target, &finding.input, options.wait).await;
-            assert!(again.is_err(), "{:?} does not replay", finding.input);
-        }
+        assert_eq!(given.concurrency_for(&target("127.0.0.1:1")), 3);
     }
 
     #[test]

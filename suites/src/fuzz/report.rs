@@ -47,6 +47,8 @@ pub struct FuzzReport {
     pub seed: u64,
     /// Inputs sent.
     pub inputs: u64,
+    /// Runs of inputs that were in flight at once.
+    pub concurrency: u64,
     /// Inputs per class family.
     pub classes: BTreeMap<String, u64>,
     /// Wall time.
@@ -67,6 +69,7 @@ impl FuzzReport {
             target: target.to_owned(),
             seed,
             inputs: 0,
+            concurrency: 0,
             classes: BTreeMap::new(),
             seconds: 0.0,
             memory: None,
@@ -87,13 +90,14 @@ impl FuzzReport {
     /// The Markdown summary.
     pub fn markdown(&self) -> String {
         let mut md = format!(
-            "# chatspec fuzz: {}\n\n- target: {}\n- seed: {}\n- inputs: {} in {:.1} s ({:.0}/s)\n",
+            "# chatspec fuzz: {}\n\n- target: {}\n- seed: {}\n- inputs: {} in {:.1} s ({:.0}/s), {} runs in flight at once\n",
             self.protocol,
             self.target,
             self.seed,
             self.inputs,
             self.seconds,
-            self.rate()
+            self.rate(),
+            self.concurrency
         );
         for (class, n) in &self.classes {
             md.push_str(&format!("  - {class}: {n}\n"));

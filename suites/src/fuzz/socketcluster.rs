@@ -23,7 +23,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::raw;
 use super::socketio::host_port;
 use super::{
-    step_bytes, Broken, FuzzTarget, Fuzzer, Gen, Input, Oracle, Sentinel, Step, TaskSentinel,
+    step_bytes, Broken, FuzzTarget, Gen, Input, Oracle, Sentinel, SessionFuzzer, Step, TaskSentinel,
 };
 use crate::driver::socketcluster::{Incoming, ScClient};
 use crate::driver::DriverError;
@@ -153,7 +153,9 @@ impl ScFuzzer {
     }
 }
 
-impl Fuzzer for ScFuzzer {
+impl SessionFuzzer for ScFuzzer {
+    type Session = ScClient;
+
     fn protocol(&self) -> Protocol {
         Protocol::Socketcluster
     }
@@ -231,37 +233,32 @@ impl Fuzzer for ScFuzzer {
         }
     }
 
-    fn execute_batch<'a>(
+    fn open<'a>(
         &'a self,
         target: &'a FuzzTarget,
-        inputs: &'a [Input],
-        wait: Duration,
-    ) -> BoxFuture<'a, Option<(usize, Broken)>> {
-        async move {
-            let link = Link::bare(wait);
-            let mut session = None;
-            for (at, input) in inputs.iter().enumerate() {
-                if let Err(broken) = execute_one(target, &link, &mut session, input, wait).await {
-                    return Some((at, broken));
-                }
-            }
-            None
-        }
-        .boxed()
+        link: &'a Link,
+        _wait: Duration,
+    ) -> BoxFuture<'a, Result<ScClient, Broken>> {
+        connect(target, link).boxed()
     }
 
-    fn fresh_client<'a>(
+    fn send<'a>(
         &'a self,
         target: &'a FuzzTarget,
+        link: &'a Link,
+        session: &'a mut Option<ScClient>,
+        input: &'a Input,
         wait: Duration,
     ) -> BoxFuture<'a, Result<(), Broken>> {
-        async move {
-            let link = Link::bare(wait);
-            let fresh = |b: Broken| Broken::new(Oracle::FreshClient, b.detail);
-            let mut client = connect(target, &link).await.map_err(fresh)?;
-            probe(&mut client).await.map(|_| ()).map_err(fresh)
-        }
-        .boxed()
+        send(target, link, session, input, wait).boxed()
+    }
+
+    fn probe<'a>(
+        &'a self,
+        session: &'a mut ScClient,
+        _wait: Duration,
+    ) -> BoxFuture<'a, Result<bool, Broken>> {
+        probe(session).boxed()
     }
 
     fn sentinel<'a>(
@@ -293,10 +290,9 @@ impl Fuzzer for ScFuzzer {
 }
 
 /// Sends one input: its text steps on `session` (opened for the first of
-/// them when there is none), the others on connections of their own; then
-/// the probe on the session, if one is open. `session` is left empty when
-/// the server closed it.
-async fn execute_one(
+/// them when there is none), the others on connections of their own.
+/// `session` is left empty when the server closed it.
+async fn send(
     target: &FuzzTarget,
     link: &Link,
     session: &mut Option<ScClient>,
@@ -334,16 +330,10 @@ async fn execute_one(
             Step::Probe => {}
         }
     }
-    match session.take() {
-        Some(mut client) if !closed => {
-            if probe(&mut client).await? {
-                client.forget();
-                *session = Some(client);
-            }
-            Ok(())
-        }
-        _ => Ok(()),
+    if closed {
+        *session = None;
     }
+    Ok(())
 }
 
 /// The path of a `ws://host:port/path` URL (`/` when it has none).
@@ -368,7 +358,11 @@ async fn probe(client: &mut ScClient) -> Result<bool, Broken> {
         return Ok(false);
     }
     match client.response(&json!(PROBE)).await {
-        Ok(_) => Ok(true),
+        Ok(_) => {
+            // What came before the probe's response was read past: no need to keep it.
+            client.forget();
+            Ok(true)
+        }
         Err(DriverError::Closed(_)) => Ok(false),
         Err(DriverError::Timeout(e)) => Err(Broken::new(Oracle::Silence, e)),
         Err(e) => Err(Broken::new(Oracle::BadAnswer, e.to_string())),

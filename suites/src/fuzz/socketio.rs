@@ -19,7 +19,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::raw::{self, masked};
 use super::{
-    step_bytes, Broken, FuzzTarget, Fuzzer, Gen, Input, Oracle, Sentinel, Step, TaskSentinel,
+    step_bytes, Broken, FuzzTarget, Gen, Input, Oracle, Sentinel, SessionFuzzer, Step, TaskSentinel,
 };
 use crate::driver::engineio::Endpoint;
 use crate::driver::socketio::{SioClient, Transport};
@@ -168,7 +168,9 @@ impl SocketioFuzzer {
     }
 }
 
-impl Fuzzer for SocketioFuzzer {
+impl SessionFuzzer for SocketioFuzzer {
+    type Session = SioClient;
+
     fn protocol(&self) -> Protocol {
         Protocol::Socketio
     }
@@ -225,41 +227,32 @@ impl Fuzzer for SocketioFuzzer {
         }
     }
 
-    fn execute_batch<'a>(
+    fn open<'a>(
         &'a self,
         target: &'a FuzzTarget,
-        inputs: &'a [Input],
+        link: &'a Link,
         wait: Duration,
-    ) -> BoxFuture<'a, Option<(usize, Broken)>> {
-        async move {
-            let link = Link::bare(wait);
-            let mut session = None;
-            for (at, input) in inputs.iter().enumerate() {
-                if let Err(broken) = execute_one(target, &link, &mut session, input, wait).await {
-                    return Some((at, broken));
-                }
-            }
-            None
-        }
-        .boxed()
+    ) -> BoxFuture<'a, Result<SioClient, Broken>> {
+        connect(target, link, wait).boxed()
     }
 
-    fn fresh_client<'a>(
+    fn send<'a>(
         &'a self,
         target: &'a FuzzTarget,
+        link: &'a Link,
+        session: &'a mut Option<SioClient>,
+        input: &'a Input,
         wait: Duration,
     ) -> BoxFuture<'a, Result<(), Broken>> {
-        async move {
-            let link = Link::bare(wait);
-            let mut client = connect(target, &link, wait)
-                .await
-                .map_err(|b| Broken::new(Oracle::FreshClient, b.detail))?;
-            probe(&mut client, wait)
-                .await
-                .map(|_| ())
-                .map_err(|b| Broken::new(Oracle::FreshClient, b.detail))
-        }
-        .boxed()
+        send(target, link, session, input, wait).boxed()
+    }
+
+    fn probe<'a>(
+        &'a self,
+        session: &'a mut SioClient,
+        wait: Duration,
+    ) -> BoxFuture<'a, Result<bool, Broken>> {
+        probe(session, wait).boxed()
     }
 
     fn sentinel<'a>(
@@ -278,9 +271,9 @@ impl Fuzzer for SocketioFuzzer {
     }
 }
 
-/// Sends one input on `session` (a fresh one when there is none), then the
-/// probe; `session` is left empty when the server closed it.
-async fn execute_one(
+/// Sends one input's steps on `session` (a fresh one when there is none);
+/// `session` is left empty when the server closed it.
+async fn send(
     target: &FuzzTarget,
     link: &Link,
     session: &mut Option<SioClient>,
@@ -314,9 +307,7 @@ async fn execute_one(
             return Ok(());
         }
     }
-    if probe(&mut client, wait).await? {
-        *session = Some(client);
-    }
+    *session = Some(client);
     Ok(())
 }
 

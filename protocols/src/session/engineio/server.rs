@@ -330,7 +330,10 @@ impl ServerSession {
                     self.upgrade = Upgrade::None;
                     self.upgrade_deadline = None;
                     self.transport = Transport::WebSocket;
-                    self.events.push_back(ServerEvent::Upgraded);
+                    // A closing session already said `Closed`: nothing after it.
+                    if self.state == State::Open {
+                        self.events.push_back(ServerEvent::Upgraded);
+                    }
                 }
                 _ => self.fail_upgrade("the frame after 3probe is not 5".to_owned()),
             },
