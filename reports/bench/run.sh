@@ -327,7 +327,7 @@ out = sys.argv[1]
 start = time.time()
 subprocess.run(["reports/bench/artillery/node_modules/.bin/artillery", "run", "--quiet",
                 "--output", out + "/report.json", sys.argv[2]],
-               check=True, stdout=subprocess.DEVNULL)
+               check=True, stdout=subprocess.DEVNULL, timeout=600)
 wall = time.time() - start
 ru = resource.getrusage(resource.RUSAGE_CHILDREN)
 report = json.load(open(out + "/report.json"))
