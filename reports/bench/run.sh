@@ -189,6 +189,7 @@ fi
 {
     echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(nproc) cores ($(uname -m)), $(node --version)"
     echo "# servers pinned to core $server_core, generators to core $generator_core; DURATION=$duration"
+    echo "# load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)"
 } >>"$out/commands.txt"
 
 for server in $servers; do

@@ -84,14 +84,15 @@ commands = os.path.join(out, "commands.txt")
 if os.path.exists(commands):
     with open(commands) as f:
         header = [l[2:].strip() for l in f if l.startswith("# ")]
-w("**Caveat: this machine has 2 cores, shared with other engineers compiling while")
-w("these figures were taken: it was loaded throughout.** The ratios below are")
-w("between runs taken side by side in one run of the script, minutes apart under")
-w("a varying background load: they are rough; regenerate the report on a quiet")
-w("machine before quoting a figure.")
+w("**Caveat: this machine has 2 cores**, one for the server and one for the")
+w("generator: other load on the machine (the load average at the start is in the")
+w("line below) takes from both, and the runs are minutes apart. Compare the ratios")
+w("of one run, and the CPU per message, which other load distorts least.")
 if header:
-    # The last run's lines: its start (and whether it was partial) and its settings.
-    last = header[-3:] if len(header) >= 3 and header[-3].startswith("a partial rerun") else header[-2:]
+    # The last run's lines: its start (and whether it was partial), its
+    # settings and the load average at its start (runs since it was recorded).
+    n = 3 if len(header) >= 3 and header[-1].startswith("load average") else 2
+    last = header[-(n + 1):] if len(header) > n and header[-(n + 1)].startswith("a partial rerun") else header[-n:]
     w("This run: " + "; ".join(last) + " (earlier runs' lines are in `commands.txt`).")
 w("")
 
