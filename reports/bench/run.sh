@@ -237,11 +237,14 @@ for clients in 1000 10000; do
         stop
     done
 done
-for server in $sc_servers; do
-    with_server "$server"
-    # shellcheck disable=SC2086
-    bench "sc-$server-idle-1000" idle -p socketcluster $sc_target --clients 1000 --warmup 5s
-    stop
+for clients in 1000 10000; do
+    for server in $sc_servers; do
+        with_server "$server"
+        # shellcheck disable=SC2086
+        bench "sc-$server-idle-$clients" idle -p socketcluster $sc_target --clients "$clients" --warmup 5s \
+            --wait 30s
+        stop
+    done
 done
 
 for server in $sc_servers; do

@@ -263,15 +263,17 @@ w("sender per room, deliveries counted at every member (the sender included):")
 w("closed loop with 64 and with 256 publications in flight per sender, and open")
 w("loop at 1,000 publications/s (20,000 deliveries/s). Both servers run")
 w("socketcluster-server's heartbeat (ping every 8 s, pingTimeout 20 s).\n")
-w("| server | echo answers/s | echo p99 | idle memory per connection (1,000, fresh server; RSS min–max) |")
-w("|---|---|---|---|")
+w("| server | echo answers/s | echo p99 | idle memory per connection (fresh server; RSS min–max): 1,000 | 10,000 | vs socketcluster-server (10,000) |")
+w("|---|---|---|---|---|---|")
 SC_SERVERS = [("reference", "reference server"), ("socketcluster", "socketcluster-server 20")]
+sc_peer_10k = load("sc-socketcluster-idle-10000")
 for key, label in SC_SERVERS:
-    e, i = load(f"sc-{key}-echo-closed"), load(f"sc-{key}-idle-1000")
+    e, i, j = load(f"sc-{key}-echo-closed"), load(f"sc-{key}-idle-1000"), load(f"sc-{key}-idle-10000")
     if not e or not i:
         continue
     w(f"| {label} | {rate(e['summary']['delivered_per_s'])} | {us(e['summary']['latency_us']['p99'])} "
-      f"| {per_connection(i)[1]} |")
+      f"| {per_connection(i)[1]} | {per_connection(j)[1] if j else '-'} "
+      f"| {ratio(per_connection(j)[0], per_connection(sc_peer_10k)[0]) if j and sc_peer_10k else '-'} |")
 w("")
 w("| server | fan-out load | deliveries/s | p50 | p99 | max | lost | closed by the server | server CPU per delivery |")
 w("|---|---|---|---|---|---|---|---|---|")
