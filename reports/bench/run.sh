@@ -121,13 +121,16 @@ deployed_ping_timeout=20000
 with_server() {
     local port
     port=$(free_port)
-    local -a heartbeat=() config=()
+    local -a heartbeat=()
+    # The reference server's SocketCluster listener takes 1,000 connections
+    # by default; the idle run holds 10,000 (socketcluster-server has no cap).
+    printf '[socketcluster]\nmax_connections = 20000\n' >"$tmp/reference.toml"
+    local -a config=(--config "$tmp/reference.toml")
     if [ "${2:-}" = deployed ]; then
         # The peers read it from their environment, the reference server from its configuration.
         heartbeat=(env "PING_INTERVAL=$deployed_ping_interval" "PING_TIMEOUT=$deployed_ping_timeout")
         printf '[echo.profile]\nping_interval_ms = %s\nping_timeout_ms = %s\n' \
-            "$deployed_ping_interval" "$deployed_ping_timeout" >"$tmp/reference.toml"
-        config=(--config "$tmp/reference.toml")
+            "$deployed_ping_interval" "$deployed_ping_timeout" >>"$tmp/reference.toml"
     fi
     case "$1" in
         reference)

@@ -83,7 +83,8 @@ header = []
 commands = os.path.join(out, "commands.txt")
 if os.path.exists(commands):
     with open(commands) as f:
-        header = [l[2:].strip() for l in f if l.startswith("# ")]
+        # "# note:" lines explain a single rerun; they are not a run's header.
+        header = [l[2:].strip() for l in f if l.startswith("# ") and not l.startswith("# note:")]
 w("**Caveat: this machine has 2 cores**, one for the server and one for the")
 w("generator: other load on the machine (the load average at the start is in the")
 w("line below) takes from both, and the runs are minutes apart. Compare the ratios")
@@ -94,6 +95,12 @@ if header:
     n = 3 if len(header) >= 3 and header[-1].startswith("load average") else 2
     last = header[-(n + 1):] if len(header) > n and header[-(n + 1)].startswith("a partial rerun") else header[-n:]
     w("This run: " + "; ".join(last) + " (earlier runs' lines are in `commands.txt`).")
+notes = []
+if os.path.exists(os.path.join(out, "commands.txt")):
+    with open(os.path.join(out, "commands.txt")) as f:
+        notes = [l[len("# note:"):].strip() for l in f if l.startswith("# note:")]
+for note in notes:
+    w("Note: " + note + ".")
 w("")
 
 w("## Socket.IO echo, closed loop (100 connections × 8 in flight)\n")
