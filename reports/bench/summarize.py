@@ -66,6 +66,22 @@ def errors(r):
     return ", ".join(f"{k} {v}" for k, v in sorted(e.items())) or "none"
 
 
+def latencies(s):
+    """The p50 | p99 | p99.9 | max cells of a run's summary."""
+    l = s["latency_us"]
+    return f"{us(l['p50'])} | {us(l['p99'])} | {us(l['p999'])} | {us(l['max'])}"
+
+
+def fairness(s):
+    f = s["fairness"]
+    return f"{f['min']} / {f['median']} / {f['max']}"
+
+
+def server_cpu(s, digits):
+    cpu = s.get("server_us_per_message")
+    return "-" if cpu is None else f"{cpu:.{digits}f} µs"
+
+
 def closed(r):
     return r["results"]["errors"].get("closed-by-server", 0)
 
@@ -115,13 +131,8 @@ for key, label in SERVERS:
     if not r:
         continue
     s = r["summary"]
-    l = s["latency_us"]
-    f = s["fairness"]
-    cpu = s.get("server_us_per_message")
-    cpu = "-" if cpu is None else f"{cpu:.1f} µs"
     w(f"| {label} | {rate(s['delivered_per_s'])} | {ratio(s['delivered_per_s'], node and node['summary']['delivered_per_s'])} "
-      f"| {us(l['p50'])} | {us(l['p99'])} | {us(l['p999'])} | {us(l['max'])} "
-      f"| {f['min']} / {f['median']} / {f['max']} | {closed(r)} | {s['lost']} | {cpu} |")
+      f"| {latencies(s)} | {fairness(s)} | {closed(r)} | {s['lost']} | {server_cpu(s, 1)} |")
 
 w("\n## Socket.IO echo, open loop (20,000 emits/s over 100 connections)\n")
 w("Latency counts from the intended send time, so a server that falls behind shows it.\n")
@@ -320,12 +331,8 @@ for key, label in [("assa-reference-fanout", "closed loop, 64 in flight"), ("ass
     if not r:
         continue
     s_ = r["summary"]
-    l = s_["latency_us"]
-    f = s_["fairness"]
-    cpu = s_.get("server_us_per_message")
-    cpu = "-" if cpu is None else f"{cpu:.1f} µs"
-    w(f"| {label} | {rate(s_['sent_per_s'])} | {rate(s_['delivered_per_s'])} | {us(l['p50'])} | {us(l['p99'])} "
-      f"| {us(l['p999'])} | {us(l['max'])} | {f['min']} / {f['median']} / {f['max']} | {s_['lost']} | {errors(r)} | {cpu} |")
+    w(f"| {label} | {rate(s_['sent_per_s'])} | {rate(s_['delivered_per_s'])} | {latencies(s_)} "
+      f"| {fairness(s_)} | {s_['lost']} | {errors(r)} | {server_cpu(s_, 1)} |")
 r = load("assa-reference-fanout-ramp")
 if r:
     w("\nThe ramp per step (sent/s → deliveries/s, p99 of the step's worst second): "
@@ -403,14 +410,10 @@ for run, load_label in [("closed", "64 in flight"), ("window256", "256 in flight
         if not r:
             continue
         s = r["summary"]
-        l = s["latency_us"]
-        f = s["fairness"]
-        cpu = s.get("server_us_per_message")
-        cpu = "-" if cpu is None else f"{cpu:.2f} µs"
         w(f"| {label} | {load_label} | {rate(s['sent_per_s'])} | {rate(s['delivered_per_s'])} "
           f"| {ratio(s['delivered_per_s'], nr and nr['summary']['delivered_per_s'])} "
-          f"| {us(l['p50'])} | {us(l['p99'])} | {us(l['p999'])} | {us(l['max'])} | {s['lost']} "
-          f"| {f['min']} / {f['median']} / {f['max']} | {cpu} | {core_use(s)} | {generator_use(s)} | {errors(r)} |")
+          f"| {latencies(s)} | {s['lost']} | {fairness(s)} | {server_cpu(s, 2)} | {core_use(s)} "
+          f"| {generator_use(s)} | {errors(r)} |")
 w("\nThe open-loop ramp, `--rate 2000..50000 --steps 5` room messages/s (40,000 to")
 w("1,000,000 deliveries/s offered), per step: messages sent/s → deliveries/s, and the")
 w("p99 of the step's worst second; a server that stops keeping up shows it in both.\n")
