@@ -14,6 +14,17 @@ use crate::support::WAIT;
 async fn server(faults: &[F]) -> Running {
     let mut config = Config::embedded();
     config.faults = faults.iter().copied().map(Fault::Socketcluster).collect();
+    start(config).await
+}
+
+/// The embedded server with every socket's send queue `capacity` messages.
+async fn server_with_queue(capacity: usize) -> Running {
+    let mut config = Config::embedded();
+    config.socketcluster.queue_capacity = capacity;
+    start(config).await
+}
+
+async fn start(config: Config) -> Running {
     tokio::time::timeout(WAIT, reference_server::start(config))
         .await
         .expect("server starts in time")
@@ -350,12 +361,7 @@ async fn interop(listener: ListenerName, version: u8) {
 
 #[tokio::test]
 async fn a_subscriber_that_does_not_read_is_cut_off() {
-    let mut config = Config::embedded();
-    config.socketcluster.queue_capacity = 2;
-    let s = tokio::time::timeout(WAIT, reference_server::start(config))
-        .await
-        .expect("server starts in time")
-        .expect("server starts");
+    let s = server_with_queue(2).await;
     let mut slow = Sc::connected(&s).await;
     slow.invoke("#subscribe", json!({"channel": "flood"}), 2)
         .await;
@@ -396,12 +402,7 @@ async fn a_subscriber_that_does_not_read_is_cut_off() {
 /// every one (a queue that counted only messages would cut it off).
 #[tokio::test]
 async fn a_batch_larger_than_the_queue_does_not_cut_off_a_reader() {
-    let mut config = Config::embedded();
-    config.socketcluster.queue_capacity = 16;
-    let s = tokio::time::timeout(WAIT, reference_server::start(config))
-        .await
-        .expect("server starts in time")
-        .expect("server starts");
+    let s = server_with_queue(16).await;
     let mut reader = Sc::connected(&s).await;
     reader
         .invoke("#subscribe", json!({"channel": "batch"}), 2)
@@ -424,12 +425,7 @@ async fn a_batch_larger_than_the_queue_does_not_cut_off_a_reader() {
 /// subscriber gets every one, in order, and none is cut off.
 #[tokio::test]
 async fn subscribers_that_read_get_every_publication_of_a_flood() {
-    let mut config = Config::embedded();
-    config.socketcluster.queue_capacity = 16;
-    let s = tokio::time::timeout(WAIT, reference_server::start(config))
-        .await
-        .expect("server starts in time")
-        .expect("server starts");
+    let s = server_with_queue(16).await;
     let mut readers = Vec::new();
     for _ in 0..4 {
         let mut reader = Sc::connected(&s).await;
